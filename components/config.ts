@@ -1,0 +1,284 @@
+/**
+ * The one place where stack configuration is read and checked. index.ts hands `readMeshConfig` the
+ * Pulumi config; tests hand it a plain map. Every key is declared, with its description and
+ * default, in Pulumi.yaml; the defaults here are the same ones, so a program run without the Pulumi
+ * CLI (the offline preview, the tests) behaves as `pulumi up` would.
+ *
+ * Every problem is collected before anything is created, and reported together: one line per key,
+ * naming the key, the value given and what is allowed.
+ */
+
+export const PROJECT = "multicloud-mesh";
+
+/** Reads one raw config value by key (without the project namespace); undefined when unset. */
+export interface ConfigSource {
+    get(key: string): string | undefined;
+}
+
+export type ServiceBusSku = "Standard" | "Premium";
+
+export interface MeshConfig {
+    aws: {
+        region: string;
+    };
+    azure: {
+        location: string;
+        /** Entra ID tenant of the publisher application; undefined means the azuread provider's own tenant. */
+        tenantId?: string;
+    };
+    events: {
+        /** EventBridge `source` values the rule forwards to Azure. */
+        sources: string[];
+    };
+    queue: {
+        name: string;
+        maxDeliveryCount: number;
+        lockDurationSeconds: number;
+        messageTtlDays: number;
+        /** 0 turns Service Bus duplicate detection off (see README: the API destination cannot set MessageId). */
+        duplicateDetectionWindowMinutes: number;
+    };
+    serviceBus: {
+        sku: ServiceBusSku;
+        /** Messaging units; Premium only. */
+        capacity: number;
+    };
+    delivery: {
+        maximumEventAgeSeconds: number;
+        maximumRetryAttempts: number;
+        rateLimitPerSecond: number;
+    };
+    archiveRetentionDays: number;
+    alarmEmail?: string;
+    deletionProtection: boolean;
+    publisher: {
+        /** Lifetime of the Entra ID client secret used by the EventBridge connection. */
+        secretLifetimeDays: number;
+    };
+    tags: Record<string, string>;
+}
+
+/** Thrown when configuration is invalid; `problems` has one entry per bad key. */
+export class MeshConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(
+            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "MeshConfigError";
+    }
+}
+
+/** AWS commercial regions that offer EventBridge API destinations. */
+export const AWS_REGIONS: readonly string[] = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "ca-central-1", "ca-west-1", "sa-east-1", "mx-central-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2",
+    "eu-north-1", "eu-south-1", "eu-south-2",
+    "ap-east-1", "ap-south-1", "ap-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+    "me-south-1", "me-central-1", "il-central-1", "af-south-1",
+];
+
+/** Azure public-cloud regions (ARM location names) where Service Bus Standard and Premium are offered. */
+export const AZURE_LOCATIONS: readonly string[] = [
+    "eastus", "eastus2", "centralus", "northcentralus", "southcentralus", "westcentralus",
+    "westus", "westus2", "westus3", "canadacentral", "canadaeast", "brazilsouth", "mexicocentral",
+    "northeurope", "westeurope", "uksouth", "ukwest", "francecentral", "germanywestcentral",
+    "switzerlandnorth", "norwayeast", "swedencentral", "polandcentral", "italynorth", "spaincentral",
+    "uaenorth", "qatarcentral", "israelcentral", "southafricanorth",
+    "centralindia", "southindia", "westindia", "eastasia", "southeastasia", "japaneast", "japanwest",
+    "koreacentral", "koreasouth", "australiaeast", "australiasoutheast", "australiacentral",
+    "newzealandnorth", "indonesiacentral", "malaysiawest",
+];
+
+export const SERVICE_BUS_SKUS: readonly ServiceBusSku[] = ["Standard", "Premium"];
+export const PREMIUM_CAPACITIES: readonly number[] = [1, 2, 4, 8, 16];
+
+/** EventBridge's documented bounds for a target's retry policy and an API destination's rate. */
+export const RETRY_AGE_BOUNDS = { min: 60, max: 86400 } as const;
+export const RETRY_ATTEMPTS_BOUNDS = { min: 0, max: 185 } as const;
+export const RATE_LIMIT_BOUNDS = { min: 1, max: 300 } as const;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// EventBridge `source`: 1..256 printable characters; we also refuse the reserved "aws." prefix,
+// which PutEvents rejects for custom events.
+const EVENT_SOURCE = /^[A-Za-z0-9._\-/]{1,256}$/;
+// Service Bus entity names: letters, digits, '.', '-', '_', start and end alphanumeric, at most 260.
+const QUEUE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const TAG = /^([^=]{1,128})=(.{0,256})$/;
+
+/** Every key the program reads, with the default Pulumi.yaml declares for it. */
+export const CONFIG_DEFAULTS = {
+    awsRegion: "us-east-1",
+    azureLocation: "westeurope",
+    entraTenantId: "",
+    eventSources: ["enterprise.transactions"],
+    queueName: "mesh-events",
+    queueMaxDeliveryCount: 10,
+    queueLockDurationSeconds: 60,
+    queueMessageTtlDays: 14,
+    queueDuplicateDetectionWindowMinutes: 0,
+    serviceBusSku: "Standard",
+    serviceBusCapacity: 1,
+    retryMaximumEventAgeSeconds: 86400,
+    retryMaximumAttempts: 185,
+    apiDestinationRateLimitPerSecond: 300,
+    archiveRetentionDays: 7,
+    alarmEmail: "",
+    deletionProtection: false,
+    publisherSecretLifetimeDays: 180,
+    tags: [] as string[],
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
+
+/** Reads and validates the whole stack configuration; throws MeshConfigError listing every bad key. */
+export function readMeshConfig(source: ConfigSource): MeshConfig {
+    const problems: string[] = [];
+    const reader = new Reader(source, problems);
+
+    const region = reader.oneOf("awsRegion", AWS_REGIONS);
+    const location = reader.oneOf("azureLocation", AZURE_LOCATIONS);
+    const tenantId = reader.string("entraTenantId", (v) => v === "" || GUID.test(v), "a tenant GUID, or empty for the azuread provider's tenant");
+
+    const sources = reader.stringList("eventSources");
+    if (sources.length === 0) {
+        problems.push(`${key("eventSources")}: the list is empty; give at least one EventBridge source, e.g. ["enterprise.transactions"]`);
+    }
+    for (const s of sources) {
+        if (!EVENT_SOURCE.test(s) || s.startsWith("aws.")) {
+            problems.push(`${key("eventSources")}: ${JSON.stringify(s)} is not a valid custom event source (1-256 of letters, digits, . _ - /; not starting with "aws.")`);
+        }
+    }
+    if (new Set(sources).size !== sources.length) {
+        problems.push(`${key("eventSources")}: contains duplicates`);
+    }
+
+    const queueName = reader.string("queueName", (v) => QUEUE_NAME.test(v), "1-260 letters, digits, '.', '-', '_', starting and ending with a letter or digit");
+    const maxDeliveryCount = reader.integer("queueMaxDeliveryCount", 1, 2000);
+    const lockDurationSeconds = reader.integer("queueLockDurationSeconds", 5, 300);
+    const messageTtlDays = reader.integer("queueMessageTtlDays", 1, 3650);
+    const duplicateDetectionWindowMinutes = reader.integer("queueDuplicateDetectionWindowMinutes", 0, 10080);
+
+    const sku = reader.oneOf("serviceBusSku", SERVICE_BUS_SKUS) as ServiceBusSku;
+    const capacity = reader.integer("serviceBusCapacity", 1, 16);
+    if (sku === "Premium" && !PREMIUM_CAPACITIES.includes(capacity)) {
+        problems.push(`${key("serviceBusCapacity")}: ${capacity} messaging units is not offered; allowed for Premium: ${PREMIUM_CAPACITIES.join(", ")}`);
+    }
+    if (sku === "Standard" && capacity !== 1 && source.get("serviceBusCapacity") !== undefined) {
+        problems.push(`${key("serviceBusCapacity")}: messaging units apply to Premium only; remove the key or set ${key("serviceBusSku")} to Premium`);
+    }
+
+    const maximumEventAgeSeconds = reader.integer("retryMaximumEventAgeSeconds", RETRY_AGE_BOUNDS.min, RETRY_AGE_BOUNDS.max);
+    const maximumRetryAttempts = reader.integer("retryMaximumAttempts", RETRY_ATTEMPTS_BOUNDS.min, RETRY_ATTEMPTS_BOUNDS.max);
+    const rateLimitPerSecond = reader.integer("apiDestinationRateLimitPerSecond", RATE_LIMIT_BOUNDS.min, RATE_LIMIT_BOUNDS.max);
+    // 0 keeps archived events indefinitely (EventBridge's own meaning of RetentionDays = 0).
+    const archiveRetentionDays = reader.integer("archiveRetentionDays", 0, 36500);
+    const alarmEmail = reader.string("alarmEmail", (v) => v === "" || EMAIL.test(v), "an e-mail address, or empty for no subscription");
+    const deletionProtection = reader.boolean("deletionProtection");
+    // Entra ID refuses client secrets that live longer than two years.
+    const secretLifetimeDays = reader.integer("publisherSecretLifetimeDays", 1, 730);
+
+    const tags: Record<string, string> = {};
+    for (const entry of reader.stringList("tags")) {
+        const match = TAG.exec(entry);
+        if (!match) {
+            problems.push(`${key("tags")}: ${JSON.stringify(entry)} is not "key=value" (key 1-128 characters without '=', value up to 256)`);
+            continue;
+        }
+        tags[match[1]] = match[2];
+    }
+
+    if (problems.length > 0) {
+        throw new MeshConfigError(problems);
+    }
+    return {
+        aws: { region },
+        azure: { location, tenantId: tenantId === "" ? undefined : tenantId },
+        events: { sources },
+        queue: { name: queueName, maxDeliveryCount, lockDurationSeconds, messageTtlDays, duplicateDetectionWindowMinutes },
+        serviceBus: { sku, capacity },
+        delivery: { maximumEventAgeSeconds, maximumRetryAttempts, rateLimitPerSecond },
+        archiveRetentionDays,
+        alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
+        deletionProtection,
+        publisher: { secretLifetimeDays },
+        tags,
+    };
+}
+
+function key(name: ConfigKey): string {
+    return `${PROJECT}:${name}`;
+}
+
+/** Typed access to raw values with defaults; records a problem instead of throwing. */
+class Reader {
+    constructor(
+        private readonly source: ConfigSource,
+        private readonly problems: string[],
+    ) {}
+
+    string(name: ConfigKey, valid: (v: string) => boolean, allowed: string): string {
+        const raw = this.source.get(name);
+        const value = raw ?? String(CONFIG_DEFAULTS[name]);
+        if (!valid(value)) {
+            this.problems.push(`${key(name)}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+        }
+        return value;
+    }
+
+    oneOf<T extends string>(name: ConfigKey, allowed: readonly T[]): T {
+        const value = this.source.get(name) ?? String(CONFIG_DEFAULTS[name]);
+        if (!(allowed as readonly string[]).includes(value)) {
+            this.problems.push(`${key(name)}: ${JSON.stringify(value)} is not allowed; expected one of ${allowed.join(", ")}`);
+        }
+        return value as T;
+    }
+
+    integer(name: ConfigKey, min: number, max: number): number {
+        const raw = this.source.get(name);
+        const fallback = CONFIG_DEFAULTS[name] as number;
+        if (raw === undefined) {
+            return fallback;
+        }
+        const value = Number(raw.trim());
+        if (raw.trim() === "" || !Number.isInteger(value) || value < min || value > max) {
+            this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not allowed; expected an integer from ${min} to ${max}`);
+            return fallback;
+        }
+        return value;
+    }
+
+    boolean(name: ConfigKey): boolean {
+        const raw = this.source.get(name);
+        if (raw === undefined) {
+            return CONFIG_DEFAULTS[name] as boolean;
+        }
+        if (raw !== "true" && raw !== "false") {
+            this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not allowed; expected true or false`);
+            return CONFIG_DEFAULTS[name] as boolean;
+        }
+        return raw === "true";
+    }
+
+    stringList(name: ConfigKey): string[] {
+        const raw = this.source.get(name);
+        if (raw === undefined) {
+            return [...(CONFIG_DEFAULTS[name] as readonly string[])];
+        }
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(raw);
+        } catch {
+            this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not a list; expected a YAML/JSON list of strings`);
+            return [];
+        }
+        if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
+            this.problems.push(`${key(name)}: expected a list of strings, got ${JSON.stringify(parsed)}`);
+            return [];
+        }
+        return parsed as string[];
+    }
+}

@@ -1,0 +1,180 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as azuread from "@pulumi/azuread";
+import * as resources from "@pulumi/azure-native/resources";
+import { AlarmTopic } from "./aws/alarm-topic";
+import { EventEgress } from "./aws/event-egress";
+import { OutboxTable } from "./aws/outbox-table";
+import { PublisherIdentity } from "./azure/publisher-identity";
+import { ServiceBusIngress } from "./azure/service-bus-ingress";
+
+export interface MulticloudEventMeshArgs {
+    /** Azure region of the resource group and the Service Bus namespace. */
+    azureLocation: string;
+    /** Entra ID tenant of the publisher application; the azuread provider's tenant when undefined. */
+    tenantId?: pulumi.Input<string>;
+    /** EventBridge `source` values the rule forwards to Azure (at least one). */
+    eventSources: string[];
+    /** Service Bus queue settings. */
+    queue: {
+        /** Queue name; the API destination URL and the consumer are built from it. */
+        name: string;
+        /** Deliveries before a message is dead-lettered (1..2000). */
+        maxDeliveryCount: number;
+        /** Peek-lock duration in seconds (5..300). */
+        lockDurationSeconds: number;
+        /** Days before an undelivered message expires into the dead-letter queue. */
+        messageTtlDays: number;
+        /** Duplicate detection window in minutes; 0 disables it. */
+        duplicateDetectionWindowMinutes: number;
+    };
+    /** Service Bus tier and, for Premium, messaging units. */
+    serviceBus: { sku: "Standard" | "Premium"; capacity: number };
+    /** EventBridge delivery to Azure: retry policy bounds and the API destination's rate. */
+    delivery: { maximumEventAgeSeconds: number; maximumRetryAttempts: number; rateLimitPerSecond: number };
+    /** Days the EventBridge archive keeps events for replay; 0 keeps them indefinitely. */
+    archiveRetentionDays: number;
+    /** Address notified by every alarm on both clouds; no subscription when undefined. */
+    alarmEmail?: pulumi.Input<string>;
+    /** Protect stateful resources (table, queues, namespace) against deletion. */
+    deletionProtection: boolean;
+    /** Lifetime of the publisher's client secret in days (1..730). */
+    publisherSecretLifetimeDays: number;
+    /** Tags on every taggable resource (AWS resources also get them from the provider's default tags). */
+    tags?: Record<string, string>;
+}
+
+/**
+ * The whole event mesh: on AWS the transactional outbox table, the event bus with its archive, and
+ * the API destination that delivers to Azure with a dead-letter queue and alarms; on Azure the
+ * Service Bus namespace and queue with a dead-letter alert, and the Entra ID identity EventBridge
+ * sends as. Give it explicit providers (`providers: [awsProvider, azureNativeProvider,
+ * azureadProvider]`); every child inherits them.
+ */
+export class MulticloudEventMesh extends pulumi.ComponentResource {
+    public readonly busName: pulumi.Output<string>;
+    public readonly busArn: pulumi.Output<string>;
+    public readonly archiveArn: pulumi.Output<string>;
+    public readonly outboxTableName: pulumi.Output<string>;
+    public readonly outboxTableArn: pulumi.Output<string>;
+    public readonly outboxStreamArn: pulumi.Output<string>;
+    public readonly resourceGroupName: pulumi.Output<string>;
+    public readonly serviceBusNamespaceName: pulumi.Output<string>;
+    public readonly serviceBusNamespaceFqdn: pulumi.Output<string>;
+    public readonly queueName: pulumi.Output<string>;
+    public readonly queueId: pulumi.Output<string>;
+    public readonly apiDestinationArn: pulumi.Output<string>;
+    public readonly awsDeadLetterQueueUrl: pulumi.Output<string>;
+    public readonly awsDeadLetterQueueArn: pulumi.Output<string>;
+    public readonly azureDeadLetterPath: pulumi.Output<string>;
+    public readonly publisherClientId: pulumi.Output<string>;
+    public readonly publisherSecretEndDate: pulumi.Output<string>;
+    public readonly alarmTopicArn: pulumi.Output<string>;
+    public readonly azureActionGroupId: pulumi.Output<string>;
+
+    constructor(name: string, args: MulticloudEventMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("multicloud-mesh:index:MulticloudEventMesh", name, {}, opts);
+
+        const tags = args.tags ?? {};
+
+        const alarms = new AlarmTopic(`${name}-alarms`, { email: args.alarmEmail, tags }, { parent: this });
+
+        const outbox = new OutboxTable(`${name}-outbox`, { deletionProtection: args.deletionProtection, tags }, { parent: this });
+
+        const resourceGroup = new resources.ResourceGroup(
+            `${name}-rg`,
+            { location: args.azureLocation, tags },
+            { parent: this, protect: args.deletionProtection },
+        );
+
+        const ingress = new ServiceBusIngress(
+            `${name}-ingress`,
+            {
+                resourceGroupName: resourceGroup.name,
+                location: args.azureLocation,
+                namespacePrefix: namespacePrefix(name),
+                sku: args.serviceBus.sku,
+                capacity: args.serviceBus.capacity,
+                queueName: args.queue.name,
+                maxDeliveryCount: args.queue.maxDeliveryCount,
+                lockDurationSeconds: args.queue.lockDurationSeconds,
+                messageTtlDays: args.queue.messageTtlDays,
+                duplicateDetectionWindowMinutes: args.queue.duplicateDetectionWindowMinutes,
+                alertEmail: args.alarmEmail,
+                deletionProtection: args.deletionProtection,
+                tags,
+            },
+            { parent: this },
+        );
+
+        const publisher = new PublisherIdentity(
+            `${name}-publisher`,
+            {
+                displayName: `${name} EventBridge publisher`,
+                queueId: ingress.queueId,
+                secretLifetimeDays: args.publisherSecretLifetimeDays,
+            },
+            { parent: this },
+        );
+
+        const tenantId = args.tenantId ?? azuread.getClientConfigOutput({ parent: this }).tenantId;
+
+        const egress = new EventEgress(
+            `${name}-egress`,
+            {
+                sources: args.eventSources,
+                archiveRetentionDays: args.archiveRetentionDays,
+                namespaceFqdn: ingress.namespaceFqdn,
+                queueName: ingress.queueName,
+                credentials: { tenantId, clientId: publisher.clientId, clientSecret: publisher.clientSecret },
+                maximumEventAgeSeconds: args.delivery.maximumEventAgeSeconds,
+                maximumRetryAttempts: args.delivery.maximumRetryAttempts,
+                rateLimitPerSecond: args.delivery.rateLimitPerSecond,
+                alarmTopicArn: alarms.topicArn,
+                deletionProtection: args.deletionProtection,
+                tags,
+            },
+            // EventBridge must not get a token before Service Bus would honour it: wait for the role.
+            { parent: this, dependsOn: [publisher] },
+        );
+
+        this.busName = egress.busName;
+        this.busArn = egress.busArn;
+        this.archiveArn = egress.archiveArn;
+        this.outboxTableName = outbox.tableName;
+        this.outboxTableArn = outbox.tableArn;
+        this.outboxStreamArn = outbox.streamArn;
+        this.resourceGroupName = resourceGroup.name;
+        this.serviceBusNamespaceName = ingress.namespaceName;
+        this.serviceBusNamespaceFqdn = ingress.namespaceFqdn;
+        this.queueName = ingress.queueName;
+        this.queueId = ingress.queueId;
+        this.apiDestinationArn = egress.apiDestinationArn;
+        this.awsDeadLetterQueueUrl = egress.deadLetterQueueUrl;
+        this.awsDeadLetterQueueArn = egress.deadLetterQueueArn;
+        this.azureDeadLetterPath = ingress.deadLetterPath;
+        this.publisherClientId = publisher.clientId;
+        this.publisherSecretEndDate = publisher.secretEndDate;
+        this.alarmTopicArn = alarms.topicArn;
+        this.azureActionGroupId = ingress.actionGroupId;
+        this.registerOutputs({
+            busName: this.busName,
+            busArn: this.busArn,
+            outboxTableName: this.outboxTableName,
+            outboxStreamArn: this.outboxStreamArn,
+            serviceBusNamespaceFqdn: this.serviceBusNamespaceFqdn,
+            queueName: this.queueName,
+            apiDestinationArn: this.apiDestinationArn,
+            awsDeadLetterQueueUrl: this.awsDeadLetterQueueUrl,
+            azureDeadLetterPath: this.azureDeadLetterPath,
+            publisherClientId: this.publisherClientId,
+            alarmTopicArn: this.alarmTopicArn,
+        });
+    }
+}
+
+/** A Service Bus namespace prefix from the component name: lower-case, letters/digits/hyphens, ≤ 43. */
+export function namespacePrefix(name: string): string {
+    let prefix = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-").replace(/^[^a-z]+/, "");
+    prefix = prefix.slice(0, 43).replace(/-+$/, "");
+    return prefix.length >= 5 ? prefix : `mesh-${prefix}`.replace(/-+$/, "").padEnd(5, "0");
+}

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as azuread from "@pulumi/azuread";
+import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
+import { readMeshConfig } from "./components/config";
+import { MulticloudEventMesh } from "./components/mesh";
+
+const config = readMeshConfig(new pulumi.Config());
+const stack = pulumi.getStack();
+const tags = { "mesh:project": pulumi.getProject(), "mesh:stack": stack, ...config.tags };
+
+// Credentials come from the environment (AWS_*, ARM_* / OIDC in Pulumi Deployments), never from config.
+const awsProvider = new aws.Provider("aws", { region: config.aws.region as aws.Region, defaultTags: { tags } });
+const azureNativeProvider = new AzureNativeProvider("azure-native", { location: config.azure.location });
+const azureadProvider = new azuread.Provider("azuread", { tenantId: config.azure.tenantId });
+
+const mesh = new MulticloudEventMesh(
+    `mesh-${stack}`,
+    {
+        azureLocation: config.azure.location,
+        tenantId: config.azure.tenantId,
+        eventSources: config.events.sources,
+        queue: config.queue,
+        serviceBus: config.serviceBus,
+        delivery: config.delivery,
+        archiveRetentionDays: config.archiveRetentionDays,
+        alarmEmail: config.alarmEmail,
+        deletionProtection: config.deletionProtection,
+        publisherSecretLifetimeDays: config.publisher.secretLifetimeDays,
+        tags,
+    },
+    { providers: [awsProvider, azureNativeProvider, azureadProvider] },
+);
+
+export const awsRegion = config.aws.region;
+export const azureLocation = config.azure.location;
+export const busName = mesh.busName;
+export const busArn = mesh.busArn;
+export const archiveArn = mesh.archiveArn;
+export const outboxTableName = mesh.outboxTableName;
+export const outboxStreamArn = mesh.outboxStreamArn;
+export const resourceGroupName = mesh.resourceGroupName;
+export const serviceBusNamespaceFqdn = mesh.serviceBusNamespaceFqdn;
+export const queueName = mesh.queueName;
+export const apiDestinationArn = mesh.apiDestinationArn;
+export const awsDeadLetterQueueUrl = mesh.awsDeadLetterQueueUrl;
+export const awsDeadLetterQueueArn = mesh.awsDeadLetterQueueArn;
+export const azureDeadLetterPath = mesh.azureDeadLetterPath;
+export const publisherClientId = mesh.publisherClientId;
+export const publisherSecretEndDate = mesh.publisherSecretEndDate;
+export const alarmTopicArn = mesh.alarmTopicArn;

@@ -1,0 +1,152 @@
+/**
+ * `npm run preview -- --stack dev|prod [--json]`
+ *
+ * Evaluates the real program (index.ts) with the stack's configuration under Pulumi's mocks, with
+ * no Pulumi CLI and no cloud credentials, and prints every resource it would create as a tree, then
+ * the stack outputs. Exits non-zero with the program's error when the program throws.
+ */
+import * as path from "path";
+import { loadStackConfig, ProgramRun, RecordedResource, runProgram } from "./mock-engine";
+
+const ROOT = path.resolve(__dirname, "..");
+const PROJECT = "multicloud-mesh";
+
+interface Options {
+    stack: string;
+    json: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+    const options: Options = { stack: "dev", json: false };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--stack" || arg === "-s") {
+            const value = argv[++i];
+            if (!value) throw new UsageError("--stack needs a stack name (dev, prod)");
+            options.stack = value;
+        } else if (arg.startsWith("--stack=")) {
+            options.stack = arg.slice("--stack=".length);
+        } else if (arg === "--json") {
+            options.json = true;
+        } else if (arg === "--help" || arg === "-h") {
+            throw new UsageError("");
+        } else {
+            throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+        }
+    }
+    return options;
+}
+
+class UsageError extends Error {}
+
+/** Inputs that say nothing a reader needs in a tree (tags repeat on every resource). */
+const HIDDEN_INPUTS = new Set(["tags", "__defaults", "version"]);
+
+function formatValue(value: unknown): string {
+    if (typeof value === "string") {
+        const trimmed = value.trim();
+        if ((trimmed.startsWith("{") || trimmed.startsWith("[")) && trimmed.length > 2) {
+            try {
+                return JSON.stringify(JSON.parse(trimmed));
+            } catch {
+                /* not JSON: print as a string */
+            }
+        }
+        return JSON.stringify(value);
+    }
+    return JSON.stringify(value);
+}
+
+function describeInputs(resource: RecordedResource): string[] {
+    const lines: string[] = [];
+    for (const [key, value] of Object.entries(resource.inputs)) {
+        if (HIDDEN_INPUTS.has(key) || value === undefined) continue;
+        const text = resource.secretInputs.includes(key) ? "[secret]" : formatValue(value);
+        lines.push(`${key}: ${text}`);
+    }
+    return lines;
+}
+
+function printTree(run: ProgramRun, stack: string): void {
+    const children = new Map<string | undefined, RecordedResource[]>();
+    for (const r of run.resources) {
+        const list = children.get(r.parent) ?? [];
+        list.push(r);
+        children.set(r.parent, list);
+    }
+    const custom = run.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).length;
+    console.log(`Offline preview of stack "${stack}" (mocked engine, no cloud calls): ${custom} resources would be created\n`);
+
+    const walk = (parent: string | undefined, indent: string) => {
+        for (const r of children.get(parent) ?? []) {
+            const flags = [r.custom ? "" : "component", r.protect ? "protected" : ""].filter(Boolean).join(", ");
+            console.log(`${indent}+ ${r.type}  ${r.name}${flags ? `  (${flags})` : ""}`);
+            if (r.custom && !r.type.startsWith("pulumi:")) {
+                for (const line of describeInputs(r)) {
+                    console.log(`${indent}      ${line.length > 220 ? `${line.slice(0, 217)}...` : line}`);
+                }
+            }
+            walk(r.urn, `${indent}    `);
+        }
+    };
+    walk(undefined, "");
+
+    console.log("\nOutputs:");
+    const width = Math.max(...Object.keys(run.outputs).map((k) => k.length));
+    for (const [key, value] of Object.entries(run.outputs)) {
+        console.log(`    ${key.padEnd(width)}  ${run.secretOutputs.includes(key) ? "[secret]" : formatValue(value)}`);
+    }
+    console.log("\nValues that only a cloud provider computes (ARNs, ids, endpoints, secrets) are invented by the mocks.");
+}
+
+function toJson(run: ProgramRun, stack: string): unknown {
+    return {
+        stack,
+        resources: run.resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            parent: r.parent,
+            provider: r.provider,
+            custom: r.custom,
+            protect: r.protect,
+            inputs: Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, r.secretInputs.includes(k) ? "[secret]" : v])),
+            secretInputs: r.secretInputs,
+        })),
+        outputs: Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, run.secretOutputs.includes(k) ? "[secret]" : v])),
+    };
+}
+
+async function main(): Promise<void> {
+    let options: Options;
+    try {
+        options = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        if (err instanceof UsageError) {
+            if (err.message) console.error(`preview: ${err.message}`);
+            console.error("usage: npm run preview -- [--stack dev|prod] [--json]");
+            process.exit(err.message ? 2 : 0);
+        }
+        throw err;
+    }
+    const config = loadStackConfig(ROOT, options.stack);
+    const run = await runProgram({
+        project: PROJECT,
+        stack: options.stack,
+        config,
+        program: () => require(path.join(ROOT, "index.ts")),
+    });
+    if (options.json) {
+        console.log(JSON.stringify(toJson(run, options.stack), null, 2));
+    } else {
+        printTree(run, options.stack);
+    }
+}
+
+const fail = (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`preview failed: the program threw\n${message}`);
+    process.exit(1);
+};
+process.on("unhandledRejection", fail);
+main().catch(fail);
