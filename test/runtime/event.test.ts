@@ -1,0 +1,156 @@
+import { strict as assert } from "assert";
+import {
+  checkEntrySize,
+  parseDelivery,
+  parseDomainEvent,
+  PUT_EVENTS_MAX_ENTRY_BYTES,
+  putEventsEntrySize,
+  toPutEventsEntry,
+  validateDomainEvent,
+} from "../../runtime/event";
+import { envelopeOf, makeEvent } from "../support/events";
+
+describe("runtime/event", () => {
+  describe("validateDomainEvent", () => {
+    it("accepts a complete event and returns it typed", () => {
+      const event = makeEvent();
+      const result = validateDomainEvent(event);
+      assert.ok(result.ok);
+      assert.equal(result.value.metadata.event_id, event.metadata.event_id);
+    });
+
+    const cases: [string, (e: any) => void, string, string, boolean][] = [
+      ["missing event_id", (e) => delete e.metadata.event_id, "MissingEventId", "metadata.event_id", false],
+      ["non-UUID event_id", (e) => (e.metadata.event_id = "order-42"), "InvalidEventId", "metadata.event_id", true],
+      ["uppercase event_id (a second spelling of one id)", (e) => (e.metadata.event_id = e.metadata.event_id.toUpperCase()), "InvalidEventId", "metadata.event_id", true],
+      ["missing type", (e) => delete e.metadata.type, "MissingField", "metadata.type", true],
+      ["empty source", (e) => (e.metadata.source = " "), "InvalidField", "metadata.source", true],
+      ["aws.-prefixed source", (e) => (e.metadata.source = "aws.orders"), "InvalidField", "metadata.source", true],
+      ["timestamp without offset", (e) => (e.metadata.timestamp = "2024-05-01T12:00:00"), "InvalidField", "metadata.timestamp", true],
+      ["impossible timestamp", (e) => (e.metadata.timestamp = "2024-13-45T12:00:00Z"), "InvalidField", "metadata.timestamp", true],
+      ["numeric schema_version", (e) => (e.metadata.schema_version = 1), "InvalidField", "metadata.schema_version", true],
+      ["unsupported schema major", (e) => (e.metadata.schema_version = "2.0"), "UnsupportedSchemaVersion", "metadata.schema_version", true],
+      ["missing data", (e) => delete e.data, "MissingField", "data", true],
+      ["array data", (e) => (e.data = [1]), "InvalidField", "data", true],
+      ["unknown top-level field", (e) => (e.extra = 1), "InvalidField", "extra", true],
+      ["metadata not an object", (e) => (e.metadata = "x"), "InvalidField", "metadata", false],
+    ];
+    for (const [name, mutate, fault, field, hasId] of cases) {
+      it(`refuses ${name}, naming the field${hasId ? " and the event id" : ""}`, () => {
+        const event: any = makeEvent();
+        mutate(event);
+        const id = event.metadata.event_id;
+        const result = validateDomainEvent(event);
+        assert.equal(result.ok, false);
+        if (result.ok) return;
+        assert.equal(result.error.fault, fault);
+        assert.equal(result.error.field, field);
+        assert.match(result.error.message, new RegExp(field.replace(".", "\\.")));
+        if (hasId) {
+          assert.equal(result.error.eventId, id);
+          assert.ok(result.error.message.includes(id));
+        }
+      });
+    }
+
+    it("accepts other schema majors when configured", () => {
+      const event = makeEvent({ metadata: { schema_version: "2" } });
+      assert.equal(validateDomainEvent(event).ok, false);
+      assert.equal(validateDomainEvent(event, { supportedSchemaMajors: ["1", "2"] }).ok, true);
+    });
+
+    it("parseDomainEvent reports unparseable JSON as NotJson", () => {
+      const result = parseDomainEvent("{not json");
+      assert.ok(!result.ok && result.error.fault === "NotJson");
+    });
+  });
+
+  describe("parseDelivery", () => {
+    it("accepts the EventBridge envelope the API destination POSTs, as text, bytes or object", () => {
+      const event = makeEvent();
+      const envelope = envelopeOf(event);
+      for (const body of [JSON.stringify(envelope), Buffer.from(JSON.stringify(envelope)), envelope]) {
+        const result = parseDelivery(body);
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.error.message));
+        assert.deepEqual(result.value.event, event);
+        assert.equal(result.value.envelope?.id, envelope.id);
+      }
+    });
+
+    it("accepts a replayed envelope (EventBridge adds replay-name)", () => {
+      const result = parseDelivery(envelopeOf(makeEvent(), { "replay-name": "replay-1" }));
+      assert.ok(result.ok);
+    });
+
+    it("accepts a bare domain event", () => {
+      const event = makeEvent();
+      const result = parseDelivery(JSON.stringify(event));
+      assert.ok(result.ok);
+      assert.equal(result.value.envelope, undefined);
+      assert.equal(result.value.event.metadata.event_id, event.metadata.event_id);
+    });
+
+    it("refuses anything else", () => {
+      for (const body of ["[]", "42", '"text"', JSON.stringify({ hello: "world" }), "null"]) {
+        const result = parseDelivery(body);
+        assert.ok(!result.ok, body);
+        assert.equal(result.error.fault, "UnsupportedShape", body);
+      }
+    });
+
+    it("refuses an envelope that lacks an envelope field, naming it", () => {
+      const envelope: any = envelopeOf(makeEvent());
+      delete envelope.account;
+      const result = parseDelivery(envelope);
+      assert.ok(!result.ok);
+      assert.equal(result.error.fault, "MissingField");
+      assert.equal(result.error.field, "account");
+      assert.equal(result.error.eventId, envelope.detail.metadata.event_id);
+    });
+
+    it("refuses an envelope whose detail is invalid, with the path under detail", () => {
+      const event: any = makeEvent();
+      event.metadata.timestamp = "yesterday";
+      const result = parseDelivery(envelopeOf(event));
+      assert.ok(!result.ok);
+      assert.equal(result.error.field, "detail.metadata.timestamp");
+      assert.equal(result.error.eventId, event.metadata.event_id);
+    });
+
+    it("refuses an envelope whose source/detail-type disagree with the event", () => {
+      const event = makeEvent();
+      const result = parseDelivery(envelopeOf(event, { source: "com.example.other" }));
+      assert.ok(!result.ok);
+      assert.equal(result.error.fault, "EnvelopeMismatch");
+    });
+  });
+
+  describe("PutEvents entry size", () => {
+    it("counts UTF-8 bytes of Source, DetailType, Detail, resources, and 14 for Time", () => {
+      assert.equal(putEventsEntrySize({ Source: "ab", DetailType: "c", Detail: "{}" }), 5);
+      assert.equal(putEventsEntrySize({ Source: "ab", DetailType: "c", Detail: "{}", Time: new Date() }), 19);
+      assert.equal(putEventsEntrySize({ Source: "é", DetailType: "€", Detail: "😀", Resources: ["arn:x"] }), 2 + 3 + 4 + 5);
+    });
+
+    it("accepts an event whose entry is exactly 256 KB and refuses one byte more, with event id and sizes", () => {
+      const event = makeEvent({ data: { blob: "" } });
+      const overhead = putEventsEntrySize(toPutEventsEntry(event, "bus"));
+      event.data.blob = "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES - overhead);
+      const fits = checkEntrySize(event);
+      assert.ok(fits.ok);
+      assert.equal(fits.value, PUT_EVENTS_MAX_ENTRY_BYTES);
+      event.data.blob = "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES - overhead) + "x";
+      const tooBig = checkEntrySize(event);
+      assert.ok(!tooBig.ok);
+      assert.equal(tooBig.error.fault, "EntryTooLarge");
+      assert.equal(tooBig.error.eventId, event.metadata.event_id);
+      assert.match(tooBig.error.message, /262145-byte/);
+    });
+
+    it("measures multi-byte characters in bytes, not string length", () => {
+      const event = makeEvent({ data: { blob: "€".repeat(90_000) } }); // 90k chars, 270k bytes
+      assert.ok(JSON.stringify(event).length < PUT_EVENTS_MAX_ENTRY_BYTES);
+      assert.equal(checkEntrySize(event).ok, false);
+    });
+  });
+});
