@@ -143,8 +143,10 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
     const location = reader.oneOf("azureLocation", AZURE_LOCATIONS);
     const tenantId = reader.string("entraTenantId", (v) => v === "" || GUID.test(v), "a tenant GUID, or empty for the azuread provider's tenant");
 
-    const sources = reader.stringList("eventSources");
-    if (sources.length === 0) {
+    // undefined: not a list at all, already reported.
+    const sourceList = reader.stringList("eventSources");
+    const sources = sourceList ?? [];
+    if (sourceList !== undefined && sourceList.length === 0) {
         problems.push(`${key("eventSources")}: the list is empty; give at least one EventBridge source, e.g. ["enterprise.transactions"]`);
     }
     for (const s of sources) {
@@ -182,7 +184,7 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
     const secretLifetimeDays = reader.integer("publisherSecretLifetimeDays", 1, 730);
 
     const tags: Record<string, string> = {};
-    for (const entry of reader.stringList("tags")) {
+    for (const entry of reader.stringList("tags") ?? []) {
         const match = TAG.exec(entry);
         if (!match) {
             problems.push(`${key("tags")}: ${JSON.stringify(entry)} is not "key=value" (key 1-128 characters without '=', value up to 256)`);
@@ -263,7 +265,8 @@ class Reader {
         return raw === "true";
     }
 
-    stringList(name: ConfigKey): string[] {
+    /** The list, or undefined (with a problem recorded) when the value is not a list of strings. */
+    stringList(name: ConfigKey): string[] | undefined {
         const raw = this.source.get(name);
         if (raw === undefined) {
             return [...(CONFIG_DEFAULTS[name] as readonly string[])];
@@ -273,11 +276,11 @@ class Reader {
             parsed = JSON.parse(raw);
         } catch {
             this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not a list; expected a YAML/JSON list of strings`);
-            return [];
+            return undefined;
         }
         if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
             this.problems.push(`${key(name)}: expected a list of strings, got ${JSON.stringify(parsed)}`);
-            return [];
+            return undefined;
         }
         return parsed as string[];
     }

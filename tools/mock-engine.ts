@@ -37,8 +37,10 @@ export interface RecordedResource {
     /** Resource options that matter to a reader. */
     protect: boolean;
     dependsOn: string[];
-    /** Outputs: for custom resources the mocked state, for components what they registered. */
+    /** Outputs: for custom resources the mocked state (with `id`), for components what they registered. */
     outputs: Record<string, unknown>;
+    /** Top-level output names whose value is a secret. */
+    secretOutputs: string[];
 }
 
 export interface ProgramRun {
@@ -183,7 +185,8 @@ export function mockOutputs(
             Object.assign(state, { objectId: `${uuid.slice(0, -4)}5p00` });
             return { id: `/servicePrincipals/${uuid.slice(0, -4)}5p00`, state };
         case "azuread:index/applicationPassword:ApplicationPassword":
-            Object.assign(state, { keyId: uuid, value: `mock-secret-${digest.slice(0, 16)}`, startDate: FAKE_NOW });
+            // The provider returns the password as a secret; so do the mocks.
+            Object.assign(state, { keyId: uuid, value: secretValue(`mock-secret-${digest.slice(0, 16)}`), startDate: FAKE_NOW });
             return { id: `${inputs.applicationId}/password/${uuid}`, state };
         case "random:index/randomString:RandomString": {
             const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -226,6 +229,10 @@ export function mockCall(token: string): Record<string, unknown> {
         default:
             throw new Error(`the offline engine has no mock for provider function ${token}; add one to tools/mock-engine.ts`);
     }
+}
+
+function secretValue(value: unknown): Record<string, unknown> {
+    return { [specialSigKey]: specialSecretSig, value };
 }
 
 function isSecretValue(value: unknown): value is { value: unknown } {
@@ -305,6 +312,10 @@ export async function runProgram(options: {
                 const urn: string = response.getUrn();
                 const raw = deserializeProperties(req.getObject()) as Record<string, unknown>;
                 const stored = monitor.resources.get(urn);
+                // Per key: deserializing the whole map would lift any nested secret to the top.
+                const state: Record<string, unknown> = Object.fromEntries(
+                    Object.entries((stored?.state ?? {}) as Record<string, unknown>).map(([k, v]) => [k, deserializeProperty(v)]),
+                );
                 recorded.set(urn, {
                     urn,
                     type: req.getType(),
@@ -316,7 +327,8 @@ export async function runProgram(options: {
                     secretInputs: Object.entries(raw).filter(([, v]) => unwrapSecrets(v)[1]).map(([k]) => k),
                     protect: Boolean(req.getProtect()),
                     dependsOn: req.getDependenciesList(),
-                    outputs: stored ? (unwrapSecrets(deserializeProperty(stored.state))[0] as Record<string, unknown>) : {},
+                    outputs: { ...(unwrapSecrets(state)[0] as Record<string, unknown>), ...(stored?.id ? { id: stored.id } : {}) },
+                    secretOutputs: Object.entries(state).filter(([, v]) => unwrapSecrets(v)[1]).map(([k]) => k),
                 });
             }
             callback(err, response);
@@ -326,7 +338,9 @@ export async function runProgram(options: {
         registerResourceOutputs(req, (err: any, response: any) => {
             const entry = recorded.get(req.getUrn());
             if (!err && entry && !entry.custom) {
-                entry.outputs = unwrapSecrets(deserializeProperties(req.getOutputs()))[0] as Record<string, unknown>;
+                const outputs = deserializeProperties(req.getOutputs()) as Record<string, unknown>;
+                entry.outputs = unwrapSecrets(outputs)[0] as Record<string, unknown>;
+                entry.secretOutputs = Object.entries(outputs).filter(([, v]) => unwrapSecrets(v)[1]).map(([k]) => k);
             }
             callback(err, response);
         });

@@ -14,10 +14,14 @@ const PROJECT = "multicloud-mesh";
 interface Options {
     stack: string;
     json: boolean;
+    /** Print secret values instead of "[secret]" (like `pulumi stack output --show-secrets`). */
+    showSecrets: boolean;
+    /** `key=value` overrides on top of the stack file, like `pulumi config set` without writing it. */
+    overrides: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Options {
-    const options: Options = { stack: "dev", json: false };
+    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {} };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {
@@ -26,6 +30,14 @@ function parseArgs(argv: string[]): Options {
             options.stack = value;
         } else if (arg.startsWith("--stack=")) {
             options.stack = arg.slice("--stack=".length);
+        } else if (arg === "--config" || arg === "-c") {
+            const pair = argv[++i] ?? "";
+            const eq = pair.indexOf("=");
+            if (eq <= 0) throw new UsageError(`--config needs key=value, got ${JSON.stringify(pair)}`);
+            const key = pair.slice(0, eq);
+            options.overrides[key.includes(":") ? key : `${PROJECT}:${key}`] = pair.slice(eq + 1);
+        } else if (arg === "--show-secrets") {
+            options.showSecrets = true;
         } else if (arg === "--json") {
             options.json = true;
         } else if (arg === "--help" || arg === "-h") {
@@ -57,17 +69,17 @@ function formatValue(value: unknown): string {
     return JSON.stringify(value);
 }
 
-function describeInputs(resource: RecordedResource): string[] {
+function describeInputs(resource: RecordedResource, showSecrets: boolean): string[] {
     const lines: string[] = [];
     for (const [key, value] of Object.entries(resource.inputs)) {
         if (HIDDEN_INPUTS.has(key) || value === undefined) continue;
-        const text = resource.secretInputs.includes(key) ? "[secret]" : formatValue(value);
+        const text = resource.secretInputs.includes(key) && !showSecrets ? "[secret]" : formatValue(value);
         lines.push(`${key}: ${text}`);
     }
     return lines;
 }
 
-function printTree(run: ProgramRun, stack: string): void {
+function printTree(run: ProgramRun, stack: string, showSecrets: boolean): void {
     const children = new Map<string | undefined, RecordedResource[]>();
     for (const r of run.resources) {
         const list = children.get(r.parent) ?? [];
@@ -82,7 +94,7 @@ function printTree(run: ProgramRun, stack: string): void {
             const flags = [r.custom ? "" : "component", r.protect ? "protected" : ""].filter(Boolean).join(", ");
             console.log(`${indent}+ ${r.type}  ${r.name}${flags ? `  (${flags})` : ""}`);
             if (r.custom && !r.type.startsWith("pulumi:")) {
-                for (const line of describeInputs(r)) {
+                for (const line of describeInputs(r, showSecrets)) {
                     console.log(`${indent}      ${line.length > 220 ? `${line.slice(0, 217)}...` : line}`);
                 }
             }
@@ -94,12 +106,14 @@ function printTree(run: ProgramRun, stack: string): void {
     console.log("\nOutputs:");
     const width = Math.max(...Object.keys(run.outputs).map((k) => k.length));
     for (const [key, value] of Object.entries(run.outputs)) {
-        console.log(`    ${key.padEnd(width)}  ${run.secretOutputs.includes(key) ? "[secret]" : formatValue(value)}`);
+        console.log(`    ${key.padEnd(width)}  ${run.secretOutputs.includes(key) && !showSecrets ? "[secret]" : formatValue(value)}`);
     }
     console.log("\nValues that only a cloud provider computes (ARNs, ids, endpoints, secrets) are invented by the mocks.");
 }
 
-function toJson(run: ProgramRun, stack: string): unknown {
+function toJson(run: ProgramRun, stack: string, showSecrets: boolean): unknown {
+    const hide = (values: Record<string, unknown>, secretKeys: string[]) =>
+        showSecrets ? values : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretKeys.includes(k) ? "[secret]" : v]));
     return {
         stack,
         resources: run.resources.map((r) => ({
@@ -110,10 +124,14 @@ function toJson(run: ProgramRun, stack: string): unknown {
             provider: r.provider,
             custom: r.custom,
             protect: r.protect,
-            inputs: Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, r.secretInputs.includes(k) ? "[secret]" : v])),
+            inputs: hide(r.inputs, r.secretInputs),
             secretInputs: r.secretInputs,
+            // Outputs echo inputs, so a secret input must not come back out through them either.
+            outputs: hide(r.outputs, [...r.secretInputs, ...r.secretOutputs]),
+            secretOutputs: r.secretOutputs,
         })),
-        outputs: Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, run.secretOutputs.includes(k) ? "[secret]" : v])),
+        outputs: hide(run.outputs, run.secretOutputs),
+        secretOutputs: run.secretOutputs,
     };
 }
 
@@ -124,12 +142,13 @@ async function main(): Promise<void> {
     } catch (err) {
         if (err instanceof UsageError) {
             if (err.message) console.error(`preview: ${err.message}`);
-            console.error("usage: npm run preview -- [--stack dev|prod] [--json]");
+            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...]");
             process.exit(err.message ? 2 : 0);
         }
         throw err;
     }
     const config = loadStackConfig(ROOT, options.stack);
+    Object.assign(config.values, options.overrides);
     const run = await runProgram({
         project: PROJECT,
         stack: options.stack,
@@ -137,15 +156,15 @@ async function main(): Promise<void> {
         program: () => require(path.join(ROOT, "index.ts")),
     });
     if (options.json) {
-        console.log(JSON.stringify(toJson(run, options.stack), null, 2));
+        console.log(JSON.stringify(toJson(run, options.stack, options.showSecrets), null, 2));
     } else {
-        printTree(run, options.stack);
+        printTree(run, options.stack, options.showSecrets);
     }
 }
 
 const fail = (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
-    console.error(`preview failed: the program threw\n${message}`);
+    console.error(`preview failed:\n${message}`);
     process.exit(1);
 };
 process.on("unhandledRejection", fail);

@@ -1,0 +1,145 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { CONFIG_DEFAULTS, MeshConfigError, readMeshConfig } from "../../components/config";
+import { namespacePrefix } from "../../components/mesh";
+import { isoDurationSeconds } from "../../components/azure/service-bus-ingress";
+import { entraTokenEndpoint, serviceBusSendEndpoint } from "../../components/aws/event-egress";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+function source(values: Record<string, string>) {
+    return { get: (key: string) => values[key] };
+}
+
+function problemsOf(values: Record<string, string>): string[] {
+    try {
+        readMeshConfig(source(values));
+    } catch (err) {
+        assert.ok(err instanceof MeshConfigError, `expected MeshConfigError, got ${err}`);
+        return err.problems;
+    }
+    assert.fail(`expected ${JSON.stringify(values)} to be rejected`);
+}
+
+describe("stack configuration (components/config.ts)", () => {
+    it("Pulumi.yaml declares every key the program reads, with the same default", () => {
+        const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, any> };
+        assert.deepEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_DEFAULTS).sort());
+        for (const [key, schema] of Object.entries(project.config)) {
+            assert.ok(typeof schema.description === "string" && schema.description.length > 10, `${key} has no description`);
+            assert.deepEqual(schema.default, (CONFIG_DEFAULTS as Record<string, unknown>)[key], `default of ${key}`);
+            const expectedType = Array.isArray(schema.default) ? "array" : typeof schema.default === "number" ? "integer" : typeof schema.default;
+            assert.equal(schema.type, expectedType, `type of ${key}`);
+        }
+    });
+
+    it("stack files hold no plain-text secret and only declared keys", () => {
+        for (const stack of ["dev", "prod"]) {
+            const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+            for (const [key, value] of Object.entries(doc.config)) {
+                const [namespace, name] = key.split(":");
+                if (namespace === "multicloud-mesh") assert.ok(name in CONFIG_DEFAULTS, `${stack}: ${key} is not declared in Pulumi.yaml`);
+                const secure = typeof value === "object" && value !== null && "secure" in value;
+                if (!secure) assert.doesNotMatch(key, /(password|clientSecret|accessKey|token|connectionString)$/i, `${stack}: ${key} looks like a secret; use pulumi config set --secret`);
+                assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|AKIA[0-9A-Z]{16}/, `${stack}: ${key} holds a credential`);
+            }
+        }
+    });
+
+    it("all defaults give a valid configuration", () => {
+        const config = readMeshConfig(source({}));
+        assert.equal(config.aws.region, "us-east-1");
+        assert.deepEqual(config.events.sources, ["enterprise.transactions"]);
+        assert.deepEqual(config.delivery, { maximumEventAgeSeconds: 86400, maximumRetryAttempts: 185, rateLimitPerSecond: 300 });
+        assert.equal(config.azure.tenantId, undefined);
+        assert.equal(config.alarmEmail, undefined);
+        assert.deepEqual(config.tags, {});
+    });
+
+    it("parses lists, integers, booleans and tags the way the CLI hands them over", () => {
+        const config = readMeshConfig(
+            source({
+                eventSources: '["enterprise.transactions","enterprise.accounts"]',
+                queueMaxDeliveryCount: "7",
+                deletionProtection: "true",
+                tags: '["team=payments","owner=platform=core"]',
+                alarmEmail: "oncall@example.com",
+                entraTenantId: "11111111-2222-4333-8444-555555555555",
+            }),
+        );
+        assert.deepEqual(config.events.sources, ["enterprise.transactions", "enterprise.accounts"]);
+        assert.equal(config.queue.maxDeliveryCount, 7);
+        assert.equal(config.deletionProtection, true);
+        assert.deepEqual(config.tags, { team: "payments", owner: "platform=core" });
+        assert.equal(config.alarmEmail, "oncall@example.com");
+        assert.equal(config.azure.tenantId, "11111111-2222-4333-8444-555555555555");
+    });
+
+    const rejected: Array<[string, Record<string, string>, RegExp]> = [
+        ["unknown AWS region", { awsRegion: "mars-1" }, /^multicloud-mesh:awsRegion: "mars-1" is not allowed; expected one of us-east-1, .*eu-west-1/],
+        ["unknown Azure location", { azureLocation: "West Europe" }, /^multicloud-mesh:azureLocation: "West Europe" is not allowed; expected one of .*westeurope/],
+        ["tenant that is not a GUID", { entraTenantId: "contoso.onmicrosoft.com" }, /^multicloud-mesh:entraTenantId: .* expected a tenant GUID/],
+        ["empty source list", { eventSources: "[]" }, /^multicloud-mesh:eventSources: the list is empty/],
+        ["source list that is not a list", { eventSources: "enterprise.transactions" }, /^multicloud-mesh:eventSources: .* is not a list/],
+        ["reserved aws. source", { eventSources: '["aws.s3"]' }, /^multicloud-mesh:eventSources: "aws.s3" is not a valid custom event source/],
+        ["duplicate sources", { eventSources: '["a.b","a.b"]' }, /^multicloud-mesh:eventSources: contains duplicates/],
+        ["queue name with a space", { queueName: "my queue" }, /^multicloud-mesh:queueName: "my queue" is not allowed/],
+        ["maxDeliveryCount below 1", { queueMaxDeliveryCount: "0" }, /^multicloud-mesh:queueMaxDeliveryCount: "0" is not allowed; expected an integer from 1 to 2000$/],
+        ["non-integer maxDeliveryCount", { queueMaxDeliveryCount: "2.5" }, /^multicloud-mesh:queueMaxDeliveryCount: "2.5" is not allowed/],
+        ["lock longer than Service Bus allows", { queueLockDurationSeconds: "301" }, /^multicloud-mesh:queueLockDurationSeconds: "301" .* from 5 to 300$/],
+        ["duplicate detection window over 7 days", { queueDuplicateDetectionWindowMinutes: "10081" }, /^multicloud-mesh:queueDuplicateDetectionWindowMinutes: .* from 0 to 10080$/],
+        ["Basic tier", { serviceBusSku: "Basic" }, /^multicloud-mesh:serviceBusSku: "Basic" is not allowed; expected one of Standard, Premium$/],
+        ["Premium capacity not offered", { serviceBusSku: "Premium", serviceBusCapacity: "3" }, /^multicloud-mesh:serviceBusCapacity: 3 messaging units is not offered; allowed for Premium: 1, 2, 4, 8, 16$/],
+        ["capacity on Standard", { serviceBusCapacity: "2" }, /^multicloud-mesh:serviceBusCapacity: messaging units apply to Premium only/],
+        ["retry age below 60 s", { retryMaximumEventAgeSeconds: "59" }, /^multicloud-mesh:retryMaximumEventAgeSeconds: "59" .* from 60 to 86400$/],
+        ["retry age above 24 h", { retryMaximumEventAgeSeconds: "86401" }, /^multicloud-mesh:retryMaximumEventAgeSeconds: "86401" .* from 60 to 86400$/],
+        ["more than 185 retries", { retryMaximumAttempts: "186" }, /^multicloud-mesh:retryMaximumAttempts: "186" .* from 0 to 185$/],
+        ["rate limit 0", { apiDestinationRateLimitPerSecond: "0" }, /^multicloud-mesh:apiDestinationRateLimitPerSecond: "0" .* from 1 to 300$/],
+        ["negative archive retention", { archiveRetentionDays: "-1" }, /^multicloud-mesh:archiveRetentionDays: "-1"/],
+        ["malformed e-mail", { alarmEmail: "oncall" }, /^multicloud-mesh:alarmEmail: "oncall" is not allowed; expected an e-mail address/],
+        ["boolean spelled yes", { deletionProtection: "yes" }, /^multicloud-mesh:deletionProtection: "yes" is not allowed; expected true or false$/],
+        ["secret lifetime past Entra's 2 years", { publisherSecretLifetimeDays: "731" }, /^multicloud-mesh:publisherSecretLifetimeDays: "731" .* from 1 to 730$/],
+        ["tag without '='", { tags: '["team"]' }, /^multicloud-mesh:tags: "team" is not "key=value"/],
+    ];
+    for (const [what, values, message] of rejected) {
+        it(`rejects ${what}, naming the key`, () => {
+            const problems = problemsOf(values);
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.match(problems[0], message);
+        });
+    }
+
+    it("reports every bad key at once", () => {
+        const problems = problemsOf({ awsRegion: "x", queueMaxDeliveryCount: "0", eventSources: "[]" });
+        assert.equal(problems.length, 3);
+        try {
+            readMeshConfig(source({ awsRegion: "x", queueMaxDeliveryCount: "0", eventSources: "[]" }));
+        } catch (err) {
+            assert.match((err as Error).message, /^invalid stack configuration \(3 problems\):/);
+        }
+    });
+});
+
+describe("naming and endpoint helpers", () => {
+    it("namespace prefixes are valid Service Bus names for any stack name", () => {
+        assert.equal(namespacePrefix("mesh-dev"), "mesh-dev");
+        assert.equal(namespacePrefix("mesh-Feature_42"), "mesh-feature-42");
+        assert.equal(namespacePrefix("42"), "mesh0");
+        const long = namespacePrefix(`mesh-${"x".repeat(80)}`);
+        assert.ok(long.length <= 43 && /^[a-z][a-z0-9-]*[a-z0-9]$/.test(long), long);
+    });
+
+    it("ISO-8601 durations for Service Bus", () => {
+        assert.equal(isoDurationSeconds(60), "PT1M");
+        assert.equal(isoDurationSeconds(90), "PT1M30S");
+        assert.equal(isoDurationSeconds(5), "PT5S");
+        assert.equal(isoDurationSeconds(7 * 86400), "PT168H");
+    });
+
+    it("endpoints", () => {
+        assert.equal(entraTokenEndpoint("t-1"), "https://login.microsoftonline.com/t-1/oauth2/v2.0/token");
+        assert.equal(serviceBusSendEndpoint("ns.servicebus.windows.net", "mesh.events"), "https://ns.servicebus.windows.net/mesh.events/messages");
+    });
+});

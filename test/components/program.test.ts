@@ -1,0 +1,334 @@
+import { strict as assert } from "assert";
+import { all, one, preview, PreviewResult } from "../support/offline-preview";
+import { SERVICE_BUS_DATA_SENDER_ROLE_ID } from "../../components/azure/publisher-identity";
+
+/**
+ * The real program (index.ts) evaluated with each stack's configuration under the mocked engine.
+ * These tests check what each resource receives and how resources point at each other.
+ */
+describe("the mesh program under mocks (index.ts)", function () {
+    this.timeout(180_000);
+
+    let dev: PreviewResult;
+    let prod: PreviewResult;
+    before(() => {
+        // Secrets are shown so tests can inspect their structure; the leak test below runs without.
+        dev = preview(["--stack", "dev", "--json", "--show-secrets"]);
+        assert.equal(dev.status, 0, dev.stderr);
+        prod = preview(["--stack", "prod", "--json"]);
+        assert.equal(prod.status, 0, prod.stderr);
+    });
+
+    const policy = (doc: string) => JSON.parse(doc) as { Statement: any[] };
+
+    describe("AWS side", () => {
+        it("outbox table: on-demand, keyed by event id, NEW_IMAGE stream, PITR, SSE, TTL", () => {
+            const table = one(dev, "aws:dynamodb/table:Table");
+            assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+            assert.equal(table.inputs.hashKey, "event_id");
+            assert.deepEqual(table.inputs.attributes, [{ name: "event_id", type: "S" }]);
+            assert.equal(table.inputs.streamEnabled, true);
+            assert.equal(table.inputs.streamViewType, "NEW_IMAGE");
+            assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+            assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true });
+            assert.deepEqual(table.inputs.ttl, { attributeName: "expires_at", enabled: true });
+            assert.equal(dev.outputs.outboxStreamArn, table.outputs.streamArn);
+        });
+
+        it("archive records this bus, with the stack's retention", () => {
+            const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
+            const archive = one(dev, "aws:cloudwatch/eventArchive:EventArchive");
+            assert.equal(archive.inputs.eventSourceArn, bus.outputs.arn);
+            assert.equal(archive.inputs.retentionDays, 3);
+            assert.equal(one(prod, "aws:cloudwatch/eventArchive:EventArchive").inputs.retentionDays, 90);
+        });
+
+        it("rule on this bus matches exactly the configured sources", () => {
+            const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            assert.equal(rule.inputs.eventBusName, bus.outputs.name);
+            assert.deepEqual(JSON.parse(rule.inputs.eventPattern), { source: ["enterprise.transactions"] });
+        });
+
+        it("connection: OAuth client credentials against the tenant's v2.0 token endpoint, with the publisher's client id and a secret", () => {
+            const connection = one(dev, "aws:cloudwatch/eventConnection:EventConnection");
+            const app = one(dev, "azuread:index/application:Application");
+            assert.equal(connection.inputs.authorizationType, "OAUTH_CLIENT_CREDENTIALS");
+            assert.ok(connection.secretInputs.includes("authParameters"), "authParameters must travel as a Pulumi secret");
+            const oauth = connection.inputs.authParameters.oauth;
+            assert.equal(oauth.authorizationEndpoint, "https://login.microsoftonline.com/00000000-0000-4000-8000-000000000002/oauth2/v2.0/token");
+            assert.equal(oauth.httpMethod, "POST");
+            assert.equal(oauth.clientParameters.clientId, app.outputs.clientId);
+            const bodies = Object.fromEntries(oauth.oauthHttpParameters.bodies.map((b: any) => [b.key, b.value]));
+            assert.deepEqual(bodies, { grant_type: "client_credentials", scope: "https://servicebus.azure.net/.default" });
+        });
+
+        it("connection uses the configured tenant when one is given", () => {
+            const tenant = "11111111-2222-4333-8444-555555555555";
+            const run = preview(["--stack", "dev", "--json", "--show-secrets", "--config", `entraTenantId=${tenant}`]);
+            assert.equal(run.status, 0, run.stderr);
+            const oauth = one(run, "aws:cloudwatch/eventConnection:EventConnection").inputs.authParameters.oauth;
+            assert.equal(oauth.authorizationEndpoint, `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`);
+            assert.equal(one(run, "pulumi:providers:azuread").inputs.tenantId, tenant);
+        });
+
+        it("API destination POSTs to this namespace's queue, through this connection, at the configured rate", () => {
+            const destination = one(dev, "aws:cloudwatch/eventApiDestination:EventApiDestination");
+            const connection = one(dev, "aws:cloudwatch/eventConnection:EventConnection");
+            const namespace = one(dev, "azure-native:servicebus:Namespace");
+            const queue = one(dev, "azure-native:servicebus:Queue");
+            assert.equal(destination.inputs.httpMethod, "POST");
+            assert.equal(destination.inputs.connectionArn, connection.outputs.arn);
+            assert.equal(destination.inputs.invocationEndpoint, `https://${namespace.outputs.name}.servicebus.windows.net/${queue.outputs.name}/messages`);
+            assert.equal(destination.inputs.invocationRateLimitPerSecond, 50);
+            assert.equal(one(prod, "aws:cloudwatch/eventApiDestination:EventApiDestination").inputs.invocationRateLimitPerSecond, 300);
+        });
+
+        it("target: this rule to this destination, with the retry policy and the dead-letter queue", () => {
+            const target = one(dev, "aws:cloudwatch/eventTarget:EventTarget");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const destination = one(dev, "aws:cloudwatch/eventApiDestination:EventApiDestination");
+            const dlq = one(dev, "aws:sqs/queue:Queue", "-dlq");
+            assert.equal(target.inputs.rule, rule.outputs.name);
+            assert.equal(target.inputs.eventBusName, rule.inputs.eventBusName);
+            assert.equal(target.inputs.arn, destination.outputs.arn);
+            assert.deepEqual(target.inputs.retryPolicy, { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 185 });
+            assert.deepEqual(one(prod, "aws:cloudwatch/eventTarget:EventTarget").inputs.retryPolicy, { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 });
+            assert.deepEqual(target.inputs.deadLetterConfig, { arn: dlq.outputs.arn });
+        });
+
+        it("target role: assumable only by EventBridge for this rule, and may invoke only this destination", () => {
+            const target = one(dev, "aws:cloudwatch/eventTarget:EventTarget");
+            const role = one(dev, "aws:iam/role:Role", "-target-role");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const destination = one(dev, "aws:cloudwatch/eventApiDestination:EventApiDestination");
+            assert.equal(target.inputs.roleArn, role.outputs.arn);
+            const trust = policy(role.inputs.assumeRolePolicy).Statement;
+            assert.equal(trust.length, 1);
+            assert.deepEqual(trust[0].Principal, { Service: "events.amazonaws.com" });
+            assert.equal(trust[0].Condition.ArnEquals["aws:SourceArn"], rule.outputs.arn);
+            assert.equal(role.inputs.managedPolicyArns, undefined, "no managed policies on the target role");
+            const inline = all(dev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.outputs.id || p.inputs.role === role.outputs.name);
+            assert.equal(inline.length, 1);
+            assert.deepEqual(policy(inline[0].inputs.policy).Statement, [
+                { Effect: "Allow", Action: "events:InvokeApiDestination", Resource: destination.outputs.arn },
+            ]);
+        });
+
+        it("dead-letter queue: encrypted, 14-day retention, and only this rule may send to it", () => {
+            const dlq = one(dev, "aws:sqs/queue:Queue", "-dlq");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            assert.equal(dlq.inputs.sqsManagedSseEnabled, true);
+            assert.equal(dlq.inputs.messageRetentionSeconds, 1209600);
+            const queuePolicy = one(dev, "aws:sqs/queuePolicy:QueuePolicy");
+            assert.equal(queuePolicy.inputs.queueUrl, dlq.outputs.url);
+            const allows = policy(queuePolicy.inputs.policy).Statement.filter((s) => s.Effect === "Allow");
+            assert.equal(allows.length, 1);
+            assert.equal(allows[0].Action, "sqs:SendMessage");
+            assert.equal(allows[0].Resource, dlq.outputs.arn);
+            assert.equal(allows[0].Condition.ArnEquals["aws:SourceArn"], rule.outputs.arn);
+        });
+
+        it("alarms: the DLQ depth alarm watches this DLQ; delivery alarms watch this rule; all notify the alarm topic", () => {
+            const dlq = one(dev, "aws:sqs/queue:Queue", "-dlq");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
+            const topic = one(dev, "aws:sns/topic:Topic");
+            const depth = one(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "-dlq-depth-alarm");
+            assert.equal(depth.inputs.namespace, "AWS/SQS");
+            assert.equal(depth.inputs.metricName, "ApproximateNumberOfMessagesVisible");
+            assert.deepEqual(depth.inputs.dimensions, { QueueName: dlq.outputs.name });
+            assert.equal(depth.inputs.threshold, 0);
+            assert.equal(depth.inputs.comparisonOperator, "GreaterThanThreshold");
+            for (const suffix of ["-failed-invocations-alarm", "-dlq-send-failed-alarm"]) {
+                const alarm = one(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", suffix);
+                assert.equal(alarm.inputs.namespace, "AWS/Events");
+                assert.deepEqual(alarm.inputs.dimensions, { EventBusName: bus.outputs.name, RuleName: rule.outputs.name });
+            }
+            for (const alarm of all(dev, "aws:cloudwatch/metricAlarm:MetricAlarm")) {
+                assert.deepEqual(alarm.inputs.alarmActions, [topic.outputs.arn], alarm.name);
+            }
+            assert.equal(dev.outputs.alarmTopicArn, topic.outputs.arn);
+        });
+
+        it("alarm topic is encrypted with a key CloudWatch may use", () => {
+            const topic = one(dev, "aws:sns/topic:Topic");
+            const key = one(dev, "aws:kms/key:Key");
+            assert.equal(topic.inputs.kmsMasterKeyId, key.outputs.arn);
+            const statements = policy(key.inputs.policy).Statement;
+            assert.ok(statements.some((s) => s.Principal?.Service === "cloudwatch.amazonaws.com" && s.Action.includes("kms:GenerateDataKey*")));
+        });
+
+        it("e-mail subscription exists only when alarmEmail is configured, on both clouds", () => {
+            assert.equal(all(dev, "aws:sns/topicSubscription:TopicSubscription").length, 0);
+            assert.deepEqual(one(dev, "azure-native:monitor:ActionGroup").inputs.emailReceivers, []);
+            const run = preview(["--stack", "dev", "--json", "--config", "alarmEmail=oncall@example.com"]);
+            assert.equal(run.status, 0, run.stderr);
+            const subscription = one(run, "aws:sns/topicSubscription:TopicSubscription");
+            assert.equal(subscription.inputs.protocol, "email");
+            assert.equal(subscription.inputs.endpoint, "oncall@example.com");
+            assert.equal(subscription.inputs.topic, one(run, "aws:sns/topic:Topic").outputs.arn);
+            assert.equal(one(run, "azure-native:monitor:ActionGroup").inputs.emailReceivers[0].emailAddress, "oncall@example.com");
+        });
+    });
+
+    describe("Azure side", () => {
+        it("namespace: SAS disabled, TLS 1.2, a stable random suffix; dev Standard, prod Premium", () => {
+            const namespace = one(dev, "azure-native:servicebus:Namespace");
+            const suffix = one(dev, "random:index/randomString:RandomString");
+            assert.equal(namespace.inputs.disableLocalAuth, true);
+            assert.equal(namespace.inputs.minimumTlsVersion, "1.2");
+            assert.equal(namespace.inputs.namespaceName, `mesh-dev-${suffix.outputs.result}`);
+            assert.deepEqual(namespace.inputs.sku, { name: "Standard", tier: "Standard" });
+            const prodNamespace = one(prod, "azure-native:servicebus:Namespace");
+            assert.deepEqual(prodNamespace.inputs.sku, { name: "Premium", tier: "Premium", capacity: 1 });
+            assert.equal(prodNamespace.inputs.zoneRedundant, true);
+            assert.equal(dev.outputs.serviceBusNamespaceFqdn, `${namespace.inputs.namespaceName}.servicebus.windows.net`);
+        });
+
+        it("queue: in this namespace, with delivery count, lock, TTL and dead-lettering on expiry", () => {
+            const namespace = one(dev, "azure-native:servicebus:Namespace");
+            const queue = one(dev, "azure-native:servicebus:Queue");
+            assert.equal(queue.inputs.namespaceName, namespace.outputs.name);
+            assert.equal(queue.inputs.resourceGroupName, namespace.inputs.resourceGroupName);
+            assert.equal(queue.inputs.queueName, "mesh-events");
+            assert.equal(queue.inputs.maxDeliveryCount, 5);
+            assert.equal(queue.inputs.lockDuration, "PT1M");
+            assert.equal(queue.inputs.defaultMessageTimeToLive, "P3D");
+            assert.equal(queue.inputs.deadLetteringOnMessageExpiration, true);
+            const prodQueue = one(prod, "azure-native:servicebus:Queue");
+            assert.equal(prodQueue.inputs.maxDeliveryCount, 10);
+            assert.equal(prodQueue.inputs.lockDuration, "PT2M");
+            assert.equal(dev.outputs.azureDeadLetterPath, "mesh-events/$DeadLetterQueue");
+        });
+
+        it("dead-letter alert: DeadletteredMessages of this queue only, scoped to this namespace, into the action group", () => {
+            const namespace = one(dev, "azure-native:servicebus:Namespace");
+            const queue = one(dev, "azure-native:servicebus:Queue");
+            const group = one(dev, "azure-native:monitor:ActionGroup");
+            const alert = one(dev, "azure-native:monitor:MetricAlert");
+            assert.deepEqual(alert.inputs.scopes, [namespace.outputs.id]);
+            const [criterion] = alert.inputs.criteria.allOf;
+            assert.equal(alert.inputs.criteria.allOf.length, 1);
+            assert.equal(criterion.metricName, "DeadletteredMessages");
+            assert.equal(criterion.metricNamespace, "Microsoft.ServiceBus/namespaces");
+            assert.deepEqual(criterion.dimensions, [{ name: "EntityName", operator: "Include", values: [queue.outputs.name] }]);
+            assert.equal(criterion.operator, "GreaterThan");
+            assert.equal(criterion.threshold, 0);
+            assert.deepEqual(alert.inputs.actions, [{ actionGroupId: group.outputs.id }]);
+        });
+
+        it("publisher: application, its service principal, a password with an end date, and Data Sender on this queue for that principal", () => {
+            const app = one(dev, "azuread:index/application:Application");
+            const sp = one(dev, "azuread:index/servicePrincipal:ServicePrincipal");
+            const password = one(dev, "azuread:index/applicationPassword:ApplicationPassword");
+            const assignment = one(dev, "azure-native:authorization:RoleAssignment");
+            const queue = one(dev, "azure-native:servicebus:Queue");
+            assert.equal(sp.inputs.clientId, app.outputs.clientId);
+            assert.equal(password.inputs.applicationId, app.outputs.id);
+            assert.match(password.inputs.endDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+            assert.ok(password.inputs.rotateWhenChanged, "rotateWhenChanged must be set so a new end date issues a new secret");
+            assert.equal(assignment.inputs.scope, queue.outputs.id, "the sender role is scoped to the queue, not the namespace");
+            assert.equal(assignment.inputs.principalId, sp.outputs.objectId);
+            assert.equal(assignment.inputs.principalType, "ServicePrincipal");
+            assert.ok(assignment.inputs.roleDefinitionId.endsWith(`/roleDefinitions/${SERVICE_BUS_DATA_SENDER_ROLE_ID}`));
+            assert.equal(dev.outputs.publisherClientId, app.outputs.clientId);
+        });
+
+        it("the secret's end date follows the configured lifetime (180 days dev default, 90 days prod)", () => {
+            const end = (run: PreviewResult) => Date.parse(one(run, "azuread:index/applicationPassword:ApplicationPassword").inputs.endDate);
+            const base = Date.parse("2026-01-01T00:00:00Z"); // the mock engine's clock
+            assert.equal((end(dev) - base) / 86400_000, 180);
+            assert.equal((end(prod) - base) / 86400_000, 90);
+        });
+    });
+
+    describe("stacks and providers", () => {
+        it("every resource is managed by the explicit provider of its cloud, built from config", () => {
+            const providers = new Map(dev.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((p) => [p.urn, p]));
+            assert.equal(one(dev, "pulumi:providers:aws").inputs.region, "eu-west-1");
+            assert.equal(one(dev, "pulumi:providers:azure-native").inputs.location, "westeurope");
+            for (const r of dev.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:"))) {
+                const pkg = r.type.split(":")[0];
+                if (pkg === "random" || pkg === "time") continue; // no cloud, no credentials: default providers
+                assert.ok(r.provider, `${r.name} has no provider`);
+                const provider = providers.get(r.provider!.split("::").slice(0, -1).join("::"));
+                assert.ok(provider, `${r.name}'s provider is not one of the program's explicit providers`);
+                assert.equal(provider!.type, `pulumi:providers:${pkg}`, r.name);
+                assert.notEqual(provider!.name.startsWith("default"), true, `${r.name} uses a default provider`);
+            }
+        });
+
+        it("AWS resources get the stack's tags through the provider; Azure resources carry them directly", () => {
+            const aws = one(dev, "pulumi:providers:aws");
+            const defaultTags = typeof aws.inputs.defaultTags === "string" ? JSON.parse(aws.inputs.defaultTags) : aws.inputs.defaultTags;
+            assert.deepEqual(defaultTags.tags, { "mesh:project": "multicloud-mesh", "mesh:stack": "dev", environment: "dev", "cost-center": "platform" });
+            assert.equal(one(dev, "azure-native:servicebus:Namespace").inputs.tags.environment, "dev");
+            assert.equal(one(prod, "azure-native:servicebus:Namespace").inputs.tags.environment, "prod");
+        });
+
+        it("prod protects every stateful resource and locks the namespace; dev protects nothing", () => {
+            const stateful = (run: PreviewResult) => [
+                one(run, "aws:dynamodb/table:Table"),
+                one(run, "aws:sqs/queue:Queue", "-dlq"),
+                one(run, "azure-native:servicebus:Namespace"),
+                one(run, "azure-native:servicebus:Queue"),
+                one(run, "azure-native:resources:ResourceGroup"),
+            ];
+            for (const r of stateful(prod)) assert.equal(r.protect, true, `${r.name} is not protected in prod`);
+            for (const r of stateful(dev)) assert.equal(r.protect, false, `${r.name} is protected in dev`);
+            assert.equal(one(prod, "aws:dynamodb/table:Table").inputs.deletionProtectionEnabled, true);
+            assert.equal(one(dev, "aws:dynamodb/table:Table").inputs.deletionProtectionEnabled, false);
+            const lock = one(prod, "azure-native:authorization:ManagementLockByScope");
+            assert.equal(lock.inputs.scope, one(prod, "azure-native:servicebus:Namespace").outputs.id);
+            assert.equal(lock.inputs.level, "CanNotDelete");
+            assert.equal(all(dev, "azure-native:authorization:ManagementLockByScope").length, 0);
+        });
+
+        it("exports every documented output, none of them secret, and never the client secret's value", () => {
+            const expected = [
+                "busName", "busArn", "outboxTableName", "outboxStreamArn", "serviceBusNamespaceFqdn", "queueName",
+                "awsDeadLetterQueueUrl", "awsDeadLetterQueueArn", "azureDeadLetterPath", "apiDestinationArn",
+                "publisherClientId", "alarmTopicArn",
+            ];
+            for (const key of expected) {
+                assert.equal(typeof dev.outputs[key], "string", `output ${key} is missing`);
+                assert.notEqual(dev.outputs[key], "[secret]", `output ${key} is a secret`);
+            }
+            const secret = one(dev, "azuread:index/applicationPassword:ApplicationPassword").outputs.value;
+            assert.match(secret, /^mock-secret-/);
+            assert.deepEqual(one(dev, "azuread:index/applicationPassword:ApplicationPassword").secretOutputs, ["value"]);
+            const text = preview(["--stack", "dev"]);
+            const json = preview(["--stack", "dev", "--json"]);
+            assert.equal(text.status, 0, text.stderr);
+            assert.equal(json.status, 0, json.stderr);
+            for (const out of [json.stdout, text.stdout]) {
+                assert.ok(!out.includes(secret), "the publisher's client secret leaked into the preview");
+            }
+            assert.match(text.stdout, /authParameters: \[secret\]/);
+        });
+    });
+
+    describe("bad configuration fails before anything is created, naming the key", () => {
+        const cases: Array<[string, string, RegExp]> = [
+            ["unknown region", "awsRegion=mars-1", /multicloud-mesh:awsRegion: "mars-1" is not allowed; expected one of us-east-1/],
+            ["maxDeliveryCount below 1", "queueMaxDeliveryCount=0", /multicloud-mesh:queueMaxDeliveryCount: "0" is not allowed; expected an integer from 1 to 2000/],
+            ["empty source list", "eventSources=[]", /multicloud-mesh:eventSources: the list is empty/],
+            ["retry age outside 60..86400", "retryMaximumEventAgeSeconds=86401", /multicloud-mesh:retryMaximumEventAgeSeconds: "86401" is not allowed; expected an integer from 60 to 86400/],
+        ];
+        for (const [what, setting, message] of cases) {
+            it(what, () => {
+                const run = preview(["--stack", "dev", "--json", "--config", setting]);
+                assert.equal(run.status, 1, `expected failure, got status ${run.status}`);
+                assert.match(run.stderr, message);
+                assert.equal(run.stdout.trim(), "", "no resource may be reported when the config is invalid");
+            });
+        }
+
+        it("an unknown stack is an error that lists the stacks", () => {
+            const run = preview(["--stack", "staging"]);
+            assert.equal(run.status, 1);
+            assert.match(run.stderr, /no stack "staging".*stacks here: dev, prod/s);
+        });
+    });
+});

@@ -1,0 +1,69 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { EventEgress, EventEgressArgs } from "../../components/aws/event-egress";
+import { ServiceBusIngress, ServiceBusIngressArgs } from "../../components/azure/service-bus-ingress";
+import { PublisherIdentity } from "../../components/azure/publisher-identity";
+
+/** Components check their own arguments too, so a caller other than index.ts gets the same clear errors. */
+describe("component argument validation", () => {
+    before(async () => {
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+                call: () => ({}),
+            },
+            "multicloud-mesh",
+            "validation",
+        );
+    });
+
+    const egress: EventEgressArgs = {
+        sources: ["enterprise.transactions"],
+        archiveRetentionDays: 7,
+        namespaceFqdn: "ns.servicebus.windows.net",
+        queueName: "q",
+        credentials: { tenantId: "t", clientId: "c", clientSecret: "s" },
+        maximumEventAgeSeconds: 3600,
+        maximumRetryAttempts: 185,
+        rateLimitPerSecond: 10,
+        alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+        deletionProtection: false,
+    };
+    const ingress: ServiceBusIngressArgs = {
+        resourceGroupName: "rg",
+        location: "westeurope",
+        namespacePrefix: "mesh-test",
+        sku: "Standard",
+        capacity: 1,
+        queueName: "q",
+        maxDeliveryCount: 10,
+        lockDurationSeconds: 60,
+        messageTtlDays: 14,
+        duplicateDetectionWindowMinutes: 0,
+        deletionProtection: false,
+    };
+
+    const cases: Array<[string, () => unknown, RegExp]> = [
+        ["EventEgress without sources", () => new EventEgress("e1", { ...egress, sources: [] }), /^EventEgress: args\.sources must name at least one event source$/],
+        ["EventEgress retry age 30 s", () => new EventEgress("e2", { ...egress, maximumEventAgeSeconds: 30 }), /^EventEgress: args\.maximumEventAgeSeconds must be an integer from 60 to 86400, got 30$/],
+        ["EventEgress 200 retries", () => new EventEgress("e3", { ...egress, maximumRetryAttempts: 200 }), /^EventEgress: args\.maximumRetryAttempts/],
+        ["EventEgress rate 301/s", () => new EventEgress("e4", { ...egress, rateLimitPerSecond: 301 }), /^EventEgress: args\.rateLimitPerSecond/],
+        ["ServiceBusIngress delivery count 0", () => new ServiceBusIngress("i1", { ...ingress, maxDeliveryCount: 0 }), /^ServiceBusIngress: args\.maxDeliveryCount must be an integer from 1 to 2000, got 0$/],
+        ["ServiceBusIngress Premium capacity 3", () => new ServiceBusIngress("i2", { ...ingress, sku: "Premium", capacity: 3 }), /^ServiceBusIngress: args\.capacity/],
+        ["ServiceBusIngress bad prefix", () => new ServiceBusIngress("i3", { ...ingress, namespacePrefix: "Mesh_Test" }), /^ServiceBusIngress: args\.namespacePrefix/],
+        ["ServiceBusIngress lock 10 min", () => new ServiceBusIngress("i4", { ...ingress, lockDurationSeconds: 600 }), /^ServiceBusIngress: args\.lockDurationSeconds/],
+        ["PublisherIdentity 3-year secret", () => new PublisherIdentity("p1", { displayName: "p", queueId: "q", secretLifetimeDays: 1095 }), /^PublisherIdentity: args\.secretLifetimeDays must be an integer from 1 to 730/],
+    ];
+    for (const [what, build, message] of cases) {
+        it(`rejects ${what}`, () =>
+            assert.throws(build, (err: Error) => {
+                assert.match(err.message, message);
+                return true;
+            }));
+    }
+
+    it("accepts valid arguments", () => {
+        assert.doesNotThrow(() => new EventEgress("ok-egress", egress));
+        assert.doesNotThrow(() => new ServiceBusIngress("ok-ingress", ingress));
+    });
+});
