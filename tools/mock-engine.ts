@@ -13,7 +13,8 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { deserializeProperties, deserializeProperty, specialSigKey, specialSecretSig } from "@pulumi/pulumi/runtime/rpc";
-import { getMonitor, waitForRPCs } from "@pulumi/pulumi/runtime/settings";
+// `waitForRPCs` is marked internal in the SDK's typings; the language host uses it the same way.
+const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown; waitForRPCs(): Promise<void> };
 
 export const FAKE_AWS_ACCOUNT = "123456789012";
 export const FAKE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001";
@@ -304,7 +305,7 @@ export async function runProgram(options: {
     await pulumi.runtime.setMocks(mocks, options.project, options.stack, false);
     // Wrap the SDK's own mock monitor so each registration is recorded with its parent, provider
     // and options, which the mocks' newResource callback does not see.
-    const monitor = getMonitor() as MockMonitor;
+    const monitor = settings.getMonitor() as MockMonitor;
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, response: any) => void) =>
         registerResource(req, (err: any, response: any) => {
@@ -351,15 +352,15 @@ export async function runProgram(options: {
         exported = ((await options.program()) ?? {}) as Record<string, unknown>;
         return exported;
     });
-    await waitForRPCs();
+    await settings.waitForRPCs();
 
     const resolved: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(exported)) {
-        const output = pulumi.output(value);
+        const output = pulumi.output(value) as pulumi.Output<unknown>;
         if (await pulumi.isSecret(output)) secretOutputs.push(key);
         resolved[key] = await new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
     }
-    await waitForRPCs();
+    await settings.waitForRPCs();
     return { resources: [...recorded.values()], outputs: resolved, secretOutputs };
 }
