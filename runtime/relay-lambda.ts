@@ -1,0 +1,24 @@
+/**
+ * Production wiring of the relay for AWS Lambda: real EventBridge client, JSON logs to stdout.
+ * Nothing happens at import; the Lambda closure calls `createRelayLambdaHandler` once per
+ * container and exports the result.
+ */
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { createJsonLogger, LogLevel } from "./logger";
+import { createRelayHandler, RelayHandler } from "./relay";
+
+export interface RelayLambdaConfig {
+  eventBusName: string;
+  /** Default 4. */
+  maxConcurrentRequests?: number;
+  logLevel?: LogLevel;
+}
+
+export function createRelayLambdaHandler(config: RelayLambdaConfig): RelayHandler {
+  return createRelayHandler({
+    eventBridge: new EventBridgeClient({}),
+    eventBusName: config.eventBusName,
+    maxConcurrentRequests: config.maxConcurrentRequests,
+    logger: createJsonLogger({ service: "outbox-relay", level: config.logLevel }),
+  });
+}
