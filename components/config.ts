@@ -31,11 +31,15 @@ export interface MeshConfig {
         sources: string[];
     };
     queue: {
+        /** Queue name; the API destination URL and the consumer are built from it. */
         name: string;
+        /** Deliveries before a message is dead-lettered (1..2000). */
         maxDeliveryCount: number;
+        /** Peek-lock duration in seconds (5..300). */
         lockDurationSeconds: number;
+        /** Days before an undelivered message expires into the dead-letter queue. */
         messageTtlDays: number;
-        /** 0 turns Service Bus duplicate detection off (see README: the API destination cannot set MessageId). */
+        /** Duplicate detection window in minutes; 0 turns Service Bus duplicate detection off (see README: the API destination cannot set MessageId). */
         duplicateDetectionWindowMinutes: number;
     };
     serviceBus: {
@@ -44,8 +48,11 @@ export interface MeshConfig {
         capacity: number;
     };
     delivery: {
+        /** Longest time EventBridge retries one event, in seconds (60..86400). */
         maximumEventAgeSeconds: number;
+        /** Most retries of one event (0..185). */
         maximumRetryAttempts: number;
+        /** Invocations per second of the API destination (1..300). */
         rateLimitPerSecond: number;
     };
     archiveRetentionDays: number;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import * as resources from "@pulumi/azure-native/resources";
 import { AlarmTopic } from "./aws/alarm-topic";
+import type { MeshConfig } from "./config";
 import { EventEgress } from "./aws/event-egress";
 import { OutboxTable } from "./aws/outbox-table";
 import { PublisherIdentity } from "./azure/publisher-identity";
@@ -14,23 +15,12 @@ export interface MulticloudEventMeshArgs {
     tenantId?: pulumi.Input<string>;
     /** EventBridge `source` values the rule forwards to Azure (at least one). */
     eventSources: string[];
-    /** Service Bus queue settings. */
-    queue: {
-        /** Queue name; the API destination URL and the consumer are built from it. */
-        name: string;
-        /** Deliveries before a message is dead-lettered (1..2000). */
-        maxDeliveryCount: number;
-        /** Peek-lock duration in seconds (5..300). */
-        lockDurationSeconds: number;
-        /** Days before an undelivered message expires into the dead-letter queue. */
-        messageTtlDays: number;
-        /** Duplicate detection window in minutes; 0 disables it. */
-        duplicateDetectionWindowMinutes: number;
-    };
+    /** Service Bus queue settings (name, delivery count, lock, TTL, duplicate detection). */
+    queue: MeshConfig["queue"];
     /** Service Bus tier and, for Premium, messaging units. */
-    serviceBus: { sku: "Standard" | "Premium"; capacity: number };
+    serviceBus: MeshConfig["serviceBus"];
     /** EventBridge delivery to Azure: retry policy bounds and the API destination's rate. */
-    delivery: { maximumEventAgeSeconds: number; maximumRetryAttempts: number; rateLimitPerSecond: number };
+    delivery: MeshConfig["delivery"];
     /** Days the EventBridge archive keeps events for replay; 0 keeps them indefinitely. */
     archiveRetentionDays: number;
     /** Address notified by every alarm on both clouds; no subscription when undefined. */

@@ -1,21 +1,14 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
+import type { RecordedResource } from "../../tools/mock-engine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
-export interface PreviewResource {
-    urn: string;
-    type: string;
-    name: string;
-    parent?: string;
-    provider?: string;
-    custom: boolean;
-    protect: boolean;
+/** A resource as `preview --json` prints it: the mock engine's record, minus nothing. */
+export type PreviewResource = Omit<RecordedResource, "inputs" | "outputs" | "dependsOn"> & {
     inputs: Record<string, any>;
-    secretInputs: string[];
     outputs: Record<string, any>;
-    secretOutputs: string[];
-}
+};
 
 export interface PreviewResult {
     status: number;
