@@ -1,0 +1,327 @@
+/**
+ * Consumer core: one Service Bus message → at most one business effect per event id.
+ *
+ * Host-agnostic: it takes the message (body, messageId, deliveryCount, lockedUntilUtc) and a
+ * settlement interface, so the Azure Functions host (with message settlement) and a plain
+ * `@azure/service-bus` receiver (see `settlementFromReceiver`) drive the same code.
+ *
+ * Why claim/complete/release and not `SET event_id NX EX` (the source design, kept as
+ * naive-consumer.ts): with SET NX the key is written before the handler runs and stays when the
+ * handler fails, so the redelivery looks like a duplicate and is completed: the event is lost.
+ * Here a claim is a lease that expires, a failure releases it, and only success writes "done".
+ *
+ * Timing rules, enforced at construction and per message:
+ *   handler deadline  <  lease  ≤  remaining message lock
+ * - lease ≤ lock: when the lock runs out the message goes to another worker; if our lease outlived
+ *   the lock, that worker would see "in progress" and spend delivery attempts waiting for it.
+ * - deadline < lease: the handler gets an AbortSignal that fires `safetyMarginMs` before the lease
+ *   expires, leaving time to record completion while we still own the lease.
+ *
+ * Residual risk (documented, reported, not hidden): exactly-once EFFECTS hold only if the handler
+ * finishes (or honours the AbortSignal and stops without effect) before the lease expires. If it
+ * overruns, another worker may claim the expired lease and run the handler again. The complete
+ * script then refuses our completion (fencing) and the consumer reports outcome `lease-lost`
+ * (logged as an error), abandons instead of acknowledging while the other worker holds the claim,
+ * and acknowledges only once the record is known completed. The same holds if Redis loses data
+ * (failover without persistence) between claim and complete. Handlers whose effects can be
+ * conditioned on the event id (a conditional write keyed by it) close that window completely.
+ */
+import { DomainEvent, EventBridgeEnvelope, parseDelivery, ValidationOptions } from "./event";
+import { ClaimResult, CompleteResult, IdempotencyStore } from "./idempotency-store";
+import { describeError, Logger } from "./logger";
+
+/** What the consumer needs from a Service Bus message (a `ServiceBusReceivedMessage` has all of it). */
+export interface ConsumerMessage {
+  /** The body as received: JSON text, bytes, or already-parsed JSON (hosts differ). */
+  body: unknown;
+  messageId?: string | number | Buffer | unknown;
+  deliveryCount?: number;
+  /** When this delivery's lock expires; the lease is shortened to fit inside it. */
+  lockedUntilUtc?: Date;
+}
+
+/** How a message is settled. Each call settles the current delivery. */
+export interface Settlement {
+  /** Acknowledge: the message is removed from the queue. */
+  complete(): Promise<void>;
+  /** Give it back now: it is delivered again (deliveryCount + 1). */
+  abandon(): Promise<void>;
+  /** Move it to the dead-letter queue at once. */
+  deadLetter(reason: string, description: string): Promise<void>;
+}
+
+export interface HandlerContext {
+  /** Aborted `safetyMarginMs` before the lease expires. Pass it to every I/O call. */
+  signal: AbortSignal;
+  deadline: Date;
+  eventId: string;
+  messageId?: string;
+  deliveryCount?: number;
+  envelope?: EventBridgeEnvelope;
+}
+
+export type BusinessHandler = (event: DomainEvent, context: HandlerContext) => Promise<void>;
+
+export type SettleAction = "complete" | "abandon" | "deadLetter" | "none";
+
+interface OutcomeBase {
+  eventId?: string;
+  messageId?: string;
+  /** What was done with the message. */
+  settled: SettleAction;
+  /** Set when the settle call itself failed (e.g. the lock was lost); the message will come back. */
+  settleError?: unknown;
+}
+
+export type ConsumerOutcome =
+  /** First successful processing; acknowledged. */
+  | (OutcomeBase & { kind: "processed"; leaseExpiredBeforeComplete: boolean })
+  /** Already completed earlier; acknowledged without running the handler. */
+  | (OutcomeBase & { kind: "duplicate" })
+  /** Another worker holds the lease; abandoned so it comes back. */
+  | (OutcomeBase & { kind: "in-progress-elsewhere"; retryAfterMs: number })
+  /** The handler threw; lease released, abandoned, the next delivery runs it again. */
+  | (OutcomeBase & { kind: "handler-failed"; error: unknown; released: string })
+  /** Unusable message; dead-lettered on the first delivery. */
+  | (OutcomeBase & { kind: "poison"; reason: string; description: string })
+  /** Redis failed; not acknowledged. `handlerRan` says whether the effect may already have happened. */
+  | (OutcomeBase & { kind: "store-unavailable"; stage: "claim" | "complete"; handlerRan: boolean; error: unknown })
+  /** The handler succeeded but its lease expired and another worker claimed (or completed) the event. */
+  | (OutcomeBase & { kind: "lease-lost"; otherWorker: "in-progress" | "completed" })
+  /** Too little lock time left on this delivery to run the handler safely; abandoned without claiming. */
+  | (OutcomeBase & { kind: "lock-too-short"; remainingLockMs: number });
+
+export interface ConsumerOptions {
+  store: IdempotencyStore;
+  handler: BusinessHandler;
+  logger: Logger;
+  /** The queue's LockDuration in ms. The lease is never longer. */
+  messageLockMs: number;
+  /** Lease length. Default: messageLockMs. Must be ≤ messageLockMs. */
+  leaseMs?: number;
+  /** Time between the handler's deadline and the lease's expiry. Default min(5 s, lease / 5). */
+  safetyMarginMs?: number;
+  /** How long to hold a message whose event is in progress elsewhere before abandoning it. Default 1000 ms. */
+  inProgressBackoffMs?: number;
+  validation?: ValidationOptions;
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+export interface Consumer {
+  handle(message: ConsumerMessage, settle: Settlement): Promise<ConsumerOutcome>;
+}
+
+export class HandlerDeadlineExceeded extends Error {
+  override readonly name = "HandlerDeadlineExceeded";
+  constructor(eventId: string, deadline: Date) {
+    super(`handler for event ${eventId} passed its deadline ${deadline.toISOString()} (lease about to expire)`);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function messageIdOf(message: ConsumerMessage): string | undefined {
+  const id = message.messageId;
+  if (id === undefined || id === null) return undefined;
+  return Buffer.isBuffer(id) ? id.toString("hex") : String(id);
+}
+
+export function createConsumer(options: ConsumerOptions): Consumer {
+  const lockMs = options.messageLockMs;
+  if (!Number.isInteger(lockMs) || lockMs <= 0) throw new Error(`createConsumer: messageLockMs must be a positive integer, got ${lockMs}`);
+  const leaseMs = options.leaseMs ?? lockMs;
+  if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`createConsumer: leaseMs must be a positive integer, got ${leaseMs}`);
+  if (leaseMs > lockMs) {
+    throw new Error(
+      `createConsumer: leaseMs (${leaseMs}) must not exceed messageLockMs (${lockMs}): a lease that outlives the lock ` +
+        "blocks the redelivered message behind a claim nobody is working on",
+    );
+  }
+  const marginMs = options.safetyMarginMs ?? Math.min(5000, Math.floor(leaseMs / 5));
+  if (!(marginMs > 0 && marginMs < leaseMs)) {
+    throw new Error(`createConsumer: safetyMarginMs (${marginMs}) must be > 0 and < leaseMs (${leaseMs}) so the handler's deadline falls inside the lease`);
+  }
+  const inProgressBackoffMs = options.inProgressBackoffMs ?? 1000;
+  const now = options.now ?? Date.now;
+  const log = options.logger;
+
+  async function settleWith<T extends ConsumerOutcome>(outcome: T, action: () => Promise<void>): Promise<T> {
+    try {
+      await action();
+    } catch (error) {
+      outcome.settleError = error;
+      log.warn("Settling the message failed; it will be delivered again", {
+        eventId: outcome.eventId,
+        messageId: outcome.messageId,
+        kind: outcome.kind,
+        settled: outcome.settled,
+        error: describeError(error),
+      });
+    }
+    return outcome;
+  }
+
+  async function completeWithRetry(eventId: string, token: string, leaseEnd: number): Promise<CompleteResult> {
+    // One retry budget bounded by the lease: a completion recorded after the lease expired is
+    // still accepted by the script if nobody else claimed, so the last attempt may overrun a little.
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await options.store.complete(eventId, token);
+      } catch (error) {
+        lastError = error;
+        if (now() + 100 * 2 ** attempt >= leaseEnd) break;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+    throw lastError;
+  }
+
+  return {
+    async handle(message, settle) {
+      const messageId = messageIdOf(message);
+      const parsed = parseDelivery(message.body, options.validation);
+      if (!parsed.ok) {
+        const e = parsed.error;
+        const description = e.message.slice(0, 1024);
+        log.error("Poison message dead-lettered", { eventId: e.eventId, messageId, reason: e.fault, field: e.field, description });
+        return settleWith(
+          { kind: "poison", reason: e.fault, description, eventId: e.eventId, messageId, settled: "deadLetter" },
+          () => settle.deadLetter(e.fault, description),
+        );
+      }
+      const { event, envelope } = parsed.value;
+      const eventId = event.metadata.event_id;
+      const base = { eventId, messageId };
+
+      const start = now();
+      let lease = leaseMs;
+      if (message.lockedUntilUtc instanceof Date) {
+        const remainingLockMs = message.lockedUntilUtc.getTime() - start;
+        lease = Math.min(lease, Math.floor(remainingLockMs));
+        if (lease <= 2 * marginMs) {
+          log.warn("Too little lock time left to process safely; abandoned without claiming", { ...base, remainingLockMs });
+          return settleWith({ kind: "lock-too-short", remainingLockMs, ...base, settled: "abandon" }, () => settle.abandon());
+        }
+      }
+
+      let claim: ClaimResult;
+      try {
+        claim = await options.store.claim(eventId, lease);
+      } catch (error) {
+        log.error("Idempotency store unavailable; message not acknowledged, handler not run", { ...base, stage: "claim", error: describeError(error) });
+        return settleWith(
+          { kind: "store-unavailable", stage: "claim", handlerRan: false, error, ...base, settled: "abandon" },
+          () => settle.abandon(),
+        );
+      }
+
+      if (claim.status === "completed") {
+        log.info("Duplicate delivery acknowledged without running the handler", base);
+        return settleWith({ kind: "duplicate", ...base, settled: "complete" }, () => settle.complete());
+      }
+      if (claim.status === "in-progress") {
+        const wait = Math.min(inProgressBackoffMs, claim.retryAfterMs);
+        log.info("Event in progress on another worker; abandoning so it comes back", { ...base, retryAfterMs: claim.retryAfterMs, waitMs: wait });
+        if (wait > 0) await sleep(wait);
+        return settleWith({ kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, ...base, settled: "abandon" }, () =>
+          settle.abandon(),
+        );
+      }
+
+      const token = claim.token;
+      const leaseEnd = start + lease;
+      const deadline = new Date(leaseEnd - marginMs);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new HandlerDeadlineExceeded(eventId, deadline)), deadline.getTime() - now());
+      try {
+        await options.handler(event, {
+          signal: controller.signal,
+          deadline,
+          eventId,
+          messageId,
+          deliveryCount: message.deliveryCount,
+          envelope,
+        });
+      } catch (error) {
+        clearTimeout(timer);
+        let released: string;
+        try {
+          released = await options.store.release(eventId, token);
+        } catch (releaseError) {
+          released = "failed";
+          log.warn("Could not release the lease after a handler failure; it will expire on its own", {
+            ...base,
+            error: describeError(releaseError),
+          });
+        }
+        log.error("Handler failed; lease released, message abandoned for redelivery", {
+          ...base,
+          deliveryCount: message.deliveryCount,
+          released,
+          error: describeError(error),
+        });
+        return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.abandon());
+      }
+      clearTimeout(timer);
+
+      let completed: CompleteResult;
+      try {
+        completed = await completeWithRetry(eventId, token, leaseEnd);
+      } catch (error) {
+        log.error(
+          "Handler succeeded but completion could not be recorded; message not acknowledged. " +
+            "If the lease expires before Redis is back, the handler may run again for this event",
+          { ...base, stage: "complete", error: describeError(error) },
+        );
+        return settleWith(
+          { kind: "store-unavailable", stage: "complete", handlerRan: true, error, ...base, settled: "abandon" },
+          () => settle.abandon(),
+        );
+      }
+
+      switch (completed) {
+        case "completed":
+        case "completed-after-lease-expiry": {
+          const late = completed === "completed-after-lease-expiry";
+          if (late) log.warn("Handler outlived its lease; nobody else had claimed, so completion was recorded", { ...base, elapsedMs: now() - start, leaseMs: lease });
+          return settleWith({ kind: "processed", leaseExpiredBeforeComplete: late, ...base, settled: "complete" }, () => settle.complete());
+        }
+        case "completed-by-other":
+          // The effect ran twice (ours and the other worker's). The event is done, so the message can go.
+          log.error("Lease expired before completion and another worker completed the event: its effect was applied twice", {
+            ...base,
+            elapsedMs: now() - start,
+            leaseMs: lease,
+          });
+          return settleWith({ kind: "lease-lost", otherWorker: "completed", ...base, settled: "complete" }, () => settle.complete());
+        case "claimed-by-other":
+          // Not acknowledged: the record is not complete, and another worker owns it. The redelivery
+          // finds it completed (then acknowledges) or released (then runs the handler again).
+          log.error("Lease expired before completion and another worker has claimed the event; completion refused, message abandoned", {
+            ...base,
+            elapsedMs: now() - start,
+            leaseMs: lease,
+          });
+          return settleWith({ kind: "lease-lost", otherWorker: "in-progress", ...base, settled: "abandon" }, () => settle.abandon());
+      }
+    },
+  };
+}
+
+/** The receiver methods a settlement needs; `ServiceBusReceiver` from `@azure/service-bus` has them. */
+export interface ServiceBusReceiverLike<M> {
+  completeMessage(message: M): Promise<void>;
+  abandonMessage(message: M): Promise<void>;
+  deadLetterMessage(message: M, options: { deadLetterReason: string; deadLetterErrorDescription: string }): Promise<void>;
+}
+
+/** Settlement for a message received in peek-lock mode with a `@azure/service-bus` receiver. */
+export function settlementFromReceiver<M>(receiver: ServiceBusReceiverLike<M>, message: M): Settlement {
+  return {
+    complete: () => receiver.completeMessage(message),
+    abandon: () => receiver.abandonMessage(message),
+    deadLetter: (reason, description) => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description }),
+  };
+}

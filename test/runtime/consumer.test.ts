@@ -1,0 +1,399 @@
+import { strict as assert } from "assert";
+import { randomUUID } from "crypto";
+import Redis from "ioredis";
+import { BusinessHandler, ConsumerMessage, ConsumerOptions, createConsumer, settlementFromReceiver } from "../../runtime/consumer";
+import { createRedisIdempotencyStore, IdempotencyStore } from "../../runtime/idempotency-store";
+import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
+import { DomainEvent } from "../../runtime/event";
+import { RedisServer, startRedisServer } from "../support/redis-server";
+import { connectRedis, waitForReady } from "../support/redis-client";
+import { envelopeOf, makeEvent } from "../support/events";
+import { recordingSettlement } from "../support/settlement";
+import { memoryLogger } from "../support/memory-logger";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const KEY_PREFIX = "c:";
+
+/** A business effect we can count: the thing that must happen exactly once per event id. */
+class Ledger {
+  readonly effects = new Map<string, number>();
+  count(id: string) {
+    return this.effects.get(id) ?? 0;
+  }
+  apply(id: string) {
+    this.effects.set(id, this.count(id) + 1);
+  }
+}
+
+function message(event: DomainEvent | unknown, deliveryCount = 1, extra: Partial<ConsumerMessage> = {}): ConsumerMessage {
+  const body = isDomainEvent(event) ? JSON.stringify(envelopeOf(event)) : event;
+  return { body, messageId: randomUUID(), deliveryCount, ...extra };
+}
+function isDomainEvent(value: unknown): value is DomainEvent {
+  return typeof value === "object" && value !== null && "metadata" in value && "data" in value;
+}
+
+describe("runtime/consumer (real redis-server)", function () {
+  this.timeout(30_000);
+  let server: RedisServer;
+  let redis: Redis;
+  let admin: Redis;
+  let store: IdempotencyStore;
+
+  before(async () => {
+    server = await startRedisServer();
+    redis = await connectRedis(server);
+    admin = await connectRedis(server);
+    store = createRedisIdempotencyStore(redis, { keyPrefix: KEY_PREFIX });
+  });
+  after(async () => {
+    redis?.disconnect();
+    admin?.disconnect();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    if (!server.isRunning()) await server.restart();
+    await waitForReady(redis);
+    await waitForReady(admin);
+    await admin.flushall();
+  });
+
+  function consumerWith(handler: BusinessHandler, overrides: Partial<ConsumerOptions> = {}) {
+    const logger = memoryLogger();
+    const consumer = createConsumer({
+      store,
+      handler,
+      logger,
+      messageLockMs: 1000,
+      leaseMs: 1000,
+      safetyMarginMs: 200,
+      inProgressBackoffMs: 0,
+      ...overrides,
+    });
+    return { consumer, logger };
+  }
+  const recordingHandler = (ledger: Ledger): BusinessHandler => async (event) => ledger.apply(event.metadata.event_id);
+
+  it("new event: runs the handler, records completion, acknowledges", async () => {
+    const ledger = new Ledger();
+    const { consumer } = consumerWith(recordingHandler(ledger));
+    const event = makeEvent();
+    const settle = recordingSettlement();
+    const outcome = await consumer.handle(message(event), settle);
+    assert.equal(outcome.kind, "processed");
+    assert.deepEqual(settle.records, [{ action: "complete" }]);
+    assert.equal(ledger.count(event.metadata.event_id), 1);
+    assert.match(String(await admin.get(KEY_PREFIX + event.metadata.event_id)), /^done:/);
+  });
+
+  it("duplicate delivery (a second Service Bus message for the same event): one effect, acknowledged without running", async () => {
+    const ledger = new Ledger();
+    const { consumer } = consumerWith(recordingHandler(ledger));
+    const event = makeEvent();
+    await consumer.handle(message(event), recordingSettlement());
+    const settle = recordingSettlement();
+    const outcome = await consumer.handle(message(event), settle); // a bare copy would do the same
+    assert.equal(outcome.kind, "duplicate");
+    assert.deepEqual(settle.records, [{ action: "complete" }]);
+    assert.equal(ledger.count(event.metadata.event_id), 1);
+    const bare = await consumer.handle(message(JSON.stringify(event)), recordingSettlement());
+    assert.equal(bare.kind, "duplicate");
+    assert.equal(ledger.count(event.metadata.event_id), 1);
+  });
+
+  it("in progress elsewhere: the copy is abandoned (not acknowledged) and, once the first completes, acknowledged as duplicate", async () => {
+    const ledger = new Ledger();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const slow = consumerWith(async (e) => {
+      await gate;
+      ledger.apply(e.metadata.event_id);
+    }).consumer;
+    const other = consumerWith(recordingHandler(ledger)).consumer;
+    const event = makeEvent();
+
+    const first = slow.handle(message(event), recordingSettlement());
+    await sleep(50);
+    const copySettle = recordingSettlement();
+    const copy = await other.handle(message(event), copySettle);
+    assert.equal(copy.kind, "in-progress-elsewhere");
+    assert.deepEqual(copySettle.records, [{ action: "abandon" }]);
+    assert.equal(ledger.count(event.metadata.event_id), 0, "the copy did not run the handler");
+
+    open();
+    assert.equal((await first).kind, "processed");
+    const redelivered = await other.handle(message(event, 2), recordingSettlement());
+    assert.equal(redelivered.kind, "duplicate");
+    assert.equal(ledger.count(event.metadata.event_id), 1);
+  });
+
+  it("handler throws: lease released, message abandoned, the redelivery runs it: one effect", async () => {
+    const ledger = new Ledger();
+    let attempts = 0;
+    const { consumer, logger } = consumerWith(async (e) => {
+      if (++attempts === 1) throw new Error("downstream 503");
+      ledger.apply(e.metadata.event_id);
+    });
+    const event = makeEvent();
+    const settle1 = recordingSettlement();
+    const failed = await consumer.handle(message(event, 1), settle1);
+    assert.equal(failed.kind, "handler-failed");
+    assert.ok(failed.kind === "handler-failed" && failed.released === "released");
+    assert.deepEqual(settle1.records, [{ action: "abandon" }]);
+    assert.equal(await admin.exists(KEY_PREFIX + event.metadata.event_id), 0, "no record left behind");
+    assert.ok(logger.at("error").some((l) => l.attributes.eventId === event.metadata.event_id));
+
+    const settle2 = recordingSettlement();
+    const retried = await consumer.handle(message(event, 2), settle2);
+    assert.equal(retried.kind, "processed");
+    assert.deepEqual(settle2.records, [{ action: "complete" }]);
+    assert.equal(ledger.count(event.metadata.event_id), 1);
+  });
+
+  it("regression: the source design's SET NX consumer LOSES that same event (key kept on failure, redelivery acked as duplicate)", async () => {
+    const ledger = new Ledger();
+    let attempts = 0;
+    const naive = createNaiveSetNxConsumer({
+      redis,
+      handler: async (e) => {
+        if (++attempts === 1) throw new Error("downstream 503");
+        ledger.apply(e.metadata.event_id);
+      },
+    });
+    const event = makeEvent();
+    const first = await naive.handle(message(event, 1), recordingSettlement());
+    assert.equal(first.kind, "handler-failed");
+    const settle = recordingSettlement();
+    const second = await naive.handle(message(event, 2), settle);
+    assert.equal(second.kind, "duplicate");
+    assert.deepEqual(settle.records, [{ action: "complete" }], "the redelivery is acknowledged …");
+    assert.equal(attempts, 1, "… without running the handler again …");
+    assert.equal(ledger.count(event.metadata.event_id), 0, "… so the event's effect never happens: lost");
+  });
+
+  describe("two workers, the lock (and lease) expiring between them", () => {
+    it("a worker that claimed and died: the copy waits while the lease holds, then runs once", async () => {
+      const ledger = new Ledger();
+      const { consumer } = consumerWith(recordingHandler(ledger));
+      const event = makeEvent();
+      // Worker A claimed with the same lease the consumer uses, then crashed.
+      assert.equal((await store.claim(event.metadata.event_id, 1000)).status, "claimed");
+
+      const early = await consumer.handle(message(event, 2), recordingSettlement());
+      assert.equal(early.kind, "in-progress-elsewhere");
+      await sleep(1100); // the lock expires; the lease (≤ lock) has expired with it
+      const late = await consumer.handle(message(event, 3), recordingSettlement());
+      assert.equal(late.kind, "processed");
+      assert.equal(ledger.count(event.metadata.event_id), 1);
+    });
+
+    it("a slow handler is aborted before its lease expires, releases, and the next worker applies the effect once", async () => {
+      const ledger = new Ledger();
+      const key = KEY_PREFIX;
+      let leaseLeftAtAbort = -1;
+      let abortedAt = 0;
+      const started = Date.now();
+      const slow = consumerWith(async (e, ctx) => {
+        await new Promise<void>((_, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            abortedAt = Date.now();
+            reject(ctx.signal.reason);
+          }),
+        );
+        ledger.apply(e.metadata.event_id); // never reached: the effect is abandoned on abort
+      }).consumer;
+      const next = consumerWith(recordingHandler(ledger)).consumer;
+      const event = makeEvent();
+      const slowHandle = slow.handle(message(event), recordingSettlement());
+      // Observe the lease at the moment of abort from outside.
+      const probe = (async () => {
+        while (abortedAt === 0) await sleep(5);
+        leaseLeftAtAbort = await admin.pttl(key + event.metadata.event_id);
+      })();
+      const outcome = await slowHandle;
+      await probe;
+      assert.equal(outcome.kind, "handler-failed");
+      assert.ok(abortedAt - started < 1000 - 100, `aborted after ${abortedAt - started} ms, before the 1000 ms lease`);
+      assert.ok(leaseLeftAtAbort === -2 || leaseLeftAtAbort > 0, "abort fired while the lease was still ours (or already released)");
+      const retried = await next.handle(message(event, 2), recordingSettlement());
+      assert.equal(retried.kind, "processed");
+      assert.equal(ledger.count(event.metadata.event_id), 1);
+    });
+
+    it("a stale worker that overran its lease cannot complete over the new owner: reported as lease-lost, not acknowledged", async () => {
+      const ledger = new Ledger();
+      let openB!: () => void;
+      const gateB = new Promise<void>((r) => (openB = r));
+      const a = consumerWith(async (e) => {
+        await sleep(1300); // ignores its AbortSignal: the documented residual risk
+        ledger.apply(e.metadata.event_id);
+      });
+      const b = consumerWith(async (e) => {
+        await gateB;
+        ledger.apply(e.metadata.event_id);
+      });
+      const event = makeEvent();
+      const settleA = recordingSettlement();
+      const aHandle = a.consumer.handle(message(event, 1), settleA);
+      await sleep(1100);
+      const bHandle = b.consumer.handle(message(event, 2), recordingSettlement());
+      const outcomeA = await aHandle;
+      assert.equal(outcomeA.kind, "lease-lost");
+      assert.ok(outcomeA.kind === "lease-lost" && outcomeA.otherWorker === "in-progress");
+      assert.deepEqual(settleA.records, [{ action: "abandon" }], "not acknowledged blindly");
+      assert.ok(a.logger.at("error").some((l) => /another worker has claimed/.test(l.message)));
+      assert.match(String(await admin.get(KEY_PREFIX + event.metadata.event_id)), /^lease:/, "B's claim untouched");
+
+      openB();
+      assert.equal((await bHandle).kind, "processed");
+      // A's abandoned message comes back and is now settled by the record B completed.
+      assert.equal((await a.consumer.handle(message(event, 2), recordingSettlement())).kind, "duplicate");
+      // Both handlers ran: that is the residual risk when a handler ignores its deadline. It is reported, not hidden.
+      assert.equal(ledger.count(event.metadata.event_id), 2);
+    });
+
+    it("if the new owner already completed, the stale worker reports the double effect and acknowledges (the event is done)", async () => {
+      const ledger = new Ledger();
+      const a = consumerWith(async (e) => {
+        await sleep(1300);
+        ledger.apply(e.metadata.event_id);
+      });
+      const b = consumerWith(recordingHandler(ledger));
+      const event = makeEvent();
+      const settleA = recordingSettlement();
+      const aHandle = a.consumer.handle(message(event), settleA);
+      await sleep(1100);
+      assert.equal((await b.consumer.handle(message(event, 2), recordingSettlement())).kind, "processed");
+      const outcomeA = await aHandle;
+      assert.ok(outcomeA.kind === "lease-lost" && outcomeA.otherWorker === "completed");
+      assert.deepEqual(settleA.records, [{ action: "complete" }]);
+      assert.ok(a.logger.at("error").some((l) => /applied twice/.test(l.message)));
+    });
+  });
+
+  describe("Redis unavailable", () => {
+    it("Redis stopped mid-run: no ack and no handler run; after restart the event is processed once", async () => {
+      const ledger = new Ledger();
+      const { consumer } = consumerWith(recordingHandler(ledger));
+      const before = makeEvent();
+      assert.equal((await consumer.handle(message(before), recordingSettlement())).kind, "processed");
+
+      await server.stop();
+      const event = makeEvent();
+      const settle = recordingSettlement();
+      const t0 = Date.now();
+      const outcome = await consumer.handle(message(event, 1), settle);
+      assert.equal(outcome.kind, "store-unavailable");
+      assert.ok(outcome.kind === "store-unavailable" && outcome.stage === "claim" && !outcome.handlerRan);
+      assert.deepEqual(settle.records, [{ action: "abandon" }]);
+      assert.equal(ledger.count(event.metadata.event_id), 0, "handler not run without a claim");
+      assert.ok(Date.now() - t0 < 3000, "fails fast instead of queueing while Redis is away");
+
+      await server.restart();
+      await waitForReady(redis);
+      const settle2 = recordingSettlement();
+      assert.equal((await consumer.handle(message(event, 2), settle2)).kind, "processed");
+      assert.deepEqual(settle2.records, [{ action: "complete" }]);
+      assert.equal((await consumer.handle(message(event, 3), recordingSettlement())).kind, "duplicate");
+      assert.equal(ledger.count(event.metadata.event_id), 1);
+    });
+
+    it("Redis lost between claim and complete: the handler ran, the message is NOT acknowledged, the risk is logged", async () => {
+      const ledger = new Ledger();
+      const { consumer, logger } = consumerWith(async (e) => {
+        ledger.apply(e.metadata.event_id);
+        await server.stop();
+      });
+      const event = makeEvent();
+      const settle = recordingSettlement();
+      const outcome = await consumer.handle(message(event), settle);
+      assert.ok(outcome.kind === "store-unavailable" && outcome.stage === "complete" && outcome.handlerRan);
+      assert.deepEqual(settle.records, [{ action: "abandon" }]);
+      assert.ok(logger.at("error").some((l) => /completion could not be recorded/.test(l.message)));
+    });
+  });
+
+  describe("poison messages are dead-lettered on the first delivery, with a reason naming the fault", () => {
+    const valid = () => makeEvent();
+    const cases: [string, () => unknown, string, RegExp][] = [
+      ["unparseable body", () => "{not json", "NotJson", /not valid JSON/],
+      ["JSON that is not an object", () => "[1,2,3]", "UnsupportedShape", /EventBridge event or a domain event/],
+      ["an object of another shape", () => JSON.stringify({ orderId: 1 }), "UnsupportedShape", /neither an EventBridge event/],
+      ["no event_id", () => { const e: any = valid(); delete e.metadata.event_id; return JSON.stringify(envelopeOf(e)); }, "MissingEventId", /detail\.metadata\.event_id/],
+      ["a bad event_id", () => { const e: any = valid(); e.metadata.event_id = "42"; return JSON.stringify(envelopeOf(e)); }, "InvalidEventId", /detail\.metadata\.event_id/],
+      ["an unsupported schema version", () => JSON.stringify(envelopeOf(makeEvent({ metadata: { schema_version: "3.1" } }))), "UnsupportedSchemaVersion", /major 3/],
+      ["a missing data field", () => { const e: any = valid(); delete e.data; return JSON.stringify(e); }, "MissingField", /data is missing/],
+      ["a bad timestamp", () => JSON.stringify(envelopeOf(makeEvent({ metadata: { timestamp: "soon" } }))), "InvalidField", /metadata\.timestamp/],
+      ["an envelope that disagrees with its event", () => JSON.stringify(envelopeOf(valid(), { "detail-type": "Other" })), "EnvelopeMismatch", /detail-type/],
+      ["an envelope without its account field", () => { const env: any = envelopeOf(valid()); delete env.account; return JSON.stringify(env); }, "MissingField", /account/],
+    ];
+    for (const [name, body, reason, description] of cases) {
+      it(name, async () => {
+        let ran = false;
+        const { consumer } = consumerWith(async () => void (ran = true));
+        const settle = recordingSettlement();
+        const outcome = await consumer.handle({ body: body(), messageId: "m-1", deliveryCount: 1 }, settle);
+        assert.equal(outcome.kind, "poison");
+        assert.equal(settle.records.length, 1);
+        const record = settle.records[0];
+        assert.ok(record.action === "deadLetter", JSON.stringify(settle.records));
+        assert.equal(record.reason, reason);
+        assert.match(record.description, description);
+        assert.equal(ran, false);
+        assert.equal(await admin.dbsize(), 0, "no idempotency record for a poison message");
+      });
+    }
+  });
+
+  describe("deadline ≤ lease ≤ lock", () => {
+    it("refuses a lease longer than the message lock, and a margin that leaves no deadline inside the lease", () => {
+      const handler: BusinessHandler = async () => {};
+      assert.throws(() => createConsumer({ store, handler, logger: memoryLogger(), messageLockMs: 30_000, leaseMs: 60_000 }), /must not exceed messageLockMs/);
+      assert.throws(
+        () => createConsumer({ store, handler, logger: memoryLogger(), messageLockMs: 30_000, leaseMs: 1000, safetyMarginMs: 1000 }),
+        /safetyMarginMs/,
+      );
+    });
+
+    it("gives the handler a deadline before the lease ends, and shortens the lease to this delivery's remaining lock", async () => {
+      let seen: { deadline: number; pttl: number } | undefined;
+      const { consumer } = consumerWith(
+        async (e, ctx) => {
+          seen = { deadline: ctx.deadline.getTime(), pttl: await admin.pttl(KEY_PREFIX + e.metadata.event_id) };
+        },
+        { messageLockMs: 60_000, leaseMs: 60_000, safetyMarginMs: 1000 },
+      );
+      const start = Date.now();
+      const outcome = await consumer.handle(message(makeEvent(), 1, { lockedUntilUtc: new Date(start + 5000) }), recordingSettlement());
+      assert.equal(outcome.kind, "processed");
+      assert.ok(seen!.pttl > 0 && seen!.pttl <= 5000, `lease ${seen!.pttl} ms fits in the 5 s of lock left`);
+      assert.ok(seen!.deadline <= start + 5000 - 1000 + 50, "deadline = lease end − margin");
+    });
+
+    it("abandons without claiming when the delivery's lock is nearly gone", async () => {
+      let ran = false;
+      const { consumer } = consumerWith(async () => void (ran = true));
+      const settle = recordingSettlement();
+      const outcome = await consumer.handle(message(makeEvent(), 1, { lockedUntilUtc: new Date(Date.now() + 300) }), settle);
+      assert.equal(outcome.kind, "lock-too-short");
+      assert.deepEqual(settle.records, [{ action: "abandon" }]);
+      assert.equal(ran, false);
+      assert.equal(await admin.dbsize(), 0);
+    });
+  });
+
+  it("is host-agnostic: a @azure/service-bus style receiver settles through settlementFromReceiver", async () => {
+    const calls: string[] = [];
+    const received = { body: JSON.stringify(envelopeOf(makeEvent())), messageId: "sb-1", deliveryCount: 1 };
+    const receiver = {
+      completeMessage: async (m: typeof received) => void calls.push(`complete:${m.messageId}`),
+      abandonMessage: async (m: typeof received) => void calls.push(`abandon:${m.messageId}`),
+      deadLetterMessage: async (m: typeof received, o: { deadLetterReason: string }) => void calls.push(`dlq:${m.messageId}:${o.deadLetterReason}`),
+    };
+    const { consumer } = consumerWith(async () => {});
+    await consumer.handle(received, settlementFromReceiver(receiver, received));
+    const poison = { ...received, body: "nope", messageId: "sb-2" };
+    await consumer.handle(poison, settlementFromReceiver(receiver, poison));
+    assert.deepEqual(calls, ["complete:sb-1", "dlq:sb-2:NotJson"]);
+  });
+});
