@@ -1,12 +1,16 @@
 /**
- * `npm run preview -- --stack dev|prod [--json]`
+ * `npm run preview -- --stack dev|prod [--json] [--policy-only] [--policy-config policy.key=value]`
  *
  * Evaluates the real program (index.ts) with the stack's configuration under Pulumi's mocks, with
  * no Pulumi CLI and no cloud credentials, and prints every resource it would create as a tree, then
- * the stack outputs. Exits non-zero with the program's error when the program throws.
+ * the stack outputs, then the verdicts of the CrossGuard pack in policy/ run against those
+ * resources (tools/policy-runner.ts). Exits non-zero with the program's error when the program
+ * throws, and with the violations when a mandatory policy is violated.
  */
 import * as path from "path";
-import { loadStackConfig, ProgramRun, RecordedResource, runProgram } from "./mock-engine";
+import type { PolicyPackConfig } from "@pulumi/policy";
+import { FAKE_NOW, loadStackConfig, ProgramRun, RecordedResource, runProgram } from "./mock-engine";
+import { formatPolicyReport, PolicyReport, runPolicies } from "./policy-runner";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "multicloud-mesh";
@@ -18,10 +22,14 @@ interface Options {
     showSecrets: boolean;
     /** `key=value` overrides on top of the stack file, like `pulumi config set` without writing it. */
     overrides: Record<string, string>;
+    /** Print only the policy verdicts (CI). */
+    policyOnly: boolean;
+    /** `policy.key=value` (value parsed as JSON when it parses) or `policy=level`, like `--policy-config`. */
+    policyConfig: PolicyPackConfig;
 }
 
 function parseArgs(argv: string[]): Options {
-    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {} };
+    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {} };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {
@@ -36,6 +44,26 @@ function parseArgs(argv: string[]): Options {
             if (eq <= 0) throw new UsageError(`--config needs key=value, got ${JSON.stringify(pair)}`);
             const key = pair.slice(0, eq);
             options.overrides[key.includes(":") ? key : `${PROJECT}:${key}`] = pair.slice(eq + 1);
+        } else if (arg === "--policy-only") {
+            options.policyOnly = true;
+        } else if (arg === "--policy-config") {
+            const pair = argv[++i] ?? "";
+            const match = /^([^.=]+)(?:\.([^=]+))?=(.*)$/.exec(pair);
+            if (!match) throw new UsageError(`--policy-config needs policy.key=value or policy=level, got ${JSON.stringify(pair)}`);
+            const [, policy, key, raw] = match;
+            const entry = options.policyConfig[policy];
+            const current = typeof entry === "string" ? { enforcementLevel: entry } : { ...(entry ?? {}) };
+            if (key === undefined) (current as Record<string, unknown>).enforcementLevel = raw;
+            else {
+                let value: unknown = raw;
+                try {
+                    value = JSON.parse(raw);
+                } catch {
+                    /* a plain string */
+                }
+                (current as Record<string, unknown>)[key] = value;
+            }
+            options.policyConfig[policy] = current as PolicyPackConfig[string];
         } else if (arg === "--show-secrets") {
             options.showSecrets = true;
         } else if (arg === "--json") {
@@ -111,7 +139,7 @@ function printTree(run: ProgramRun, stack: string, showSecrets: boolean): void {
     console.log("\nValues that only a cloud provider computes (ARNs, ids, endpoints, secrets) are invented by the mocks.");
 }
 
-function toJson(run: ProgramRun, stack: string, showSecrets: boolean): unknown {
+function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: PolicyReport): unknown {
     const hide = (values: Record<string, unknown>, secretKeys: string[]) =>
         showSecrets ? values : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretKeys.includes(k) ? "[secret]" : v]));
     return {
@@ -124,6 +152,7 @@ function toJson(run: ProgramRun, stack: string, showSecrets: boolean): unknown {
             provider: r.provider,
             custom: r.custom,
             protect: r.protect,
+            dependsOn: r.dependsOn,
             inputs: hide(r.inputs, r.secretInputs),
             secretInputs: r.secretInputs,
             // Outputs echo inputs, so a secret input must not come back out through them either.
@@ -132,6 +161,7 @@ function toJson(run: ProgramRun, stack: string, showSecrets: boolean): unknown {
         })),
         outputs: hide(run.outputs, run.secretOutputs),
         secretOutputs: run.secretOutputs,
+        policies,
     };
 }
 
@@ -142,7 +172,7 @@ async function main(): Promise<void> {
     } catch (err) {
         if (err instanceof UsageError) {
             if (err.message) console.error(`preview: ${err.message}`);
-            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...]");
+            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...]");
             process.exit(err.message ? 2 : 0);
         }
         throw err;
@@ -155,10 +185,26 @@ async function main(): Promise<void> {
         config,
         program: () => require(path.join(ROOT, "index.ts")),
     });
+    // Secret lifetimes are measured from the mock engine's clock, which dates every invented secret.
+    const entraPolicy = "entra-application-password-lifetime";
+    const entry = options.policyConfig[entraPolicy];
+    const policyConfig: PolicyPackConfig = {
+        ...options.policyConfig,
+        [entraPolicy]: { referenceTime: FAKE_NOW, ...(typeof entry === "string" ? { enforcementLevel: entry } : entry ?? {}) },
+    };
+    const report = await runPolicies(run.resources, { config: policyConfig });
     if (options.json) {
-        console.log(JSON.stringify(toJson(run, options.stack, options.showSecrets), null, 2));
+        console.log(JSON.stringify(toJson(run, options.stack, options.showSecrets, report), null, 2));
     } else {
-        printTree(run, options.stack, options.showSecrets);
+        if (!options.policyOnly) {
+            printTree(run, options.stack, options.showSecrets);
+            console.log("");
+        }
+        console.log(formatPolicyReport(report, options.stack));
+    }
+    if (!report.passed) {
+        if (options.json) console.error(formatPolicyReport(report, options.stack));
+        process.exit(3);
     }
 }
 
