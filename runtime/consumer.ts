@@ -78,8 +78,8 @@ export type ConsumerOutcome =
   | (OutcomeBase & { kind: "processed"; leaseExpiredBeforeComplete: boolean })
   /** Already completed earlier; acknowledged without running the handler. */
   | (OutcomeBase & { kind: "duplicate" })
-  /** Another worker holds the lease; abandoned so it comes back. */
-  | (OutcomeBase & { kind: "in-progress-elsewhere"; retryAfterMs: number })
+  /** Another worker held the lease for longer than this delivery could wait; abandoned so it comes back. */
+  | (OutcomeBase & { kind: "in-progress-elsewhere"; retryAfterMs: number; waitedMs: number })
   /** The handler threw; lease released, abandoned, the next delivery runs it again. */
   | (OutcomeBase & { kind: "handler-failed"; error: unknown; released: string })
   /** Unusable message; dead-lettered on the first delivery. */
@@ -101,8 +101,12 @@ export interface ConsumerOptions {
   leaseMs?: number;
   /** Time between the handler's deadline and the lease's expiry. Default min(5 s, lease / 5). */
   safetyMarginMs?: number;
-  /** How long to hold a message whose event is in progress elsewhere before abandoning it. Default 1000 ms. */
-  inProgressBackoffMs?: number;
+  /**
+   * How long a delivery may wait, polling, for an event that is in progress elsewhere to complete
+   * or be released before it abandons the message. Bounded by the delivery's own lock. Default:
+   * leaseMs (enough for a crashed holder's lease to run out). 0 abandons at once.
+   */
+  inProgressMaxWaitMs?: number;
   validation?: ValidationOptions;
   /** Clock in ms, for tests. */
   now?: () => number;
@@ -118,6 +122,9 @@ export class HandlerDeadlineExceeded extends Error {
     super(`handler for event ${eventId} passed its deadline ${deadline.toISOString()} (lease about to expire)`);
   }
 }
+
+const FIRST_IN_PROGRESS_POLL_MS = 50;
+const MAX_IN_PROGRESS_POLL_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -142,7 +149,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   if (!(marginMs > 0 && marginMs < leaseMs)) {
     throw new Error(`createConsumer: safetyMarginMs (${marginMs}) must be > 0 and < leaseMs (${leaseMs}) so the handler's deadline falls inside the lease`);
   }
-  const inProgressBackoffMs = options.inProgressBackoffMs ?? 1000;
+  const inProgressMaxWaitMs = options.inProgressMaxWaitMs ?? leaseMs;
   const now = options.now ?? Date.now;
   const log = options.logger;
 
@@ -196,56 +203,84 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const base = { eventId, messageId };
 
       const start = now();
-      let lease = leaseMs;
-      if (message.lockedUntilUtc instanceof Date) {
-        const remainingLockMs = message.lockedUntilUtc.getTime() - start;
-        lease = Math.min(lease, Math.floor(remainingLockMs));
+      // Without lockedUntilUtc, assume the lock started when the message reached us (conservative).
+      const lockEnd = message.lockedUntilUtc instanceof Date ? message.lockedUntilUtc.getTime() : start + lockMs;
+      const waitUntil = Math.min(start + inProgressMaxWaitMs, lockEnd - 2 * marginMs);
+      let poll = FIRST_IN_PROGRESS_POLL_MS;
+      let claim: ClaimResult;
+      let claimedAt: number;
+      let lease: number;
+      for (;;) {
+        claimedAt = now();
+        const remainingLockMs = lockEnd - claimedAt;
+        lease = Math.min(leaseMs, Math.floor(remainingLockMs));
         if (lease <= 2 * marginMs) {
           log.warn("Too little lock time left to process safely; abandoned without claiming", { ...base, remainingLockMs });
           return settleWith({ kind: "lock-too-short", remainingLockMs, ...base, settled: "abandon" }, () => settle.abandon());
         }
-      }
-
-      let claim: ClaimResult;
-      try {
-        claim = await options.store.claim(eventId, lease);
-      } catch (error) {
-        log.error("Idempotency store unavailable; message not acknowledged, handler not run", { ...base, stage: "claim", error: describeError(error) });
-        return settleWith(
-          { kind: "store-unavailable", stage: "claim", handlerRan: false, error, ...base, settled: "abandon" },
-          () => settle.abandon(),
-        );
-      }
-
-      if (claim.status === "completed") {
-        log.info("Duplicate delivery acknowledged without running the handler", base);
-        return settleWith({ kind: "duplicate", ...base, settled: "complete" }, () => settle.complete());
-      }
-      if (claim.status === "in-progress") {
-        const wait = Math.min(inProgressBackoffMs, claim.retryAfterMs);
-        log.info("Event in progress on another worker; abandoning so it comes back", { ...base, retryAfterMs: claim.retryAfterMs, waitMs: wait });
-        if (wait > 0) await sleep(wait);
-        return settleWith({ kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, ...base, settled: "abandon" }, () =>
-          settle.abandon(),
-        );
+        try {
+          claim = await options.store.claim(eventId, lease);
+        } catch (error) {
+          log.error("Idempotency store unavailable; message not acknowledged, handler not run", { ...base, stage: "claim", error: describeError(error) });
+          return settleWith(
+            { kind: "store-unavailable", stage: "claim", handlerRan: false, error, ...base, settled: "abandon" },
+            () => settle.abandon(),
+          );
+        }
+        if (claim.status === "completed") {
+          log.info("Duplicate delivery acknowledged without running the handler", { ...base, waitedMs: claimedAt - start });
+          return settleWith({ kind: "duplicate", ...base, settled: "complete" }, () => settle.complete());
+        }
+        if (claim.status === "claimed") break;
+        // In progress elsewhere. Waiting a little (within our own lock) usually settles it in this
+        // delivery: the holder completes (then we ack) or its lease runs out (then we run it).
+        // Abandoning at once would burn a delivery attempt per poll and can push a duplicate copy
+        // into the dead-letter queue while the holder is still working.
+        const pause = Math.min(poll, claim.retryAfterMs + 5);
+        if (now() + pause > waitUntil) {
+          log.info("Event in progress on another worker; abandoning so it comes back", {
+            ...base,
+            retryAfterMs: claim.retryAfterMs,
+            waitedMs: now() - start,
+          });
+          return settleWith(
+            { kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, waitedMs: now() - start, ...base, settled: "abandon" },
+            () => settle.abandon(),
+          );
+        }
+        await sleep(pause);
+        poll = Math.min(poll * 2, MAX_IN_PROGRESS_POLL_MS);
       }
 
       const token = claim.token;
-      const leaseEnd = start + lease;
+      const leaseEnd = claimedAt + lease;
       const deadline = new Date(leaseEnd - marginMs);
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new HandlerDeadlineExceeded(eventId, deadline)), deadline.getTime() - now());
+      // The AbortSignal is built on first access: creating one costs more than a Redis round trip's
+      // client-side work, and many handlers never look at it. The deadline is the same either way.
+      let controller: AbortController | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const context: HandlerContext = {
+        get signal() {
+          if (!controller) {
+            const created = new AbortController();
+            controller = created;
+            const abort = () => created.abort(new HandlerDeadlineExceeded(eventId, deadline));
+            const remaining = deadline.getTime() - now();
+            if (remaining <= 0) abort();
+            else timer = setTimeout(abort, remaining);
+          }
+          return controller.signal;
+        },
+        deadline,
+        eventId,
+        messageId,
+        deliveryCount: message.deliveryCount,
+        envelope,
+      };
       try {
-        await options.handler(event, {
-          signal: controller.signal,
-          deadline,
-          eventId,
-          messageId,
-          deliveryCount: message.deliveryCount,
-          envelope,
-        });
+        await options.handler(event, context);
       } catch (error) {
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         let released: string;
         try {
           released = await options.store.release(eventId, token);
@@ -264,7 +299,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         });
         return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.abandon());
       }
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
 
       let completed: CompleteResult;
       try {

@@ -67,7 +67,7 @@ describe("runtime/consumer (real redis-server)", function () {
       messageLockMs: 1000,
       leaseMs: 1000,
       safetyMarginMs: 200,
-      inProgressBackoffMs: 0,
+      inProgressMaxWaitMs: 0,
       ...overrides,
     });
     return { consumer, logger };
@@ -124,6 +124,24 @@ describe("runtime/consumer (real redis-server)", function () {
     assert.equal((await first).kind, "processed");
     const redelivered = await other.handle(message(event, 2), recordingSettlement());
     assert.equal(redelivered.kind, "duplicate");
+    assert.equal(ledger.count(event.metadata.event_id), 1);
+  });
+
+  it("in progress elsewhere, with waiting allowed: the copy polls and is acknowledged as duplicate in the same delivery", async () => {
+    const ledger = new Ledger();
+    const holder = consumerWith(async (e) => {
+      await sleep(300);
+      ledger.apply(e.metadata.event_id);
+    }).consumer;
+    const copyConsumer = consumerWith(recordingHandler(ledger), { inProgressMaxWaitMs: 1000 }).consumer;
+    const event = makeEvent();
+    const first = holder.handle(message(event), recordingSettlement());
+    await sleep(30);
+    const settle = recordingSettlement();
+    const copy = await copyConsumer.handle(message(event), settle);
+    assert.equal(copy.kind, "duplicate");
+    assert.deepEqual(settle.records, [{ action: "complete" }]);
+    assert.equal((await first).kind, "processed");
     assert.equal(ledger.count(event.metadata.event_id), 1);
   });
 
@@ -184,6 +202,18 @@ describe("runtime/consumer (real redis-server)", function () {
       await sleep(1100); // the lock expires; the lease (≤ lock) has expired with it
       const late = await consumer.handle(message(event, 3), recordingSettlement());
       assert.equal(late.kind, "processed");
+      assert.equal(ledger.count(event.metadata.event_id), 1);
+    });
+
+    it("a worker that claimed and died, with waiting allowed: the copy waits out the lease and runs once, in one delivery", async () => {
+      const ledger = new Ledger();
+      const { consumer } = consumerWith(recordingHandler(ledger), { inProgressMaxWaitMs: 1000 });
+      const event = makeEvent();
+      assert.equal((await store.claim(event.metadata.event_id, 400)).status, "claimed"); // A claimed, then crashed
+      const settle = recordingSettlement();
+      const outcome = await consumer.handle(message(event, 2), settle);
+      assert.equal(outcome.kind, "processed");
+      assert.deepEqual(settle.records, [{ action: "complete" }]);
       assert.equal(ledger.count(event.metadata.event_id), 1);
     });
 
