@@ -1,5 +1,7 @@
 import { spawn, ChildProcess } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
+import * as path from "path";
 
 /**
  * Shared plumbing for the real servers the runtime tests start: free ports, process groups that
@@ -74,10 +76,44 @@ export interface SpawnOptions {
 
 const OUTPUT_TAIL_BYTES = 8 * 1024;
 
+/** The absolute path of `command` on PATH, or undefined. */
+export function findExecutable(command: string): string | undefined {
+  if (command.includes("/")) return fs.existsSync(command) ? command : undefined;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The server runs under a small sh watchdog that leads the process group: it stops the server
+ * when the test process disappears, even by SIGKILL (when no exit hook can run), so an
+ * interrupted run leaves nothing behind.
+ */
+const WATCHDOG = [
+  'parent="$1"; shift',
+  '"$@" & server=$!',
+  'trap \'kill -TERM "$server" 2>/dev/null; wait "$server"; exit 143\' TERM INT',
+  'while kill -0 "$parent" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.5; done',
+  'if kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; fi',
+  'wait "$server"',
+].join("\n");
+
 export async function spawnManaged(options: SpawnOptions): Promise<ManagedProcess> {
   installExitHook();
+  const executable = findExecutable(options.command);
+  if (!executable) {
+    throw new Error(`${options.label}: '${options.command}' is not installed or not on PATH. ${options.installHint}`);
+  }
   let tail = "";
-  const child = spawn(options.command, options.args, {
+  const child = spawn("/bin/sh", ["-c", WATCHDOG, "watchdog", String(process.pid), executable, ...options.args], {
     cwd: options.cwd,
     // Own process group, so stop() can kill the server and anything it forked in one call.
     detached: true,
