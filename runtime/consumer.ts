@@ -34,7 +34,7 @@ import { describeError, Logger } from "./logger";
 export interface ConsumerMessage {
   /** The body as received: JSON text, bytes, or already-parsed JSON (hosts differ). */
   body: unknown;
-  messageId?: string | number | Buffer | unknown;
+  messageId?: string | number | Buffer;
   deliveryCount?: number;
   /** When this delivery's lock expires; the lease is shortened to fit inside it. */
   lockedUntilUtc?: Date;
