@@ -99,7 +99,7 @@ export interface ConsumerOptions {
   messageLockMs: number;
   /** Lease length. Default: messageLockMs. Must be ≤ messageLockMs. */
   leaseMs?: number;
-  /** Time between the handler's deadline and the lease's expiry. Default min(5 s, lease / 5). */
+  /** Time between the handler's deadline and the lease's expiry; < leaseMs / 2. Default min(5 s, lease / 5). */
   safetyMarginMs?: number;
   /**
    * How long a delivery may wait, polling, for an event that is in progress elsewhere to complete
@@ -146,8 +146,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     );
   }
   const marginMs = options.safetyMarginMs ?? Math.min(5000, Math.floor(leaseMs / 5));
-  if (!(marginMs > 0 && marginMs < leaseMs)) {
-    throw new Error(`createConsumer: safetyMarginMs (${marginMs}) must be > 0 and < leaseMs (${leaseMs}) so the handler's deadline falls inside the lease`);
+  if (!(marginMs > 0 && 2 * marginMs < leaseMs)) {
+    // Below 2 × margin of lock left, a delivery is abandoned unclaimed: a larger margin would refuse every message.
+    throw new Error(
+      `createConsumer: safetyMarginMs (${marginMs}) must be > 0 and < leaseMs / 2 (${leaseMs / 2}) so the handler's deadline falls well inside the lease`,
+    );
   }
   const inProgressMaxWaitMs = options.inProgressMaxWaitMs ?? leaseMs;
   const now = options.now ?? Date.now;
