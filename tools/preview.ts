@@ -7,10 +7,12 @@
  * resources (tools/policy-runner.ts). Exits non-zero with the program's error when the program
  * throws, and with the violations when a mandatory policy is violated.
  */
+import * as fs from "fs";
 import * as path from "path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { FAKE_NOW, loadStackConfig, ProgramRun, RecordedResource, runProgram } from "./mock-engine";
 import { formatPolicyReport, PolicyReport, runPolicies } from "./policy-runner";
+import { meshDiagram, meshDiagramMarkdown, meshDiagramSvg } from "./diagram";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "multicloud-mesh";
@@ -26,10 +28,12 @@ interface Options {
     policyOnly: boolean;
     /** `policy.key=value` (value parsed as JSON when it parses) or `policy=level`, like `--policy-config`. */
     policyConfig: PolicyPackConfig;
+    /** Where the diagram goes (`<dir>/<stack>/mesh.md` and `mesh.svg`); undefined: not written. */
+    diagramDir?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {} };
+    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {}, diagramDir: path.join(ROOT, ".preview") };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {
@@ -44,6 +48,12 @@ function parseArgs(argv: string[]): Options {
             if (eq <= 0) throw new UsageError(`--config needs key=value, got ${JSON.stringify(pair)}`);
             const key = pair.slice(0, eq);
             options.overrides[key.includes(":") ? key : `${PROJECT}:${key}`] = pair.slice(eq + 1);
+        } else if (arg === "--diagram-dir") {
+            const value = argv[++i];
+            if (!value) throw new UsageError("--diagram-dir needs a folder");
+            options.diagramDir = path.resolve(value);
+        } else if (arg === "--no-diagram") {
+            options.diagramDir = undefined;
         } else if (arg === "--policy-only") {
             options.policyOnly = true;
         } else if (arg === "--policy-config") {
@@ -172,7 +182,7 @@ async function main(): Promise<void> {
     } catch (err) {
         if (err instanceof UsageError) {
             if (err.message) console.error(`preview: ${err.message}`);
-            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...]");
+            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...] [--diagram-dir DIR | --no-diagram]");
             process.exit(err.message ? 2 : 0);
         }
         throw err;
@@ -193,6 +203,19 @@ async function main(): Promise<void> {
         [entraPolicy]: { referenceTime: FAKE_NOW, ...(typeof entry === "string" ? { enforcementLevel: entry } : entry ?? {}) },
     };
     const report = await runPolicies(run.resources, { config: policyConfig });
+    const written: string[] = [];
+    if (options.diagramDir) {
+        const dir = path.join(options.diagramDir, options.stack);
+        fs.mkdirSync(dir, { recursive: true });
+        const mermaid = meshDiagram(run.resources, options.stack);
+        fs.writeFileSync(path.join(dir, "mesh.md"), meshDiagramMarkdown(mermaid, options.stack));
+        written.push(path.relative(process.cwd(), path.join(dir, "mesh.md")));
+        const svg = await meshDiagramSvg(mermaid);
+        if (svg) {
+            fs.writeFileSync(path.join(dir, "mesh.svg"), svg);
+            written.push(path.relative(process.cwd(), path.join(dir, "mesh.svg")));
+        }
+    }
     if (options.json) {
         console.log(JSON.stringify(toJson(run, options.stack, options.showSecrets, report), null, 2));
     } else {
@@ -201,6 +224,7 @@ async function main(): Promise<void> {
             console.log("");
         }
         console.log(formatPolicyReport(report, options.stack));
+        if (written.length > 0) console.log(`\nDiagram of the mesh: ${written.join(", ")}`);
     }
     if (!report.passed) {
         if (options.json) console.error(formatPolicyReport(report, options.stack));

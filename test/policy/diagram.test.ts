@@ -1,0 +1,123 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { meshDiagram, meshDiagramSvg } from "../../tools/diagram";
+import { T } from "../../policy/policies";
+import { preview } from "../support/offline-preview";
+import { copy, programResources } from "./support";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** `label` of the node that declares `text`, e.g. the id of "SQS queue<br/>mesh-dev-egress-dlq". */
+function nodeId(mermaid: string, text: string): string {
+    const line = mermaid.split("\n").find((l) => l.includes(text) && /^\s+n\w+[[({]/.test(l));
+    assert.ok(line, `no node with ${text}`);
+    return /^\s+(n\w+)/.exec(line)![1];
+}
+
+function hasEdge(mermaid: string, from: string, to: string, label?: string): boolean {
+    return mermaid.split("\n").some((l) => {
+        const m = /^\s+(n\w+) (==>|-->|-\.->)(?:\|"([^"]*)"\|)? (n\w+)$/.exec(l);
+        return !!m && m[1] === from && m[4] === to && (label === undefined || m[3] === label);
+    });
+}
+
+describe("the mesh diagram drawn by the preview", () => {
+    let dev: ReturnType<typeof programResources>;
+    let mermaid: string;
+    before(function () {
+        this.timeout(180_000);
+        dev = programResources("dev");
+        mermaid = meshDiagram(dev, "dev");
+    });
+
+    it("shows both clouds and Entra ID", () => {
+        assert.match(mermaid, /subgraph aws\["AWS · eu-west-1"\]/);
+        assert.match(mermaid, /subgraph azure\["Azure · westeurope"\]/);
+        assert.match(mermaid, /subgraph entra\["Entra ID"\]/);
+    });
+
+    it("draws the event path from the bus to the Service Bus queue", () => {
+        const bus = nodeId(mermaid, "EventBridge bus");
+        const rule = nodeId(mermaid, "Rule<br/>");
+        const target = nodeId(mermaid, "Target (retry policy)");
+        const destination = nodeId(mermaid, "API destination");
+        const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
+        assert.ok(hasEdge(mermaid, bus, rule));
+        assert.ok(hasEdge(mermaid, rule, target));
+        assert.ok(hasEdge(mermaid, target, destination));
+        assert.ok(hasEdge(mermaid, destination, queue, "HTTPS POST /messages"));
+    });
+
+    it("draws dead letters and their alarms on both clouds", () => {
+        const target = nodeId(mermaid, "Target (retry policy)");
+        const dlq = nodeId(mermaid, "SQS queue");
+        const depth = nodeId(mermaid, "ApproximateNumberOfMessagesVisible >");
+        const topic = nodeId(mermaid, "SNS topic");
+        assert.ok(hasEdge(mermaid, target, dlq, "undeliverable"));
+        assert.ok(hasEdge(mermaid, dlq, depth));
+        assert.ok(hasEdge(mermaid, depth, topic, "notifies"));
+        const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
+        const subQueue = nodeId(mermaid, "Dead-letter sub-queue");
+        const alert = nodeId(mermaid, "Metric alert");
+        assert.ok(hasEdge(mermaid, queue, subQueue));
+        assert.ok(hasEdge(mermaid, subQueue, alert, "DeadletteredMessages > 0"));
+        assert.ok(hasEdge(mermaid, alert, nodeId(mermaid, "Action group"), "notifies"));
+    });
+
+    it("draws identities and the role assignment scoped to the queue", () => {
+        const sp = nodeId(mermaid, "Service principal");
+        const assignment = nodeId(mermaid, "Role assignment");
+        const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
+        assert.ok(hasEdge(mermaid, sp, assignment));
+        assert.ok(hasEdge(mermaid, assignment, queue, "Azure Service Bus Data Sender"));
+        assert.ok(hasEdge(mermaid, nodeId(mermaid, "Target (retry policy)"), nodeId(mermaid, "IAM role"), "assumes"));
+        assert.ok(hasEdge(mermaid, nodeId(mermaid, "Connection (OAuth"), nodeId(mermaid, "Entra ID application"), "client id"));
+    });
+
+    it("follows the program: without the metric alert or the role assignment, the picture has neither", () => {
+        const broken = copy(dev).filter((r) => r.type !== T.metricAlert && r.type !== "azure-native:authorization:RoleAssignment");
+        const drawn = meshDiagram(broken, "dev");
+        assert.doesNotMatch(drawn, /Metric alert/);
+        assert.doesNotMatch(drawn, /DeadletteredMessages > 0/);
+        assert.doesNotMatch(drawn, /Azure Service Bus Data Sender/);
+    });
+
+    it("never prints a secret value", () => {
+        const password = dev.find((r) => r.type === "azuread:index/applicationPassword:ApplicationPassword")!;
+        const value = String(password.outputs.value);
+        assert.ok(value.length > 8);
+        assert.ok(!mermaid.includes(value));
+    });
+
+    it("the README embeds exactly the dev diagram the preview draws", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const match = /<!-- diagram:dev:start -->\n```mermaid\n([\s\S]*?)\n```\n<!-- diagram:dev:end -->/.exec(readme);
+        assert.ok(match, "README has no dev diagram block");
+        assert.strictEqual(match[1], mermaid, "README's diagram is stale: copy .preview/dev/mesh.md's block into it");
+    });
+
+    it("renders to SVG without a browser", async () => {
+        const svg = await meshDiagramSvg(mermaid);
+        assert.ok(svg, "beautiful-mermaid is not installed");
+        assert.match(svg!, /^<svg[^>]*viewBox/);
+        assert.match(svg!, /Service Bus queue/);
+        assert.doesNotMatch(svg!, /@import/);
+    });
+
+    it("npm run preview writes mesh.md and mesh.svg per stack", function () {
+        this.timeout(180_000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-diagram-"));
+        try {
+            const result = preview(["--stack", "prod", "--policy-only", "--diagram-dir", dir]);
+            assert.strictEqual(result.status, 0, result.stderr);
+            assert.match(result.stdout, /Diagram of the mesh: .*mesh\.md, .*mesh\.svg/);
+            const md = fs.readFileSync(path.join(dir, "prod", "mesh.md"), "utf8");
+            assert.match(md, /```mermaid\n[\s\S]*mesh-events · maxDeliveryCount 10/);
+            assert.ok(fs.statSync(path.join(dir, "prod", "mesh.svg")).size > 1000);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
