@@ -1,4 +1,6 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { OUTBOX_KEY_ATTRIBUTE } from "../../runtime/outbox-schema";
 import { policies, T } from "../../policy/policies";
 import { runPolicies } from "../../tools/policy-runner";
@@ -325,6 +327,12 @@ describe("policies: the pack as a whole", () => {
             assert.ok(p.enforcementLevel, p.name);
             assert.ok(p.remediationSteps && p.remediationSteps.length > 20, p.name);
         }
+    });
+
+    it("the README's table lists every policy with its enforcement level, in pack order", () => {
+        const readme = fs.readFileSync(path.resolve(__dirname, "..", "..", "README.md"), "utf8");
+        const rows = [...readme.matchAll(/^\| (\d+) \| `([^`]+)`(?: \(stack\))? \| (\w+) \|/gm)].map((m) => [m[2], m[3]]);
+        assert.deepStrictEqual(rows, policies.map((p) => [p.name, p.enforcementLevel]));
     });
 
     it("never throws on missing properties or on values unknown during preview", async () => {
