@@ -776,6 +776,7 @@ export const lambdaRuntimeSupported: ResourceValidationPolicy = {
  */
 export const TAGGABLE_TYPES = new Set<string>([
     "aws:cloudwatch/eventBus:EventBus",
+    "aws:cloudwatch/logGroup:LogGroup",
     "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:dynamodb/table:Table",
@@ -797,6 +798,9 @@ export const TAGGABLE_TYPES = new Set<string>([
     "azure-native:web:WebApp",
     "azure-native:storage:StorageAccount",
     "azure-native:keyvault:Vault",
+    "azure-native:applicationinsights:Component",
+    "azure-native:managedidentity:UserAssignedIdentity",
+    "azure-native:operationalinsights:Workspace",
 ]);
 
 /** Key → value tags of a `tags` / `tagsAll` / `defaultTags.tags` value (object or JSON string). */

@@ -86,6 +86,7 @@ const RELATIONS: Relation[] = [
     // The event path, in the direction events flow.
     { from: "aws:lambda/eventSourceMapping:EventSourceMapping", path: ["eventSourceArn"], to: "aws:dynamodb/table:Table", keys: ["streamArn"], label: "stream", kind: "event", reverse: true },
     { from: "aws:lambda/eventSourceMapping:EventSourceMapping", path: ["functionName"], to: "aws:lambda/function:Function", keys: ["arn", "name", "id"], label: "invokes", kind: "event" },
+    { from: "aws:lambda/function:Function", path: ["environment", "variables", "*"], to: "aws:cloudwatch/eventBus:EventBus", keys: ["name", "arn"], label: "PutEvents", kind: "event" },
     { from: "aws:cloudwatch/eventRule:EventRule", path: ["eventBusName"], to: "aws:cloudwatch/eventBus:EventBus", label: "source pattern", kind: "event", reverse: true },
     { from: "aws:cloudwatch/eventArchive:EventArchive", path: ["eventSourceArn"], to: "aws:cloudwatch/eventBus:EventBus", label: "archived", kind: "support", reverse: true },
     { from: "aws:cloudwatch/eventTarget:EventTarget", path: ["rule"], to: "aws:cloudwatch/eventRule:EventRule", label: "", kind: "event", reverse: true },
@@ -109,11 +110,13 @@ const RELATIONS: Relation[] = [
     { from: "aws:lambda/eventSourceMapping:EventSourceMapping", path: ["destinationConfig", "onFailure", "destinationArn"], to: "aws:sqs/queue:Queue", label: "on failure", kind: "deadletter" },
     { from: "aws:cloudwatch/metricAlarm:MetricAlarm", path: ["dimensions", "QueueName"], to: "aws:sqs/queue:Queue", label: (a) => `${a.inputs.metricName}`, kind: "alarm", reverse: true, keys: ["name"] },
     { from: "aws:cloudwatch/metricAlarm:MetricAlarm", path: ["dimensions", "RuleName"], to: "aws:cloudwatch/eventRule:EventRule", label: (a) => `${a.inputs.metricName}`, kind: "alarm", reverse: true, keys: ["name"] },
+    { from: "aws:cloudwatch/metricAlarm:MetricAlarm", path: ["dimensions", "FunctionName"], to: "aws:lambda/function:Function", label: (a) => `${a.inputs.metricName}`, kind: "alarm", reverse: true, keys: ["name"] },
     { from: "aws:cloudwatch/metricAlarm:MetricAlarm", path: ["alarmActions", "*"], to: "aws:sns/topic:Topic", label: "notifies", kind: "alarm" },
     { from: "aws:sns/topicSubscription:TopicSubscription", path: ["topic"], to: "aws:sns/topic:Topic", label: (s) => `${s.inputs.protocol}`, kind: "alarm", reverse: true },
     { from: "azure-native:monitor:MetricAlert", path: ["actions", "*", "actionGroupId"], to: "azure-native:monitor:ActionGroup", label: "notifies", kind: "alarm" },
     // Identities and what they may do.
     { from: "aws:cloudwatch/eventTarget:EventTarget", path: ["roleArn"], to: "aws:iam/role:Role", label: "assumes", kind: "identity" },
+    { from: "aws:lambda/function:Function", path: ["role"], to: "aws:iam/role:Role", label: "assumes", kind: "identity" },
     { from: "aws:iam/rolePolicy:RolePolicy", path: ["role"], to: "aws:iam/role:Role", label: "grants", kind: "identity" },
     { from: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", path: ["role"], to: "aws:iam/role:Role", label: "grants", kind: "identity" },
     { from: "aws:cloudwatch/eventConnection:EventConnection", path: ["authParameters", "oauth", "clientParameters", "clientId"], to: "azuread:index/application:Application", keys: ["clientId"], label: "client id", kind: "identity" },
@@ -294,4 +297,16 @@ export async function meshDiagramSvg(mermaid: string): Promise<string | undefine
         return undefined;
     }
     return renderer.renderMermaidSVG(mermaid, { font: "sans-serif" }).replace(/^\s*@import url\([^)]*\);?\s*$/gm, "");
+}
+
+/** README markers around a stack's embedded diagram. */
+export const README_MARKERS = (stack: string) => [`<!-- diagram:${stack}:start -->`, `<!-- diagram:${stack}:end -->`] as const;
+
+/** `readme` with the block between the stack's markers replaced by `mermaid`; throws when the markers are missing. */
+export function replaceReadmeDiagram(readme: string, stack: string, mermaid: string): string {
+    const [start, end] = README_MARKERS(stack);
+    const from = readme.indexOf(start);
+    const to = readme.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} block`);
+    return `${readme.slice(0, from)}${start}\n\`\`\`mermaid\n${mermaid}\n\`\`\`\n${readme.slice(to)}`;
 }

@@ -12,7 +12,7 @@ import * as path from "path";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { FAKE_NOW, loadStackConfig, ProgramRun, RecordedResource, runProgram } from "./mock-engine";
 import { formatPolicyReport, PolicyReport, runPolicies } from "./policy-runner";
-import { meshDiagram, meshDiagramMarkdown, meshDiagramSvg } from "./diagram";
+import { meshDiagram, meshDiagramMarkdown, meshDiagramSvg, replaceReadmeDiagram } from "./diagram";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "multicloud-mesh";
@@ -30,10 +30,12 @@ interface Options {
     policyConfig: PolicyPackConfig;
     /** Where the diagram goes (`<dir>/<stack>/mesh.md` and `mesh.svg`); undefined: not written. */
     diagramDir?: string;
+    /** Also replace the stack's diagram embedded in README.md. */
+    updateReadme: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {}, diagramDir: path.join(ROOT, ".preview") };
+    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {}, diagramDir: path.join(ROOT, ".preview"), updateReadme: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {
@@ -52,6 +54,8 @@ function parseArgs(argv: string[]): Options {
             const value = argv[++i];
             if (!value) throw new UsageError("--diagram-dir needs a folder");
             options.diagramDir = path.resolve(value);
+        } else if (arg === "--update-readme") {
+            options.updateReadme = true;
         } else if (arg === "--no-diagram") {
             options.diagramDir = undefined;
         } else if (arg === "--policy-only") {
@@ -182,7 +186,7 @@ async function main(): Promise<void> {
     } catch (err) {
         if (err instanceof UsageError) {
             if (err.message) console.error(`preview: ${err.message}`);
-            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...] [--diagram-dir DIR | --no-diagram]");
+            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...] [--diagram-dir DIR | --no-diagram] [--update-readme]");
             process.exit(err.message ? 2 : 0);
         }
         throw err;
@@ -210,6 +214,11 @@ async function main(): Promise<void> {
         const mermaid = meshDiagram(run.resources, options.stack);
         fs.writeFileSync(path.join(dir, "mesh.md"), meshDiagramMarkdown(mermaid, options.stack));
         written.push(path.relative(process.cwd(), path.join(dir, "mesh.md")));
+        if (options.updateReadme) {
+            const readme = path.join(ROOT, "README.md");
+            fs.writeFileSync(readme, replaceReadmeDiagram(fs.readFileSync(readme, "utf8"), options.stack, mermaid));
+            written.push("README.md");
+        }
         const svg = await meshDiagramSvg(mermaid);
         if (svg) {
             fs.writeFileSync(path.join(dir, "mesh.svg"), svg);

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { meshDiagram, meshDiagramSvg } from "../../tools/diagram";
+import { meshDiagram, meshDiagramSvg, replaceReadmeDiagram } from "../../tools/diagram";
 import { T } from "../../policy/policies";
 import { preview } from "../support/offline-preview";
 import { copy, programResources } from "./support";
@@ -52,12 +52,13 @@ describe("the mesh diagram drawn by the preview", () => {
 
     it("draws dead letters and their alarms on both clouds", () => {
         const target = nodeId(mermaid, "Target (retry policy)");
-        const dlq = nodeId(mermaid, "SQS queue");
-        const depth = nodeId(mermaid, "ApproximateNumberOfMessagesVisible >");
+        const dlq = nodeId(mermaid, "SQS queue<br/>mesh-dev-egress-dlq");
         const topic = nodeId(mermaid, "SNS topic");
         assert.ok(hasEdge(mermaid, target, dlq, "undeliverable"));
-        assert.ok(hasEdge(mermaid, dlq, depth));
-        assert.ok(hasEdge(mermaid, depth, topic, "notifies"));
+        const depthAlarms = [...mermaid.matchAll(/^\s+(n\w+)\(\["CloudWatch alarm<br\/>ApproximateNumberOfMessagesVisible > 0"\]\)$/gm)].map((m) => m[1]);
+        const depth = depthAlarms.filter((a) => hasEdge(mermaid, dlq, a, "ApproximateNumberOfMessagesVisible"));
+        assert.strictEqual(depth.length, 1, "no depth alarm drawn on the egress DLQ");
+        assert.ok(hasEdge(mermaid, depth[0], topic, "notifies"));
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         const subQueue = nodeId(mermaid, "Dead-letter sub-queue");
         const alert = nodeId(mermaid, "Metric alert");
@@ -91,11 +92,24 @@ describe("the mesh diagram drawn by the preview", () => {
         assert.ok(!mermaid.includes(value));
     });
 
-    it("the README embeds exactly the dev diagram the preview draws", () => {
+    it("the README embeds the dev diagram, and shows nothing the program no longer creates", () => {
         const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
         const match = /<!-- diagram:dev:start -->\n```mermaid\n([\s\S]*?)\n```\n<!-- diagram:dev:end -->/.exec(readme);
         assert.ok(match, "README has no dev diagram block");
-        assert.strictEqual(match[1], mermaid, "README's diagram is stale: copy .preview/dev/mesh.md's block into it");
+        const embedded = match[1];
+        for (const cloud of ["aws", "azure", "entra"]) assert.match(embedded, new RegExp(`subgraph ${cloud}\\[`));
+        // Node ids shift as resources come and go; labels do not. New resources may be missing from the
+        // README until it is refreshed; a resource it shows must still exist.
+        const labels = (text: string) => new Set([...text.matchAll(/^\s+n\w+[[({]+"([^"]+)"/gm)].map((m) => m[1]));
+        const current = labels(mermaid);
+        const stale = [...labels(embedded)].filter((l) => !current.has(l));
+        assert.deepStrictEqual(stale, [], "README's diagram is stale: run `npm run preview -- --stack dev --update-readme`");
+    });
+
+    it("--update-readme replaces exactly the stack's block", () => {
+        const readme = "intro\n<!-- diagram:dev:start -->\n```mermaid\nold\n```\n<!-- diagram:dev:end -->\nrest\n";
+        assert.strictEqual(replaceReadmeDiagram(readme, "dev", "flowchart TB"), "intro\n<!-- diagram:dev:start -->\n```mermaid\nflowchart TB\n```\n<!-- diagram:dev:end -->\nrest\n");
+        assert.throws(() => replaceReadmeDiagram(readme, "prod", "x"), /no <!-- diagram:prod:start -->/);
     });
 
     it("renders to SVG without a browser", async () => {

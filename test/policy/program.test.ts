@@ -16,9 +16,10 @@ function failing(report: PolicyReport): Record<string, string[]> {
     return Object.fromEntries(report.verdicts.filter((v) => v.violations.length > 0).map((v) => [v.policy, v.violations.map((x) => x.message)]));
 }
 
-function only<T extends RecordedResource>(resources: T[], type: string): T {
-    const found = resources.filter((r) => r.type === type);
-    assert.strictEqual(found.length, 1, `expected one ${type}, found ${found.length}`);
+/** The one resource of `type` whose logical name ends with `suffix` (the program may hold several of a type). */
+function only<T extends RecordedResource>(resources: T[], type: string, suffix = ""): T {
+    const found = resources.filter((r) => r.type === type && r.name.endsWith(suffix));
+    assert.strictEqual(found.length, 1, `expected one ${type} named *${suffix}, found ${found.length}`);
     return found[0];
 }
 
@@ -83,7 +84,8 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
     });
 
     it("a Service Bus queue without its dead-letter alert: servicebus-queue-deadletter-alert, and only it", async () => {
-        const broken = copy(dev).filter((r) => r.type !== T.metricAlert);
+        const broken = copy(dev).filter((r) => !(r.type === T.metricAlert && r.name.endsWith("-ingress-dlq-alert")));
+        assert.strictEqual(broken.length, dev.length - 1);
         const report = await check(broken);
         assert.deepStrictEqual(Object.keys(failing(report)), ["servicebus-queue-deadletter-alert"]);
         assert.match(failing(report)["servicebus-queue-deadletter-alert"][0], /"mesh-events".*no dead-letter alert/);
@@ -92,7 +94,7 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
 
     it("the alert filtered to another queue: servicebus-queue-deadletter-alert", async () => {
         const broken = copy(dev);
-        const alert = only(broken, T.metricAlert);
+        const alert = only(broken, T.metricAlert, "-ingress-dlq-alert");
         const criteria = alert.inputs.criteria as { allOf: { dimensions: { values: string[] }[] }[] };
         criteria.allOf[0].dimensions[0].values = ["some-other-queue"];
         setProperty(alert, "criteria", criteria);
@@ -101,7 +103,7 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
 
     it("an EventBridge target without a DLQ: eventbridge-api-destination-target-retry-dlq, and only it", async () => {
         const broken = copy(dev);
-        setProperty(only(broken, T.eventTarget), "deadLetterConfig", undefined);
+        setProperty(only(broken, T.eventTarget, "-egress-target"), "deadLetterConfig", undefined);
         const report = await check(broken);
         assert.deepStrictEqual(Object.keys(failing(report)), ["eventbridge-api-destination-target-retry-dlq"]);
         assert.match(failing(report)["eventbridge-api-destination-target-retry-dlq"][0], /without deadLetterConfig\.arn/);
@@ -109,12 +111,15 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
 
     it("an EventBridge target without a retry policy: eventbridge-api-destination-target-retry-dlq", async () => {
         const broken = copy(dev);
-        setProperty(only(broken, T.eventTarget), "retryPolicy", undefined);
+        setProperty(only(broken, T.eventTarget, "-egress-target"), "retryPolicy", undefined);
         assert.deepStrictEqual(Object.keys(failing(await check(broken))), ["eventbridge-api-destination-target-retry-dlq"]);
     });
 
     it("the DLQ depth alarm removed: sqs-dead-letter-queue-depth-alarm, and only it", async () => {
-        const broken = copy(dev).filter((r) => !(r.type === T.metricAlarm && r.inputs.metricName === "ApproximateNumberOfMessagesVisible"));
+        const dlqName = only(dev, T.sqsQueue, "-egress-dlq").outputs.name;
+        const broken = copy(dev).filter(
+            (r) => !(r.type === T.metricAlarm && r.inputs.metricName === "ApproximateNumberOfMessagesVisible" && (r.inputs.dimensions as { QueueName?: string })?.QueueName === dlqName),
+        );
         assert.strictEqual(broken.length, dev.length - 1);
         const report = await check(broken);
         assert.deepStrictEqual(Object.keys(failing(report)), ["sqs-dead-letter-queue-depth-alarm"]);
@@ -123,7 +128,7 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
 
     it("an AdministratorAccess attachment on the target role: iam-no-admin-or-full-access, and only it", async () => {
         const broken = copy(dev);
-        const role = only(broken, T.iamRole);
+        const role = only(broken, T.iamRole, "-egress-target-role");
         const type = T.iamRolePolicyAttachment;
         broken.push({
             ...copy(role),
@@ -141,7 +146,7 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
 
     it('"Action": "*" in the target role\'s inline policy: iam-no-admin-or-full-access', async () => {
         const broken = copy(dev);
-        setProperty(only(broken, T.iamRolePolicy), "policy", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }));
+        setProperty(only(broken, T.iamRolePolicy, "-egress-target-invoke"), "policy", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }));
         assert.deepStrictEqual(Object.keys(failing(await check(broken))), ["iam-no-admin-or-full-access"]);
     });
 
@@ -155,19 +160,23 @@ describe("policies catch programs broken on purpose (mutations of the dev progra
 
     it("the outbox table without point-in-time recovery: dynamodb-outbox-table-durability, and only it", async () => {
         const broken = copy(dev);
-        setProperty(only(broken, T.dynamodbTable), "pointInTimeRecovery", { enabled: false });
+        setProperty(only(broken, T.dynamodbTable, "-outbox-table"), "pointInTimeRecovery", { enabled: false });
         assert.deepStrictEqual(Object.keys(failing(await check(broken))), ["dynamodb-outbox-table-durability"]);
     });
 
     it("AWS tags come from the provider's defaultTags: a resource without its own tags passes, and fails once defaultTags go", async () => {
         const untagged = copy(dev);
-        setProperty(only(untagged, T.sqsQueue), "tags", undefined);
+        setProperty(only(untagged, T.sqsQueue, "-egress-dlq"), "tags", undefined);
         assert.deepStrictEqual(failing(await check(untagged)), {});
         const provider = only(untagged, "pulumi:providers:aws");
         setProperty(provider, "defaultTags", undefined);
         const report = await check(untagged);
         assert.deepStrictEqual(Object.keys(failing(report)), ["required-tags"]);
-        assert.deepStrictEqual(report.verdicts.find((v) => v.policy === "required-tags")!.violations.map((v) => v.resourceType), [T.sqsQueue]);
+        const violations = report.verdicts.find((v) => v.policy === "required-tags")!.violations;
+        const dlq = only(untagged, T.sqsQueue, "-egress-dlq");
+        assert.ok(violations.some((v) => v.urn === dlq.urn), "the untagged queue was not reported");
+        // Everything else reported relies on defaultTags alone too (sets no tags of its own).
+        for (const v of violations) assert.ok(!untagged.find((r) => r.urn === v.urn)!.inputs.tags, `${v.resourceName} has its own tags`);
     });
 
     it("a policy's enforcement level comes from the pack config: advisory violations do not fail the run", async () => {
