@@ -46,6 +46,13 @@ for (const stack of ["dev", "prod"]) {
             assert.strictEqual(report.passed, true);
         });
 
+        it("`npm run preview -- --json` carries the same verdict", () => {
+            const doc = JSON.parse(preview(["--stack", stack, "--json", "--show-secrets"]).stdout);
+            assert.strictEqual(doc.policies.passed, true);
+            assert.strictEqual(doc.policies.verdicts.length, 12);
+            assert.ok(doc.resources.every((r: { dependsOn?: unknown }) => Array.isArray(r.dependsOn)));
+        });
+
         it("actually applies the policies for what the program builds", async () => {
             const report = await check(resources);
             const applied = report.verdicts.filter((v) => !v.notApplicable).map((v) => v.policy);
