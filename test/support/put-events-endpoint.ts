@@ -37,6 +37,9 @@ export type Behaviour = (request: ReceivedRequest) => RequestVerdict;
 
 export const acceptAll: Behaviour = () => ({ kind: "respond" });
 
+/** Answers another EventBridge operation (X-Amz-Target `AWSEvents.<name>`), e.g. StartReplay for the redrive tests. */
+export type OperationHandler = (body: Record<string, any>) => { status?: number; body: unknown; errorType?: string };
+
 export interface PutEventsEndpoint {
   readonly endpoint: string;
   /** Every request that reached the server, in arrival order. */
@@ -46,6 +49,8 @@ export interface PutEventsEndpoint {
   /** Highest number of requests being handled at the same time. */
   maxInFlight(): number;
   setBehaviour(behaviour: Behaviour): void;
+  /** Serves another operation (`AWSEvents.<name>`), or stops serving it with `undefined`. */
+  setOperation(name: string, handler: OperationHandler | undefined): void;
   /** Per-request artificial latency, to make concurrency observable. */
   setLatencyMs(ms: number): void;
   reset(): void;
@@ -70,6 +75,7 @@ export async function startPutEventsEndpoint(initial: Behaviour = acceptAll): Pr
   let maxInFlight = 0;
   const requests: ReceivedRequest[] = [];
   const accepted: ReceivedEntry[] = [];
+  const operations = new Map<string, OperationHandler>();
 
   const reply = (res: http.ServerResponse, status: number, body: unknown, errorType?: string) => {
     const headers: http.OutgoingHttpHeaders = { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": randomUUID() };
@@ -86,6 +92,12 @@ export async function startPutEventsEndpoint(initial: Behaviour = acceptAll): Pr
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
         if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+        const other = operations.get(String(req.headers["x-amz-target"]).replace(/^AWSEvents\./, ""));
+        if (req.method === "POST" && other) {
+          const answer = other(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"));
+          reply(res, answer.status ?? 200, answer.body, answer.errorType);
+          return;
+        }
         if (req.method !== "POST" || req.headers["x-amz-target"] !== "AWSEvents.PutEvents") {
           reply(res, 400, { __type: "UnknownOperationException", message: `unsupported ${req.method} ${String(req.headers["x-amz-target"])}` }, "UnknownOperationException");
           return;
@@ -147,6 +159,7 @@ export async function startPutEventsEndpoint(initial: Behaviour = acceptAll): Pr
     accepted,
     maxInFlight: () => maxInFlight,
     setBehaviour: (b) => (behaviour = b),
+    setOperation: (name, handler) => (handler ? operations.set(name, handler) : operations.delete(name)),
     setLatencyMs: (ms) => (latencyMs = ms),
     reset: () => {
       requests.length = 0;
@@ -154,6 +167,7 @@ export async function startPutEventsEndpoint(initial: Behaviour = acceptAll): Pr
       maxInFlight = 0;
       behaviour = acceptAll;
       latencyMs = 0;
+      operations.clear();
     },
     client: (options = {}) =>
       new EventBridgeClient({

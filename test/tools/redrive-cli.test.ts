@@ -1,0 +1,122 @@
+import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseRedriveArgs, UsageError } from "../../tools/redrive";
+import { startPutEventsEndpoint } from "../support/put-events-endpoint";
+import { ROOT } from "../support/offline-preview";
+import { startSqsEndpoint } from "./redrive-sqs-endpoint";
+
+const OUTPUTS = {
+    awsRegion: "eu-west-1",
+    busName: "mesh-prod-egress-bus",
+    busArn: "arn:aws:events:eu-west-1:123456789012:event-bus/mesh-prod-egress-bus",
+    archiveArn: "arn:aws:events:eu-west-1:123456789012:archive/mesh-prod-egress-archive",
+    apiDestinationArn: "arn:aws:events:eu-west-1:123456789012:api-destination/d/1",
+    awsDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-egress-dlq",
+    serviceBusNamespaceFqdn: "mesh-prod-abc.servicebus.windows.net",
+    queueName: "mesh-events",
+};
+const read = (files: Record<string, string>) => (p: string) => {
+    if (!(p in files)) throw new Error(`ENOENT: no such file, open '${p}'`);
+    return files[p];
+};
+
+describe("redrive command line", () => {
+    it("takes the targets from a stack's outputs file", () => {
+        const args = parseRedriveArgs(["aws", "--outputs", "out.json", "--dry-run"], read({ "out.json": JSON.stringify(OUTPUTS) }));
+        assert.equal(args.queueUrl, OUTPUTS.awsDeadLetterQueueUrl);
+        assert.equal(args.busName, OUTPUTS.busName);
+        assert.equal(args.region, "eu-west-1");
+        assert.equal(args.dryRun, true);
+        const azure = parseRedriveArgs(["azure", "--outputs", "out.json"], read({ "out.json": JSON.stringify(OUTPUTS) }));
+        assert.equal(azure.namespace, OUTPUTS.serviceBusNamespaceFqdn);
+        assert.equal(azure.queue, "mesh-events");
+    });
+
+    it("lets flags win over the outputs file", () => {
+        const args = parseRedriveArgs(["aws", "--bus-name", "other-bus", "--outputs", "out.json"], read({ "out.json": JSON.stringify(OUTPUTS) }));
+        assert.equal(args.busName, "other-bus");
+    });
+
+    it("parses --replay FROM TO", () => {
+        const args = parseRedriveArgs(["aws", "--replay", "2026-11-27T08:00:00Z", "2026-11-27T09:00:00Z", "--outputs", "o"], read({ o: JSON.stringify(OUTPUTS) }));
+        assert.deepEqual(args.replay, { from: new Date("2026-11-27T08:00:00Z"), to: new Date("2026-11-27T09:00:00Z") });
+        assert.equal(args.archiveArn, OUTPUTS.archiveArn);
+        assert.equal(args.apiDestinationArn, OUTPUTS.apiDestinationArn);
+    });
+
+    const bad: Array<[string[], RegExp]> = [
+        [[], /the first argument is aws or azure, got ""/],
+        [["gcp"], /the first argument is aws or azure, got "gcp"/],
+        [["aws"], /missing --queue-url \(or --outputs with awsDeadLetterQueueUrl\)/],
+        [["aws", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q"], /missing --bus-name \(or --outputs with busName\)/],
+        [["aws", "--replay", "yesterday", "today"], /--replay FROM: "yesterday" is not an ISO 8601 time/],
+        [["aws", "--replay", "2026-11-27T08:00:00Z", "2026-11-27T09:00:00Z"], /missing --archive-arn/],
+        [["azure", "--replay", "2026-11-27T08:00:00Z", "2026-11-27T09:00:00Z"], /--replay is for aws/],
+        [["azure", "--namespace", "mesh-prod-abc", "--queue", "q"], /--namespace must be the fully qualified namespace <name>\.servicebus\.windows\.net, got "mesh-prod-abc"/],
+        [["azure", "--queue", "q"], /missing --namespace \(or --outputs with serviceBusNamespaceFqdn\)/],
+        [["aws", "--max", "0"], /--max needs a positive integer, got "0"/],
+        [["aws", "--frobnicate"], /unknown argument "--frobnicate"/],
+        [["aws", "--outputs", "missing.json"], /--outputs missing.json: cannot read it as JSON \(ENOENT/],
+        [["aws", "--bus-name"], /--bus-name needs a value/],
+    ];
+    for (const [argv, message] of bad) {
+        it(`refuses ${JSON.stringify(argv)}`, () => {
+            assert.throws(() => parseRedriveArgs(argv, read({})), (err: Error) => {
+                assert.ok(err instanceof UsageError);
+                assert.match(err.message, message);
+                return true;
+            });
+        });
+    }
+
+    it("npm run redrive -- aws --outputs FILE redrives end to end (AWS endpoints from AWS_ENDPOINT_URL)", async () => {
+        const sqs = await startSqsEndpoint();
+        const events = await startPutEventsEndpoint();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redrive-"));
+        try {
+            const event = { version: "0", id: "e1", "detail-type": "T", source: "enterprise.transactions", time: "2026-11-27T08:00:00Z", resources: [], detail: { metadata: { event_id: "evt-cli" } } };
+            sqs.send(JSON.stringify(event), { ERROR_CODE: "SDK_CLIENT_ERROR", ERROR_MESSAGE: "410 Gone" });
+            const file = path.join(dir, "out.json");
+            fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, awsDeadLetterQueueUrl: sqs.queueUrl }));
+            const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws", "--outputs", file], {
+                cwd: ROOT,
+                env: {
+                    ...process.env,
+                    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+                    AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+                    AWS_ACCESS_KEY_ID: "test",
+                    AWS_SECRET_ACCESS_KEY: "test",
+                    AWS_MAX_ATTEMPTS: "1",
+                },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c) => (stdout += c));
+            child.stderr.on("data", (c) => (stderr += c));
+            const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            assert.equal(code, 0, stdout + stderr);
+            assert.match(stdout, /evt-cli \(enterprise\.transactions \/ T\): SDK_CLIENT_ERROR 410 Gone/);
+            assert.match(stdout, /summary: 1 received, 1 republished, 1 deleted/);
+            assert.equal(events.accepted.length, 1);
+            assert.equal(events.accepted[0].EventBusName, OUTPUTS.busName);
+            assert.equal(sqs.messages.length, 0);
+        } finally {
+            await sqs.stop();
+            await events.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("prints the usage and exits 2 on a bad command line", async () => {
+        const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws"], { cwd: ROOT });
+        let stderr = "";
+        child.stderr.on("data", (c) => (stderr += c));
+        const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+        assert.equal(code, 2);
+        assert.match(stderr, /redrive: missing --queue-url/);
+        assert.match(stderr, /usage:\n  npm run redrive -- aws/);
+    });
+});

@@ -1,0 +1,225 @@
+/**
+ * `npm run redrive -- aws|azure [options]`: moves dead letters of the mesh back onto the event path.
+ *
+ *   aws     SQS dead-letter queue of the EventBridge target → PutEvents on the bus, then delete
+ *   aws --replay FROM TO   StartReplay of the archive's events in [FROM, TO) to the mesh's rule
+ *   azure   Service Bus `<queue>/$DeadLetterQueue` → send to the queue, then complete
+ *
+ * Targets come from flags or from a stack's outputs (`--outputs out.json`, written by
+ * `pulumi stack output --json > out.json`); flags win. Nothing is deleted or completed before its
+ * resend succeeded; a repeated run may resend, and the consumer's idempotency absorbs that.
+ */
+import * as fs from "fs";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { parseTime, redriveSqsDeadLetters, replayFromArchive, Print } from "./redrive/aws";
+import { redriveServiceBusDeadLetters } from "./redrive/service-bus";
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage:
+  npm run redrive -- aws   [--outputs out.json] [--queue-url URL] [--bus-name NAME] [--region R] [--dry-run] [--max N] [--visibility-timeout S]
+  npm run redrive -- aws   --replay FROM TO [--outputs out.json] [--archive-arn ARN] [--bus-arn ARN] [--rule-arn ARN | --api-destination-arn ARN] [--region R] [--dry-run] [--wait]
+  npm run redrive -- azure [--outputs out.json] [--namespace FQDN] [--queue NAME] [--dry-run] [--max N]
+FROM and TO are ISO 8601 times (2026-11-27T08:00:00Z). --outputs reads \`pulumi stack output --json\`.
+Credentials: the AWS SDK's default chain (AWS_*, profile, SSO); Azure DefaultAzureCredential (az login, ARM_*/AZURE_*, managed identity).`;
+
+export interface RedriveArgs {
+    target: "aws" | "azure";
+    dryRun: boolean;
+    max?: number;
+    visibilityTimeoutSeconds?: number;
+    replay?: { from: Date; to: Date };
+    wait: boolean;
+    region?: string;
+    queueUrl?: string;
+    busName?: string;
+    busArn?: string;
+    archiveArn?: string;
+    ruleArn?: string;
+    apiDestinationArn?: string;
+    namespace?: string;
+    queue?: string;
+}
+
+const VALUE_FLAGS: Record<string, keyof RedriveArgs> = {
+    "--region": "region",
+    "--queue-url": "queueUrl",
+    "--bus-name": "busName",
+    "--bus-arn": "busArn",
+    "--archive-arn": "archiveArn",
+    "--rule-arn": "ruleArn",
+    "--api-destination-arn": "apiDestinationArn",
+    "--namespace": "namespace",
+    "--queue": "queue",
+};
+
+/** Stack outputs that fill in flags not given (names as in index.ts / MeshOutputs). */
+const FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = [
+    ["region", "awsRegion"],
+    ["queueUrl", "awsDeadLetterQueueUrl"],
+    ["busName", "busName"],
+    ["busArn", "busArn"],
+    ["archiveArn", "archiveArn"],
+    ["apiDestinationArn", "apiDestinationArn"],
+    ["namespace", "serviceBusNamespaceFqdn"],
+    ["queue", "queueName"],
+];
+
+function positiveInteger(flag: string, value: string | undefined): number {
+    const n = Number(value);
+    if (!value || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got ${JSON.stringify(value ?? "")}`);
+    return n;
+}
+
+/** Reads the command line and, with `--outputs`, the stack outputs file; checks what the chosen path needs. */
+export function parseRedriveArgs(argv: string[], readFile: (path: string) => string = (p) => fs.readFileSync(p, "utf8")): RedriveArgs {
+    const [target, ...rest] = argv;
+    if (target !== "aws" && target !== "azure") throw new UsageError(`the first argument is aws or azure, got ${JSON.stringify(target ?? "")}`);
+    const args: RedriveArgs = { target, dryRun: false, wait: false };
+    let outputsFile: string | undefined;
+    for (let i = 0; i < rest.length; i++) {
+        const flag = rest[i];
+        if (flag === "--dry-run") args.dryRun = true;
+        else if (flag === "--wait") args.wait = true;
+        else if (flag === "--max") args.max = positiveInteger(flag, rest[++i]);
+        else if (flag === "--visibility-timeout") args.visibilityTimeoutSeconds = positiveInteger(flag, rest[++i]);
+        else if (flag === "--outputs") {
+            outputsFile = rest[++i];
+            if (!outputsFile) throw new UsageError("--outputs needs a file (pulumi stack output --json > out.json)");
+        } else if (flag === "--replay") {
+            if (target !== "aws") throw new UsageError("--replay is for aws (the EventBridge archive)");
+            try {
+                args.replay = { from: parseTime(rest[++i], "--replay FROM"), to: parseTime(rest[++i], "--replay TO") };
+            } catch (error) {
+                throw new UsageError((error as Error).message);
+            }
+        } else if (flag in VALUE_FLAGS) {
+            const value = rest[++i];
+            if (!value || value.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+            (args as unknown as Record<string, unknown>)[VALUE_FLAGS[flag]] = value;
+        } else {
+            throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
+        }
+    }
+    if (outputsFile) {
+        let outputs: Record<string, unknown>;
+        try {
+            outputs = JSON.parse(readFile(outputsFile));
+        } catch (error) {
+            throw new UsageError(`--outputs ${outputsFile}: cannot read it as JSON (${(error as Error).message})`);
+        }
+        if (outputs === null || typeof outputs !== "object" || Array.isArray(outputs)) throw new UsageError(`--outputs ${outputsFile}: expected the JSON object printed by pulumi stack output --json`);
+        for (const [field, output] of FROM_OUTPUTS) {
+            const value = outputs[output];
+            if ((args as unknown as Record<string, unknown>)[field] === undefined && typeof value === "string" && value !== "[secret]") {
+                (args as unknown as Record<string, unknown>)[field] = value;
+            }
+        }
+    }
+    const need = (field: keyof RedriveArgs, flag: string, output: string) => {
+        if (args[field] === undefined) throw new UsageError(`missing ${flag} (or --outputs with ${output})`);
+    };
+    if (target === "aws" && args.replay) {
+        need("archiveArn", "--archive-arn", "archiveArn");
+        need("busArn", "--bus-arn", "busArn");
+        if (!args.ruleArn && !args.apiDestinationArn) throw new UsageError("missing --rule-arn or --api-destination-arn (or --outputs with apiDestinationArn)");
+    } else if (target === "aws") {
+        need("queueUrl", "--queue-url", "awsDeadLetterQueueUrl");
+        need("busName", "--bus-name", "busName");
+    } else {
+        need("namespace", "--namespace", "serviceBusNamespaceFqdn");
+        need("queue", "--queue", "queueName");
+        if (!/^[A-Za-z0-9-]+\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net)$/.test(args.namespace!)) {
+            throw new UsageError(`--namespace must be the fully qualified namespace <name>.servicebus.windows.net, got ${JSON.stringify(args.namespace)}`);
+        }
+    }
+    return args;
+}
+
+/** The AWS region: the flag/outputs, else the one in the queue URL or an ARN. */
+function regionOf(args: RedriveArgs): string | undefined {
+    if (args.region) return args.region;
+    const fromUrl = args.queueUrl && /^https:\/\/sqs\.([a-z0-9-]+)\./.exec(args.queueUrl)?.[1];
+    const fromArn = (args.archiveArn ?? args.busArn)?.split(":")[3];
+    return fromUrl || fromArn || undefined;
+}
+
+export async function main(argv: string[], print: Print = (line) => console.log(line)): Promise<number> {
+    let args: RedriveArgs;
+    try {
+        args = parseRedriveArgs(argv);
+    } catch (error) {
+        if (error instanceof UsageError) {
+            console.error(`redrive: ${error.message}\n${USAGE}`);
+            return 2;
+        }
+        throw error;
+    }
+    if (args.target === "aws") {
+        const region = regionOf(args);
+        const eventBridge = new EventBridgeClient({ region });
+        if (args.replay) {
+            const result = await replayFromArchive({
+                eventBridge,
+                archiveArn: args.archiveArn!,
+                busArn: args.busArn!,
+                ruleArn: args.ruleArn,
+                apiDestinationArn: args.apiDestinationArn,
+                from: args.replay.from,
+                to: args.replay.to,
+                dryRun: args.dryRun,
+                wait: args.wait,
+                print,
+            });
+            return result.state === "FAILED" || result.state === "CANCELLED" ? 1 : 0;
+        }
+        const summary = await redriveSqsDeadLetters({
+            sqs: new SQSClient({ region }),
+            eventBridge,
+            queueUrl: args.queueUrl!,
+            busName: args.busName!,
+            dryRun: args.dryRun,
+            max: args.max,
+            visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
+            print,
+        });
+        return Object.keys(summary.failed).length > 0 || summary.republishedNotDeleted > 0 || summary.unreadable > 0 ? 1 : 0;
+    }
+
+    // Loaded only for this path: the AWS path needs no Azure packages.
+    const { ServiceBusClient, ServiceBusAdministrationClient } = await import("@azure/service-bus");
+    const { DefaultAzureCredential } = await import("@azure/identity");
+    const credential = new DefaultAzureCredential();
+    const client = new ServiceBusClient(args.namespace!, credential);
+    const receiver = client.createReceiver(args.queue!, { subQueueType: "deadLetter", receiveMode: "peekLock", skipParsingBodyAsJson: true });
+    const sender = client.createSender(args.queue!);
+    try {
+        const summary = await redriveServiceBusDeadLetters({
+            receiver,
+            sender,
+            queueLabel: `${args.namespace}/${args.queue}`,
+            dryRun: args.dryRun,
+            max: args.max,
+            // Needs Manage rights (Azure Service Bus Data Owner); without them the count is unknown.
+            count: async () => (await new ServiceBusAdministrationClient(args.namespace!, credential).getQueueRuntimeProperties(args.queue!)).deadLetterMessageCount,
+            print,
+        });
+        return summary.stoppedBecause || summary.resentNotCompleted > 0 ? 1 : 0;
+    } finally {
+        await receiver.close();
+        await sender.close();
+        await client.close();
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (error: Error) => {
+            console.error(`redrive failed: ${error.message}`);
+            console.error("Nothing was deleted or completed unless its resend had succeeded; run again to continue (resent duplicates are absorbed by the consumer).");
+            process.exit(1);
+        },
+    );
+}
