@@ -27,6 +27,8 @@ const mesh = new MulticloudEventMesh(
         alarmEmail: config.alarmEmail,
         deletionProtection: config.deletionProtection,
         publisherSecretLifetimeDays: config.publisher.secretLifetimeDays,
+        relay: config.relay,
+        logRetentionDays: config.logRetentionDays,
         tags,
     },
     { providers: [awsProvider, azureNativeProvider, azureadProvider] },
@@ -49,3 +51,6 @@ export const azureDeadLetterPath = mesh.azureDeadLetterPath;
 export const publisherClientId = mesh.publisherClientId;
 export const publisherSecretEndDate = mesh.publisherSecretEndDate;
 export const alarmTopicArn = mesh.alarmTopicArn;
+export const relayFunctionName = mesh.relayFunctionName;
+export const relayFailureQueueUrl = mesh.relayFailureQueueUrl;
+export const relayFailureQueueArn = mesh.relayFailureQueueArn;

@@ -62,6 +62,24 @@ export interface MeshConfig {
         /** Lifetime of the Entra ID client secret used by the EventBridge connection. */
         secretLifetimeDays: number;
     };
+    relay: {
+        /** Memory of the relay Lambda in MB. */
+        memoryMb: number;
+        /** Timeout of one relay invocation in seconds. */
+        timeoutSeconds: number;
+        /** Stream records per invocation. */
+        batchSize: number;
+        /** Seconds the mapping gathers records before invoking. */
+        batchWindowSeconds: number;
+        /** Retries of a failing batch before its records are parked in the failure queue. */
+        maximumRetryAttempts: number;
+        /** Records older than this are parked instead of retried. */
+        maximumRecordAgeSeconds: number;
+        /** Iterator age that raises the "stream falling behind" alarm. */
+        iteratorAgeAlarmSeconds: number;
+    };
+    /** Days function logs are kept. */
+    logRetentionDays: number;
     tags: Record<string, string>;
 }
 
@@ -98,6 +116,9 @@ export const AZURE_LOCATIONS: readonly string[] = [
     "koreacentral", "koreasouth", "australiaeast", "australiasoutheast", "australiacentral",
     "newzealandnorth", "indonesiacentral", "malaysiawest",
 ];
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 export const SERVICE_BUS_SKUS: readonly ServiceBusSku[] = ["Standard", "Premium"];
 export const PREMIUM_CAPACITIES: readonly number[] = [1, 2, 4, 8, 16];
@@ -136,6 +157,14 @@ export const CONFIG_DEFAULTS = {
     alarmEmail: "",
     deletionProtection: false,
     publisherSecretLifetimeDays: 180,
+    relayMemoryMb: 256,
+    relayTimeoutSeconds: 60,
+    relayBatchSize: 100,
+    relayBatchWindowSeconds: 1,
+    relayMaximumRetryAttempts: 10,
+    relayMaximumRecordAgeSeconds: 86400,
+    relayIteratorAgeAlarmSeconds: 300,
+    logRetentionDays: 30,
     tags: [] as string[],
 } as const;
 
@@ -190,6 +219,21 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
     // Entra ID refuses client secrets that live longer than two years.
     const secretLifetimeDays = reader.integer("publisherSecretLifetimeDays", 1, 730);
 
+    const relay = {
+        memoryMb: reader.integer("relayMemoryMb", 128, 10240),
+        timeoutSeconds: reader.integer("relayTimeoutSeconds", 1, 900),
+        batchSize: reader.integer("relayBatchSize", 1, 10000),
+        batchWindowSeconds: reader.integer("relayBatchWindowSeconds", 0, 300),
+        // Finite by design: a record that can never be published must reach the failure queue.
+        maximumRetryAttempts: reader.integer("relayMaximumRetryAttempts", 0, 10000),
+        maximumRecordAgeSeconds: reader.integer("relayMaximumRecordAgeSeconds", 60, 604800),
+        iteratorAgeAlarmSeconds: reader.integer("relayIteratorAgeAlarmSeconds", 1, 604800),
+    };
+    const logRetentionDays = reader.integer("logRetentionDays", 1, 3653);
+    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+        problems.push(`${key("logRetentionDays")}: ${logRetentionDays} is not a CloudWatch Logs retention; expected one of ${LOG_RETENTION_DAYS.join(", ")}`);
+    }
+
     const tags: Record<string, string> = {};
     for (const entry of reader.stringList("tags") ?? []) {
         const match = TAG.exec(entry);
@@ -214,6 +258,8 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
         deletionProtection,
         publisher: { secretLifetimeDays },
+        relay,
+        logRetentionDays,
         tags,
     };
 }

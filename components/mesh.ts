@@ -4,6 +4,7 @@ import * as resources from "@pulumi/azure-native/resources";
 import { AlarmTopic } from "./aws/alarm-topic";
 import type { MeshConfig } from "./config";
 import { EventEgress } from "./aws/event-egress";
+import { OutboxRelay } from "./aws/outbox-relay";
 import { OutboxTable } from "./aws/outbox-table";
 import { PublisherIdentity } from "./azure/publisher-identity";
 import { ServiceBusIngress } from "./azure/service-bus-ingress";
@@ -29,6 +30,10 @@ export interface MulticloudEventMeshArgs {
     deletionProtection: boolean;
     /** Lifetime of the publisher's client secret in days (1..730). */
     publisherSecretLifetimeDays: number;
+    /** Relay Lambda and its stream mapping. */
+    relay: MeshConfig["relay"];
+    /** Days function logs are kept (a CloudWatch Logs retention value). */
+    logRetentionDays: number;
     /** Tags on every taggable resource (AWS resources also get them from the provider's default tags). */
     tags?: Record<string, string>;
 }
@@ -59,6 +64,9 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
     public readonly publisherClientId: pulumi.Output<string>;
     public readonly publisherSecretEndDate: pulumi.Output<string>;
     public readonly alarmTopicArn: pulumi.Output<string>;
+    public readonly relayFunctionName: pulumi.Output<string>;
+    public readonly relayFailureQueueUrl: pulumi.Output<string>;
+    public readonly relayFailureQueueArn: pulumi.Output<string>;
     public readonly azureActionGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: MulticloudEventMeshArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -127,6 +135,24 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             { parent: this, dependsOn: [publisher] },
         );
 
+        const relay = new OutboxRelay(
+            `${name}-relay`,
+            {
+                streamArn: outbox.streamArn,
+                tableArn: outbox.tableArn,
+                busName: egress.busName,
+                busArn: egress.busArn,
+                ...args.relay,
+                alarmTopicArn: alarms.topicArn,
+                logRetentionDays: args.logRetentionDays,
+                tags,
+            },
+            { parent: this },
+        );
+
+        this.relayFunctionName = relay.functionName;
+        this.relayFailureQueueUrl = relay.failureQueueUrl;
+        this.relayFailureQueueArn = relay.failureQueueArn;
         this.busName = egress.busName;
         this.busArn = egress.busArn;
         this.archiveArn = egress.archiveArn;
@@ -158,6 +184,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             azureDeadLetterPath: this.azureDeadLetterPath,
             publisherClientId: this.publisherClientId,
             alarmTopicArn: this.alarmTopicArn,
+            relayFunctionName: this.relayFunctionName,
+            relayFailureQueueUrl: this.relayFailureQueueUrl,
         });
     }
 }

@@ -82,7 +82,9 @@ export const PUT_EVENTS_MAX_ENTRIES = 10;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const SCHEMA_VERSION = /^(\d+)(\.\d+){0,2}$/;
-const DOMAIN_EVENT_KEYS = new Set(["metadata", "data"]);
+// Module-level constants are arrays, not Sets or Maps: Pulumi's closure serializer, which packages
+// this code for the relay Lambda, cannot rebuild a Set and would ship a broken object.
+const DOMAIN_EVENT_KEYS: readonly string[] = ["metadata", "data"];
 const ENVELOPE_REQUIRED: readonly string[] = [
   "version",
   "id",
@@ -114,7 +116,7 @@ export function validateDomainEvent(value: unknown, options: ValidationOptions =
   if (!isPlainObject(value)) return fail("UnsupportedShape", "(event)", "must be a JSON object with metadata and data");
   const eventId = rawEventId(value);
   for (const key of Object.keys(value)) {
-    if (!DOMAIN_EVENT_KEYS.has(key)) return fail("InvalidField", key, "is not part of a domain event (only metadata and data)", eventId);
+    if (!DOMAIN_EVENT_KEYS.includes(key)) return fail("InvalidField", key, "is not part of a domain event (only metadata and data)", eventId);
   }
   const metadata = value.metadata;
   if (metadata === undefined) return fail("MissingField", "metadata", "is missing", eventId);

@@ -92,7 +92,8 @@ export interface RelayOptions {
 
 export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse>;
 
-const RETRYABLE_ENTRY_CODES = new Set(["ThrottlingException", "InternalFailure", "InternalException", "ServiceUnavailable"]);
+// An array, not a Set: Pulumi's closure serializer cannot rebuild a module-level Set (see event.ts).
+const RETRYABLE_ENTRY_CODES: readonly string[] = ["ThrottlingException", "InternalFailure", "InternalException", "ServiceUnavailable"];
 
 interface PendingEntry {
   sequenceNumber: string;
@@ -249,7 +250,7 @@ export function createRelayHandler(options: RelayOptions): RelayHandler {
             return;
           }
           const code = result?.ErrorCode ?? "NoResultForEntry";
-          if (RETRYABLE_ENTRY_CODES.has(code) && attempt < entryRetries) {
+          if (RETRYABLE_ENTRY_CODES.includes(code) && attempt < entryRetries) {
             retry.push(p);
             return;
           }

@@ -11,6 +11,7 @@ import * as path from "path";
 import * as crypto from "crypto";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { containsArchive, measureArchive, writeArchive } from "./archives";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { deserializeProperties, deserializeProperty, specialSigKey, specialSecretSig } from "@pulumi/pulumi/runtime/rpc";
 // `waitForRPCs` is marked internal in the SDK's typings; the language host uses it the same way.
@@ -153,6 +154,19 @@ export function mockOutputs(
         case "aws:kms/key:Key":
             Object.assign(state, { keyId: uuid, arn: arn("kms", `key/${uuid}`) });
             return { id: uuid, state };
+        case "aws:lambda/function:Function":
+            Object.assign(state, {
+                name: physical,
+                arn: arn("lambda", `function:${physical}`),
+                invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn("lambda", `function:${physical}`)}/invocations`,
+            });
+            return { id: physical, state };
+        case "aws:cloudwatch/logGroup:LogGroup":
+            Object.assign(state, { name: physical, arn: arn("logs", `log-group:${physical}`) });
+            return { id: physical, state };
+        case "aws:lambda/eventSourceMapping:EventSourceMapping":
+            Object.assign(state, { uuid, arn: arn("lambda", `event-source-mapping:${uuid}`) });
+            return { id: uuid, state };
         case "aws:iam/role:Role":
             Object.assign(state, { name: physical, arn: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:role/${physical}` });
             return { id: physical, state };
@@ -208,7 +222,7 @@ export function mockOutputs(
                 return { id, state: { ...state, name: physical } };
             }
             if (type.startsWith("aws:")) {
-                return { id: physical, state: { ...state, arn: arn(type.split(":")[1].split("/")[0], physical) } };
+                return { id: physical, state: { ...state, name: physical, arn: arn(type.split(":")[1].split("/")[0], physical) } };
             }
             return { id: `${name}-id`, state };
     }
@@ -279,6 +293,8 @@ export async function runProgram(options: {
     stack: string;
     config: StackConfig;
     program: () => unknown;
+    /** Write every code archive a resource receives under `<dir>/<resource name>/` (else only measure it). */
+    writeArchivesTo?: string;
 }): Promise<ProgramRun> {
     if (used) {
         throw new Error("runProgram: the Pulumi SDK holds one program per process; start a new process for another run");
@@ -362,5 +378,17 @@ export async function runProgram(options: {
         resolved[key] = await new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
     }
     await settings.waitForRPCs();
+
+    // Code packages (a Lambda's closure archive, a Functions app package) are reported by size, and
+    // written out on request, instead of as the asset objects the SDK holds.
+    for (const resource of recorded.values()) {
+        for (const [key, value] of Object.entries(resource.inputs)) {
+            if (!containsArchive(value)) continue;
+            const archive = value as pulumi.asset.Archive;
+            const dir = options.writeArchivesTo ? path.join(options.writeArchivesTo, resource.name) : undefined;
+            const size = dir ? await writeArchive(archive, dir) : await measureArchive(archive);
+            resource.inputs[key] = { archive: { ...size, ...(dir ? { writtenTo: dir } : {}) } };
+        }
+    }
     return { resources: [...recorded.values()], outputs: resolved, secretOutputs };
 }

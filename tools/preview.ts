@@ -18,6 +18,8 @@ const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "multicloud-mesh";
 
 interface Options {
+    /** Write each code archive (Lambda closure, Functions package) under this folder, as the provider would zip it. */
+    writeArchives?: string;
     stack: string;
     json: boolean;
     /** Print secret values instead of "[secret]" (like `pulumi stack output --show-secrets`). */
@@ -80,6 +82,10 @@ function parseArgs(argv: string[]): Options {
             options.policyConfig[policy] = current as PolicyPackConfig[string];
         } else if (arg === "--show-secrets") {
             options.showSecrets = true;
+        } else if (arg === "--write-archives") {
+            const dir = argv[++i];
+            if (!dir) throw new UsageError("--write-archives needs a folder");
+            options.writeArchives = path.resolve(dir);
         } else if (arg === "--json") {
             options.json = true;
         } else if (arg === "--help" || arg === "-h") {
@@ -198,6 +204,7 @@ async function main(): Promise<void> {
         stack: options.stack,
         config,
         program: () => require(path.join(ROOT, "index.ts")),
+        writeArchivesTo: options.writeArchives,
     });
     // Secret lifetimes are measured from the mock engine's clock, which dates every invented secret.
     const entraPolicy = "entra-application-password-lifetime";

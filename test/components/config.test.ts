@@ -102,6 +102,9 @@ describe("stack configuration (components/config.ts)", () => {
         ["boolean spelled yes", { deletionProtection: "yes" }, /^multicloud-mesh:deletionProtection: "yes" is not allowed; expected true or false$/],
         ["secret lifetime past Entra's 2 years", { publisherSecretLifetimeDays: "731" }, /^multicloud-mesh:publisherSecretLifetimeDays: "731" .* from 1 to 730$/],
         ["tag without '='", { tags: '["team"]' }, /^multicloud-mesh:tags: "team" is not "key=value"/],
+        ["infinite relay retries (-1)", { relayMaximumRetryAttempts: "-1" }, /^multicloud-mesh:relayMaximumRetryAttempts: "-1" .* from 0 to 10000$/],
+        ["relay timeout over 15 minutes", { relayTimeoutSeconds: "901" }, /^multicloud-mesh:relayTimeoutSeconds: "901" .* from 1 to 900$/],
+        ["log retention CloudWatch does not offer", { logRetentionDays: "8" }, /^multicloud-mesh:logRetentionDays: 8 is not a CloudWatch Logs retention; expected one of 1, 3, 5, 7, 14, 30/],
     ];
     for (const [what, values, message] of rejected) {
         it(`rejects ${what}, naming the key`, () => {

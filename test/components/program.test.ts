@@ -172,6 +172,84 @@ describe("the mesh program under mocks (index.ts)", function () {
         });
     });
 
+    describe("relay Lambda (AWS)", () => {
+        it("role: assumable by Lambda only; reads this stream, puts on this bus, parks in this queue, logs to this group; no managed policy", () => {
+            const fn = one(dev, "aws:lambda/function:Function", "-relay-function");
+            const role = one(dev, "aws:iam/role:Role", "-relay-role");
+            const table = one(dev, "aws:dynamodb/table:Table");
+            const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
+            const failures = one(dev, "aws:sqs/queue:Queue", "-relay-failures");
+            const logs = one(dev, "aws:cloudwatch/logGroup:LogGroup", "-relay-logs");
+            assert.equal(fn.inputs.role, role.outputs.arn);
+            assert.deepEqual(policy(role.inputs.assumeRolePolicy).Statement.map((s: any) => s.Principal), [{ Service: "lambda.amazonaws.com" }]);
+            assert.equal(all(dev, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0, "no managed policy is attached to any role");
+            const inline = all(dev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.outputs.id);
+            assert.equal(inline.length, 1);
+            const byAction = new Map<string, string>();
+            for (const st of policy(inline[0].inputs.policy).Statement) {
+                assert.equal(st.Effect, "Allow");
+                for (const action of [st.Action].flat()) byAction.set(action, st.Resource);
+            }
+            assert.deepEqual(Object.fromEntries(byAction), {
+                "dynamodb:DescribeStream": table.outputs.streamArn,
+                "dynamodb:GetRecords": table.outputs.streamArn,
+                "dynamodb:GetShardIterator": table.outputs.streamArn,
+                "dynamodb:ListStreams": `${table.outputs.arn}/stream/*`,
+                "events:PutEvents": bus.outputs.arn,
+                "sqs:SendMessage": failures.outputs.arn,
+                "logs:CreateLogStream": `${logs.outputs.arn}:*`,
+                "logs:PutLogEvents": `${logs.outputs.arn}:*`,
+            });
+        });
+
+        it("function: Node.js 22, memory and timeout from config, bus name in its environment, logs in its group", () => {
+            const fn = one(dev, "aws:lambda/function:Function", "-relay-function");
+            const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
+            const logs = one(dev, "aws:cloudwatch/logGroup:LogGroup", "-relay-logs");
+            assert.equal(fn.inputs.runtime, "nodejs22.x");
+            assert.equal(fn.inputs.memorySize, 256);
+            assert.equal(fn.inputs.timeout, 60);
+            assert.deepEqual(fn.inputs.environment.variables, { MESH_EVENT_BUS_NAME: bus.outputs.name });
+            assert.equal(fn.inputs.loggingConfig.logGroup, logs.outputs.name);
+            assert.equal(logs.inputs.retentionInDays, 30);
+            assert.ok(fn.inputs.code.archive.bytes > 0 && fn.inputs.code.archive.bytes < 50 * 1024 * 1024, "archive size is reported");
+        });
+
+        it("mapping: this stream to this function from the trim horizon, bisecting, per-record failures, finite retries, parked in the alarmed queue, pending inserts only", () => {
+            const mapping = one(dev, "aws:lambda/eventSourceMapping:EventSourceMapping");
+            const fn = one(dev, "aws:lambda/function:Function", "-relay-function");
+            const table = one(dev, "aws:dynamodb/table:Table");
+            const failures = one(dev, "aws:sqs/queue:Queue", "-relay-failures");
+            assert.equal(mapping.inputs.eventSourceArn, table.outputs.streamArn);
+            assert.equal(mapping.inputs.functionName, fn.outputs.arn);
+            assert.equal(mapping.inputs.startingPosition, "TRIM_HORIZON");
+            assert.equal(mapping.inputs.batchSize, 100);
+            assert.equal(mapping.inputs.maximumBatchingWindowInSeconds, 1);
+            assert.equal(mapping.inputs.bisectBatchOnFunctionError, true);
+            assert.deepEqual(mapping.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
+            assert.equal(mapping.inputs.maximumRetryAttempts, 10);
+            assert.equal(mapping.inputs.maximumRecordAgeInSeconds, 86400);
+            assert.deepEqual(mapping.inputs.destinationConfig, { onFailure: { destinationArn: failures.outputs.arn } });
+            const [filter] = mapping.inputs.filterCriteria.filters;
+            assert.deepEqual(JSON.parse(filter.pattern), { eventName: ["INSERT"], dynamodb: { NewImage: { status: { S: ["PENDING"] } } } });
+            assert.equal(failures.inputs.sqsManagedSseEnabled, true);
+        });
+
+        it("alarms: errors and iterator age of this function, depth of its failure queue, into the alarm topic", () => {
+            const fn = one(dev, "aws:lambda/function:Function", "-relay-function");
+            const failures = one(dev, "aws:sqs/queue:Queue", "-relay-failures");
+            const topic = one(dev, "aws:sns/topic:Topic");
+            const errors = one(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "-relay-errors-alarm");
+            const age = one(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "-relay-iterator-age-alarm");
+            const depth = one(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "-relay-failures-depth-alarm");
+            assert.deepEqual([errors.inputs.metricName, errors.inputs.dimensions], ["Errors", { FunctionName: fn.outputs.name }]);
+            assert.deepEqual([age.inputs.metricName, age.inputs.dimensions, age.inputs.threshold], ["IteratorAge", { FunctionName: fn.outputs.name }, 300_000]);
+            assert.deepEqual([depth.inputs.metricName, depth.inputs.dimensions], ["ApproximateNumberOfMessagesVisible", { QueueName: failures.outputs.name }]);
+            for (const alarm of [errors, age, depth]) assert.deepEqual(alarm.inputs.alarmActions, [topic.outputs.arn]);
+            assert.equal(dev.outputs.relayFailureQueueUrl, failures.outputs.url);
+        });
+    });
+
     describe("Azure side", () => {
         it("namespace: SAS disabled, TLS 1.2, a stable random suffix; dev Standard, prod Premium", () => {
             const namespace = one(dev, "azure-native:servicebus:Namespace");
@@ -289,7 +367,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             const expected = [
                 "busName", "busArn", "outboxTableName", "outboxStreamArn", "serviceBusNamespaceFqdn", "queueName",
                 "awsDeadLetterQueueUrl", "awsDeadLetterQueueArn", "azureDeadLetterPath", "apiDestinationArn",
-                "publisherClientId", "alarmTopicArn",
+                "publisherClientId", "alarmTopicArn", "relayFunctionName", "relayFailureQueueUrl", "relayFailureQueueArn",
             ];
             for (const key of expected) {
                 assert.equal(typeof dev.outputs[key], "string", `output ${key} is missing`);

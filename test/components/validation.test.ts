@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EventEgress, EventEgressArgs } from "../../components/aws/event-egress";
 import { ServiceBusIngress, ServiceBusIngressArgs } from "../../components/azure/service-bus-ingress";
 import { PublisherIdentity } from "../../components/azure/publisher-identity";
+import { OutboxRelay, OutboxRelayArgs } from "../../components/aws/outbox-relay";
 
 /** Components check their own arguments too, so a caller other than index.ts gets the same clear errors. */
 describe("component argument validation", () => {
@@ -43,7 +44,25 @@ describe("component argument validation", () => {
         deletionProtection: false,
     };
 
+    const relay: OutboxRelayArgs = {
+        streamArn: "s",
+        tableArn: "t",
+        busName: "b",
+        busArn: "a",
+        memoryMb: 256,
+        timeoutSeconds: 60,
+        batchSize: 100,
+        batchWindowSeconds: 1,
+        maximumRetryAttempts: 10,
+        maximumRecordAgeSeconds: 86400,
+        iteratorAgeAlarmSeconds: 300,
+        alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+        logRetentionDays: 30,
+    };
+
     const cases: Array<[string, () => unknown, RegExp]> = [
+        ["OutboxRelay with infinite retries", () => new OutboxRelay("r1", { ...relay, maximumRetryAttempts: -1 }), /^OutboxRelay: args\.maximumRetryAttempts must be an integer from 0 to 10000, got -1$/],
+        ["OutboxRelay batch of 0", () => new OutboxRelay("r2", { ...relay, batchSize: 0 }), /^OutboxRelay: args\.batchSize/],
         ["EventEgress without sources", () => new EventEgress("e1", { ...egress, sources: [] }), /^EventEgress: args\.sources must name at least one event source$/],
         ["EventEgress retry age 30 s", () => new EventEgress("e2", { ...egress, maximumEventAgeSeconds: 30 }), /^EventEgress: args\.maximumEventAgeSeconds must be an integer from 60 to 86400, got 30$/],
         ["EventEgress 200 retries", () => new EventEgress("e3", { ...egress, maximumRetryAttempts: 200 }), /^EventEgress: args\.maximumRetryAttempts/],

@@ -1,0 +1,245 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as relayLambda from "../../runtime/relay-lambda";
+import { OUTBOX_STATUS_ATTRIBUTE, OUTBOX_STATUS_PENDING } from "../../runtime/outbox-schema";
+
+/** The only npm packages the relay loads at run time; every other dependency stays out of its archive. */
+export const RELAY_RUNTIME_PACKAGES: readonly string[] = ["@aws-sdk/client-eventbridge"];
+
+export interface OutboxRelayArgs {
+    /** ARN of the outbox table's stream (NEW_IMAGE). */
+    streamArn: pulumi.Input<string>;
+    /** ARN of the outbox table, to scope `dynamodb:ListStreams` to its streams. */
+    tableArn: pulumi.Input<string>;
+    /** Name of the EventBridge bus the relay publishes to. */
+    busName: pulumi.Input<string>;
+    /** ARN of that bus: the only resource the relay may `events:PutEvents` to. */
+    busArn: pulumi.Input<string>;
+    /** Memory of the function in MB (128..10240). */
+    memoryMb: number;
+    /** Timeout of one invocation in seconds (1..900). */
+    timeoutSeconds: number;
+    /** Records per invocation (1..10000). */
+    batchSize: number;
+    /** Seconds the mapping gathers records before invoking (0..300). */
+    batchWindowSeconds: number;
+    /** Retries of a failing batch before its records go to the failure queue (0..10000; finite). */
+    maximumRetryAttempts: number;
+    /** Records older than this many seconds go to the failure queue instead of being retried (60..604800). */
+    maximumRecordAgeSeconds: number;
+    /** Iterator age, in seconds, above which the stream is alarmed as falling behind. */
+    iteratorAgeAlarmSeconds: number;
+    /** SNS topic the relay's alarms notify. */
+    alarmTopicArn: pulumi.Input<string>;
+    /** Days the relay's logs are kept. */
+    logRetentionDays: number;
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Packages in package.json `dependencies` that the relay never loads: excluded from its archive. */
+export function relayExcludedPackages(packageJsonPath = path.join(process.cwd(), "package.json")): string[] {
+    const pkg = JSON.parse(fs.readFileSync(packageJsonPath, "utf8")) as { dependencies?: Record<string, string> };
+    return Object.keys(pkg.dependencies ?? {}).filter((name) => !RELAY_RUNTIME_PACKAGES.includes(name));
+}
+
+/** The event source mapping's filter: only inserts of pending outbox items invoke the relay. */
+export function pendingInsertFilterPattern(): string {
+    return JSON.stringify({
+        eventName: ["INSERT"],
+        dynamodb: { NewImage: { [OUTBOX_STATUS_ATTRIBUTE]: { S: [OUTBOX_STATUS_PENDING] } } },
+    });
+}
+
+/**
+ * The relay Lambda: reads the outbox table's stream and publishes each pending event to the bus
+ * (runtime/relay.ts), packaged by Pulumi as a closure. Its role may read that stream, put events on
+ * that bus, send to its failure queue and write its log group, nothing else. The mapping reports
+ * per-record failures (ReportBatchItemFailures), bisects failing batches, retries a finite number
+ * of times and then parks the records in an alarmed SQS queue, so no outbox event is dropped.
+ */
+export class OutboxRelay extends pulumi.ComponentResource {
+    public readonly functionName: pulumi.Output<string>;
+    public readonly functionArn: pulumi.Output<string>;
+    public readonly roleArn: pulumi.Output<string>;
+    public readonly failureQueueArn: pulumi.Output<string>;
+    public readonly failureQueueUrl: pulumi.Output<string>;
+    public readonly eventSourceMappingId: pulumi.Output<string>;
+
+    constructor(name: string, args: OutboxRelayArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("multicloud-mesh:aws:OutboxRelay", name, {}, opts);
+        validateRelayArgs(args);
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { retentionInDays: args.logRetentionDays, tags: args.tags },
+            { parent: this },
+        );
+
+        const failureQueue = new aws.sqs.Queue(
+            `${name}-failures`,
+            { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true, tags: args.tags },
+            { parent: this },
+        );
+
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: "Outbox relay: read the outbox stream, put events on the mesh bus, park failures, write logs",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+
+        const policy = new aws.iam.RolePolicy(
+            `${name}-policy`,
+            {
+                role: role.id,
+                policy: pulumi
+                    .all([args.streamArn, args.tableArn, args.busArn, failureQueue.arn, logGroup.arn])
+                    .apply(([streamArn, tableArn, busArn, queueArn, logGroupArn]) =>
+                        JSON.stringify({
+                            Version: "2012-10-17",
+                            Statement: [
+                                {
+                                    Sid: "ReadOutboxStream",
+                                    Effect: "Allow",
+                                    Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                                    Resource: streamArn,
+                                },
+                                { Sid: "ListOutboxStreams", Effect: "Allow", Action: "dynamodb:ListStreams", Resource: `${tableArn}/stream/*` },
+                                { Sid: "PublishToMeshBus", Effect: "Allow", Action: "events:PutEvents", Resource: busArn },
+                                { Sid: "ParkFailedRecords", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn },
+                                {
+                                    Sid: "WriteOwnLogs",
+                                    Effect: "Allow",
+                                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    Resource: `${logGroupArn}:*`,
+                                },
+                            ],
+                        }),
+                    ),
+            },
+            { parent: this },
+        );
+
+        const fn = new aws.lambda.CallbackFunction(
+            `${name}-function`,
+            {
+                description: "Outbox relay: DynamoDB stream of the outbox table -> EventBridge PutEvents",
+                role,
+                runtime: aws.lambda.Runtime.NodeJS22dX,
+                architectures: ["arm64"],
+                memorySize: args.memoryMb,
+                timeout: args.timeoutSeconds,
+                environment: { variables: { MESH_EVENT_BUS_NAME: args.busName } },
+                loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+                // Runs once per cold start; the returned handler serves every invocation of the container.
+                callbackFactory: () => {
+                    const eventBusName = process.env.MESH_EVENT_BUS_NAME;
+                    if (!eventBusName) {
+                        throw new Error("outbox relay: MESH_EVENT_BUS_NAME is not set; the function's environment is misconfigured");
+                    }
+                    return relayLambda.createRelayLambdaHandler({ eventBusName });
+                },
+                codePathOptions: { extraExcludePackages: relayExcludedPackages() },
+                tags: args.tags,
+            },
+            // The role's permissions must exist before the mapping starts invoking the function.
+            { parent: this, dependsOn: [policy] },
+        );
+
+        const mapping = new aws.lambda.EventSourceMapping(
+            `${name}-mapping`,
+            {
+                eventSourceArn: args.streamArn,
+                functionName: fn.arn,
+                startingPosition: "TRIM_HORIZON",
+                batchSize: args.batchSize,
+                maximumBatchingWindowInSeconds: args.batchWindowSeconds,
+                bisectBatchOnFunctionError: true,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+                maximumRetryAttempts: args.maximumRetryAttempts,
+                maximumRecordAgeInSeconds: args.maximumRecordAgeSeconds,
+                destinationConfig: { onFailure: { destinationArn: failureQueue.arn } },
+                filterCriteria: { filters: [{ pattern: pendingInsertFilterPattern() }] },
+                tags: args.tags,
+            },
+            { parent: this, dependsOn: [policy] },
+        );
+
+        const alarm = (role: string, description: string, metric: Omit<aws.cloudwatch.MetricAlarmArgs, "comparisonOperator" | "evaluationPeriods" | "threshold"> & { threshold?: number }) =>
+            new aws.cloudwatch.MetricAlarm(
+                `${name}-${role}`,
+                {
+                    alarmDescription: description,
+                    comparisonOperator: "GreaterThanThreshold",
+                    threshold: 0,
+                    evaluationPeriods: 1,
+                    period: 60,
+                    treatMissingData: "notBreaching",
+                    alarmActions: [args.alarmTopicArn],
+                    okActions: [args.alarmTopicArn],
+                    tags: args.tags,
+                    ...metric,
+                },
+                { parent: this },
+            );
+
+        alarm("errors-alarm", "The outbox relay failed invocations: its records are being retried and will reach the failure queue if it keeps failing", {
+            namespace: "AWS/Lambda",
+            metricName: "Errors",
+            dimensions: { FunctionName: fn.name },
+            statistic: "Sum",
+        });
+        alarm("iterator-age-alarm", `The outbox stream is falling behind: the oldest unrelayed record is older than ${args.iteratorAgeAlarmSeconds} s`, {
+            namespace: "AWS/Lambda",
+            metricName: "IteratorAge",
+            dimensions: { FunctionName: fn.name },
+            statistic: "Maximum",
+            threshold: args.iteratorAgeAlarmSeconds * 1000,
+        });
+        alarm("failures-depth-alarm", "Outbox records the relay could not publish are parked in the failure queue: inspect them, then redrive", {
+            namespace: "AWS/SQS",
+            metricName: "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: failureQueue.name },
+            statistic: "Maximum",
+        });
+
+        this.functionName = fn.name;
+        this.functionArn = fn.arn;
+        this.roleArn = role.arn;
+        this.failureQueueArn = failureQueue.arn;
+        this.failureQueueUrl = failureQueue.url;
+        this.eventSourceMappingId = mapping.id;
+        this.registerOutputs({
+            functionName: this.functionName,
+            functionArn: this.functionArn,
+            roleArn: this.roleArn,
+            failureQueueArn: this.failureQueueArn,
+            failureQueueUrl: this.failureQueueUrl,
+        });
+    }
+}
+
+function validateRelayArgs(args: OutboxRelayArgs): void {
+    const inRange = (field: keyof OutboxRelayArgs, min: number, max: number) => {
+        const value = args[field] as number;
+        if (!Number.isInteger(value) || value < min || value > max) {
+            throw new Error(`OutboxRelay: args.${field} must be an integer from ${min} to ${max}, got ${value}`);
+        }
+    };
+    inRange("memoryMb", 128, 10240);
+    inRange("timeoutSeconds", 1, 900);
+    inRange("batchSize", 1, 10000);
+    inRange("batchWindowSeconds", 0, 300);
+    inRange("maximumRetryAttempts", 0, 10000);
+    inRange("maximumRecordAgeSeconds", 60, 604800);
+    inRange("iteratorAgeAlarmSeconds", 1, 604800);
+    inRange("logRetentionDays", 1, 3653);
+}
