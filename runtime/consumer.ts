@@ -119,7 +119,10 @@ export interface Consumer {
 export class HandlerDeadlineExceeded extends Error {
   override readonly name = "HandlerDeadlineExceeded";
   constructor(eventId: string, deadline: Date) {
-    super(`handler for event ${eventId} passed its deadline ${deadline.toISOString()} (lease about to expire)`);
+    const message = `handler for event ${eventId} passed its deadline ${deadline.toISOString()} (lease about to expire)`;
+    super(message);
+    // Set again: Pulumi's closure serializer turns `super(…)` into `Error.call(this, …)` (see event.ts).
+    this.message = message;
   }
 }
 

@@ -63,7 +63,11 @@ export class EventValidationError extends Error {
     /** The event id, when the input had one (even an invalid one, truncated). */
     readonly eventId?: string,
   ) {
-    super(`${fault}: ${field} ${detail} (event ${eventId ?? "without an event id"})`);
+    const message = `${fault}: ${field} ${detail} (event ${eventId ?? "without an event id"})`;
+    super(message);
+    // Set again on purpose: packaged as a Pulumi closure, this class is rewritten so that `super`
+    // becomes `Error.call(this, …)`, which does not set `message` (test/components/consumer-closure).
+    this.message = message;
   }
 }
 

@@ -7,3 +7,4 @@ export * from "./relay";
 export * from "./relay-lambda";
 export * from "./idempotency-store";
 export * from "./consumer";
+export * from "./functions-host";
