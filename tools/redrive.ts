@@ -13,14 +13,14 @@ import * as fs from "fs";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { parseTime, redriveSqsDeadLetters, replayFromArchive, Print } from "./redrive/aws";
-import { redriveServiceBusDeadLetters } from "./redrive/service-bus";
+import { isoDurationMs, redriveServiceBusDeadLetters } from "./redrive/service-bus";
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage:
   npm run redrive -- aws   [--outputs out.json] [--queue-url URL] [--bus-name NAME] [--region R] [--dry-run] [--max N] [--visibility-timeout S]
   npm run redrive -- aws   --replay FROM TO [--outputs out.json] [--archive-arn ARN] [--bus-arn ARN] [--rule-arn ARN | --api-destination-arn ARN] [--region R] [--dry-run] [--wait]
-  npm run redrive -- azure [--outputs out.json] [--namespace FQDN] [--queue NAME] [--dry-run] [--max N]
+  npm run redrive -- azure [--outputs out.json] [--namespace FQDN] [--queue NAME] [--dry-run] [--max N] [--duplicate-detection-window MINUTES]
 FROM and TO are ISO 8601 times (2026-11-27T08:00:00Z). --outputs reads \`pulumi stack output --json\`.
 Credentials: the AWS SDK's default chain (AWS_*, profile, SSO); Azure DefaultAzureCredential (az login, ARM_*/AZURE_*, managed identity).`;
 
@@ -40,6 +40,8 @@ export interface RedriveArgs {
     apiDestinationArn?: string;
     namespace?: string;
     queue?: string;
+    /** The queue's duplicate detection window when it cannot be read from the namespace (needs Manage rights). */
+    duplicateDetectionWindowMinutes?: number;
 }
 
 const VALUE_FLAGS: Record<string, keyof RedriveArgs> = {
@@ -84,6 +86,12 @@ export function parseRedriveArgs(argv: string[], readFile: (path: string) => str
         else if (flag === "--wait") args.wait = true;
         else if (flag === "--max") args.max = positiveInteger(flag, rest[++i]);
         else if (flag === "--visibility-timeout") args.visibilityTimeoutSeconds = positiveInteger(flag, rest[++i]);
+        else if (flag === "--duplicate-detection-window") {
+            if (target !== "azure") throw new UsageError("--duplicate-detection-window is for azure (Service Bus)");
+            const value = rest[++i];
+            if (value === "0") args.duplicateDetectionWindowMinutes = 0;
+            else args.duplicateDetectionWindowMinutes = positiveInteger(flag, value);
+        }
         else if (flag === "--outputs") {
             outputsFile = rest[++i];
             if (!outputsFile) throw new UsageError("--outputs needs a file (pulumi stack output --json > out.json)");
@@ -194,6 +202,20 @@ export async function main(argv: string[], print: Print = (line) => console.log(
     const client = new ServiceBusClient(args.namespace!, credential);
     const receiver = client.createReceiver(args.queue!, { subQueueType: "deadLetter", receiveMode: "peekLock", skipParsingBodyAsJson: true });
     const sender = client.createSender(args.queue!);
+    const admin = new ServiceBusAdministrationClient(args.namespace!, credential);
+    let windowMs = (args.duplicateDetectionWindowMinutes ?? 0) * 60_000;
+    try {
+        // Reading the queue needs Manage rights (Azure Service Bus Data Owner).
+        const queue = await admin.getQueue(args.queue!);
+        if (queue.requiresDuplicateDetection && queue.duplicateDetectionHistoryTimeWindow) {
+            windowMs = Math.max(windowMs, isoDurationMs(queue.duplicateDetectionHistoryTimeWindow));
+        }
+    } catch (error) {
+        print(
+            `note: cannot read the queue's duplicate detection setting (${(error as Error).message.split("\n")[0]}); ` +
+                (args.duplicateDetectionWindowMinutes === undefined ? "assuming it is off (the default); pass --duplicate-detection-window MINUTES if it is on" : `using --duplicate-detection-window ${args.duplicateDetectionWindowMinutes}`),
+        );
+    }
     try {
         const summary = await redriveServiceBusDeadLetters({
             receiver,
@@ -202,10 +224,11 @@ export async function main(argv: string[], print: Print = (line) => console.log(
             dryRun: args.dryRun,
             max: args.max,
             // Needs Manage rights (Azure Service Bus Data Owner); without them the count is unknown.
-            count: async () => (await new ServiceBusAdministrationClient(args.namespace!, credential).getQueueRuntimeProperties(args.queue!)).deadLetterMessageCount,
+            duplicateDetectionWindowMs: windowMs,
+            count: async () => (await admin.getQueueRuntimeProperties(args.queue!)).deadLetterMessageCount,
             print,
         });
-        return summary.stoppedBecause || summary.resentNotCompleted > 0 ? 1 : 0;
+        return summary.stoppedBecause || summary.resentNotCompleted > 0 || summary.tooRecent > 0 ? 1 : 0;
     } finally {
         await receiver.close();
         await sender.close();

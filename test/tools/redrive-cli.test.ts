@@ -33,6 +33,7 @@ describe("redrive command line", () => {
         const azure = parseRedriveArgs(["azure", "--outputs", "out.json"], read({ "out.json": JSON.stringify(OUTPUTS) }));
         assert.equal(azure.namespace, OUTPUTS.serviceBusNamespaceFqdn);
         assert.equal(azure.queue, "mesh-events");
+        assert.equal(parseRedriveArgs(["azure", "--outputs", "out.json", "--duplicate-detection-window", "10"], read({ "out.json": JSON.stringify(OUTPUTS) })).duplicateDetectionWindowMinutes, 10);
     });
 
     it("lets flags win over the outputs file", () => {
@@ -61,6 +62,8 @@ describe("redrive command line", () => {
         [["aws", "--frobnicate"], /unknown argument "--frobnicate"/],
         [["aws", "--outputs", "missing.json"], /--outputs missing.json: cannot read it as JSON \(ENOENT/],
         [["aws", "--bus-name"], /--bus-name needs a value/],
+        [["aws", "--duplicate-detection-window", "10"], /--duplicate-detection-window is for azure/],
+        [["azure", "--duplicate-detection-window", "-1"], /--duplicate-detection-window needs a positive integer, got "-1"/],
     ];
     for (const [argv, message] of bad) {
         it(`refuses ${JSON.stringify(argv)}`, () => {

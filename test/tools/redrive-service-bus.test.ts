@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { redriveServiceBusDeadLetters, toResentMessage } from "../../tools/redrive/service-bus";
+import { isoDurationMs, redriveServiceBusDeadLetters, toResentMessage } from "../../tools/redrive/service-bus";
 import { InProcessServiceBusQueueModel } from "./redrive-service-bus-model";
 
 /** A body as the API destination POSTs it: JSON bytes, kept as bytes (skipParsingBodyAsJson). */
@@ -130,6 +130,38 @@ describe("redrive: Service Bus dead-letter queue (against an in-process model of
         assert.equal(summary.resentNotCompleted, 1);
         assert.equal(model.deadLetterCount(), 1);
         assert.ok(lines.some((l) => l.includes("msg-2: resent but not completed")));
+    });
+
+    it("leaves dead letters enqueued within the duplicate detection window dead-lettered (the broker would drop their resend)", async () => {
+        const now = new Date("2026-11-27T10:00:00Z");
+        const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000);
+        [90, 5, 30, 1].forEach((minutesAgo, i) =>
+            model.deadLetter({ body: bodyOf(i + 1), messageId: `msg-${i + 1}`, enqueuedTimeUtc: at(minutesAgo) }, "MaxDeliveryCountExceeded"),
+        );
+        model.deadLetter({ body: bodyOf(5), messageId: "msg-5" }, "MaxDeliveryCountExceeded");
+        const summary = await redriveServiceBusDeadLetters({
+            receiver: model.receiver(),
+            sender: model.sender(),
+            queueLabel: "ns/q",
+            dryRun: false,
+            duplicateDetectionWindowMs: 10 * 60_000,
+            now: () => now,
+            maxWaitTimeInMs: 1,
+            print: (l) => lines.push(l),
+        });
+        assert.deepEqual(model.queue.map((m) => m.messageId).sort(), ["msg-1", "msg-3"]);
+        assert.equal(summary.tooRecent, 3, "5 and 1 minutes old, and one of unknown age");
+        assert.equal(summary.completed, 2);
+        assert.equal(model.deadLetterCount(), 3);
+        assert.ok(lines.some((l) => l.includes("msg-2") && l.includes("redrive it after 2026-11-27T10:05:00.000Z")), lines.join("\n"));
+        assert.match(lines[lines.length - 1], /3 left for later \(duplicate detection window\)/);
+    });
+
+    it("reads Service Bus ISO 8601 durations", () => {
+        assert.equal(isoDurationMs("PT10M"), 600_000);
+        assert.equal(isoDurationMs("P1D"), 86_400_000);
+        assert.equal(isoDurationMs("PT1H30M5.5S"), 5_405_500);
+        assert.throws(() => isoDurationMs("10 minutes"), /not an ISO 8601 duration/);
     });
 
     it("stops after --max dead letters", async () => {

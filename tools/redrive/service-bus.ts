@@ -70,6 +70,13 @@ export interface ServiceBusRedriveOptions<M extends DeadLetter> {
     batchSize?: number;
     /** How long to wait for more dead letters before concluding the sub-queue is drained (default 3 s). */
     maxWaitTimeInMs?: number;
+    /**
+     * The queue's duplicate detection window (0 or undefined: off). The broker silently drops a
+     * resend whose messageId it saw within the window, so a dead letter first enqueued less than a
+     * window ago is left in the dead-letter queue (abandoned) instead of being resent and completed.
+     */
+    duplicateDetectionWindowMs?: number;
+    now?: () => Date;
     /** Dead letters waiting, when the caller can tell (needs Manage rights); printed as the total. */
     count?: () => Promise<number | undefined>;
     print: (line: string) => void;
@@ -85,6 +92,8 @@ export interface ServiceBusRedriveSummary {
     resentNotCompleted: number;
     /** Not resent (the send failed); abandoned, still in the dead-letter queue. */
     notResent: number;
+    /** Left in the dead-letter queue because the duplicate detection window has not passed since they were enqueued. */
+    tooRecent: number;
     /** Per dead-letter reason, how many were read. */
     reasons: Record<string, number>;
     dryRun: boolean;
@@ -113,6 +122,13 @@ export function toResentMessage(dead: DeadLetter): ResentMessage {
     return message;
 }
 
+/** Milliseconds of an ISO 8601 duration as Service Bus reports it (`PT10M`, `P1D`, `PT1H30M5.5S`). */
+export function isoDurationMs(value: string): number {
+    const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
+    if (!m || value === "P" || value.endsWith("T")) throw new Error(`not an ISO 8601 duration: ${JSON.stringify(value)}`);
+    return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
+}
+
 function idText(id: DeadLetter["messageId"]): string {
     if (id === undefined) return "(no messageId)";
     return Buffer.isBuffer(id) ? id.toString("hex") : String(id);
@@ -134,7 +150,19 @@ export async function redriveServiceBusDeadLetters<M extends DeadLetter>(options
     const max = options.max ?? Number.POSITIVE_INFINITY;
     const batchSize = options.batchSize ?? 10;
     const wait = options.maxWaitTimeInMs ?? 3000;
-    const summary: ServiceBusRedriveSummary = { approximateCount: undefined, read: 0, resent: 0, completed: 0, resentNotCompleted: 0, notResent: 0, reasons: {}, dryRun };
+    const summary: ServiceBusRedriveSummary = { approximateCount: undefined, read: 0, resent: 0, completed: 0, resentNotCompleted: 0, notResent: 0, tooRecent: 0, reasons: {}, dryRun };
+    const windowMs = options.duplicateDetectionWindowMs ?? 0;
+    const now = options.now ?? (() => new Date());
+    // Within the window the broker would drop the resend as a duplicate, and completing the dead
+    // letter would then lose the event.
+    const resendableAfter = (m: M): Date | undefined => {
+        if (windowMs <= 0) return undefined;
+        if (!m.enqueuedTimeUtc) return new Date(8.64e15); // unknown age: never safe
+        const after = new Date(m.enqueuedTimeUtc.getTime() + windowMs);
+        return after.getTime() > now().getTime() ? after : undefined;
+    };
+    const keyOf = (m: M) => (m.sequenceNumber !== undefined ? `#${m.sequenceNumber.toString()}` : `id:${idText(m.messageId)}`);
+    const seen = new Set<string>();
     try {
         summary.approximateCount = options.count ? await options.count() : undefined;
     } catch {
@@ -155,17 +183,38 @@ export async function redriveServiceBusDeadLetters<M extends DeadLetter>(options
             summary.read += peeked.length;
             for (const m of peeked) {
                 note(m);
-                print(`  would resend ${describe(m)}`);
+                const after = resendableAfter(m);
+                if (after) {
+                    summary.tooRecent++;
+                    print(`  would skip ${describe(m)}: within the duplicate detection window until ${after.getTime() >= 8.64e15 ? "(enqueue time unknown)" : after.toISOString()}`);
+                } else {
+                    print(`  would resend ${describe(m)}`);
+                }
             }
             continue;
         }
-        const batch = await receiver.receiveMessages(wanted, { maxWaitTimeInMs: wait });
-        if (batch.length === 0) break;
-        summary.read += batch.length;
-        for (const m of batch) {
+        const received = await receiver.receiveMessages(wanted, { maxWaitTimeInMs: wait });
+        // Abandoned dead letters come back at once; one seen before in this run ends the run.
+        const again = received.filter((m) => seen.has(keyOf(m)));
+        for (const m of again) await receiver.abandonMessage(m).catch(() => undefined);
+        const fresh = received.filter((m) => !seen.has(keyOf(m)));
+        if (fresh.length === 0) break;
+        fresh.forEach((m) => seen.add(keyOf(m)));
+        summary.read += fresh.length;
+        const batch: M[] = [];
+        for (const m of fresh) {
             note(m);
+            const after = resendableAfter(m);
+            if (after) {
+                summary.tooRecent++;
+                print(`  skip ${describe(m)}: enqueued within the queue's duplicate detection window, the broker would drop the resend; left dead-lettered, redrive it after ${after.getTime() >= 8.64e15 ? "(enqueue time unknown)" : after.toISOString()}`);
+                await receiver.abandonMessage(m).catch(() => undefined);
+                continue;
+            }
             print(`  resend ${describe(m)}`);
+            batch.push(m);
         }
+        if (batch.length === 0) continue;
         try {
             await sender.sendMessages(batch.map(toResentMessage));
         } catch (error) {
@@ -199,11 +248,12 @@ export async function redriveServiceBusDeadLetters<M extends DeadLetter>(options
 
 export function formatServiceBusSummary(s: ServiceBusRedriveSummary): string {
     const reasons = Object.entries(s.reasons).map(([r, n]) => `${n} × ${r}`).join(", ");
-    if (s.dryRun) return `[dry run] ${s.read} dead letter(s) peeked${reasons ? ` (${reasons})` : ""}; nothing sent or completed`;
+    if (s.dryRun) return `[dry run] ${s.read} dead letter(s) peeked${reasons ? ` (${reasons})` : ""}${s.tooRecent ? `, ${s.tooRecent} within the duplicate detection window` : ""}; nothing sent or completed`;
     return (
         `summary: ${s.read} received, ${s.resent} resent, ${s.completed} completed` +
         (s.resentNotCompleted ? `, ${s.resentNotCompleted} resent but not completed (run again; duplicates are absorbed by the consumer)` : "") +
         (s.notResent ? `, ${s.notResent} not resent (still dead-lettered)` : "") +
+        (s.tooRecent ? `, ${s.tooRecent} left for later (duplicate detection window)` : "") +
         (reasons ? `; reasons: ${reasons}` : "") +
         (s.stoppedBecause ? `; stopped: ${s.stoppedBecause}` : "")
     );
