@@ -53,6 +53,12 @@ export interface MeshOutputs {
     relayFailureQueueUrl?: string;
     /** ARN of that queue. */
     relayFailureQueueArn?: string;
+    /** Name of the Azure Function app that runs the consumer. */
+    consumerFunctionAppName?: string;
+    /** Principal id of the consumer's managed identity (for role assignments in other stacks). */
+    consumerIdentityPrincipalId?: string;
+    /** Host name of the Redis cache holding the consumer's idempotency records. */
+    redisHostName?: string;
 }
 
 /** Whether a stack of the mesh always has an output (`required`) or may lack it (`optional`). */
@@ -83,6 +89,9 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     relayFunctionName: "optional",
     relayFailureQueueUrl: "optional",
     relayFailureQueueArn: "optional",
+    consumerFunctionAppName: "optional",
+    consumerIdentityPrincipalId: "optional",
+    redisHostName: "optional",
 };
 
 /** Each output of `T` as a `pulumi.Output`; an optional one resolves to `undefined` when the stack lacks it. */

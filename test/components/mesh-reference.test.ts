@@ -31,6 +31,9 @@ const FULL: MeshOutputs = {
     relayFunctionName: "mesh-prod-relay",
     relayFailureQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-relay-failures",
     relayFailureQueueArn: "arn:aws:sqs:eu-west-1:123456789012:mesh-prod-relay-failures",
+    consumerFunctionAppName: "mesh-prod-consumer",
+    consumerIdentityPrincipalId: "99999999-2222-4333-8444-555555555555",
+    redisHostName: "mesh-prod-redis.redis.cache.windows.net",
 };
 
 /** What the mocked engine knows about each referenced stack: its outputs and which of them are secret. */
