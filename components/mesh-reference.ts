@@ -188,8 +188,10 @@ export class TypedStackReference<T> {
 
     private read<K extends keyof T & string>(key: K): pulumi.Output<T[K]> {
         const presence = this.spec[key];
-        // getOutput keeps the output's own secretness (requireOutput's error names no context).
-        return pulumi.all([this.stackReference.getOutput(key), this.stackReference.outputs]).apply(([value, present]) => {
+        // getOutput keeps the output's own secretness (requireOutput's error names no context). The
+        // whole `outputs` map is secret as soon as one output is; it serves only the names in the
+        // error message, so its secretness must not spread to this output.
+        return pulumi.all([this.stackReference.getOutput(key), pulumi.unsecret(this.stackReference.outputs)]).apply(([value, present]) => {
             if (value === undefined || value === null) {
                 if (presence === "required") throw new Error(this.missingMessage([key], present ?? {}));
                 return undefined as T[K];

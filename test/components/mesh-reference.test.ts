@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MESH_OUTPUTS, MeshOutputs, MeshReference, TypedStackReference, parseStackName } from "../../components/mesh-reference";
 import { ROOT, preview } from "../support/offline-preview";
+import { specialSigKey, specialSecretSig } from "@pulumi/pulumi/runtime/rpc";
 
 /** Resolves an output under the mocks, rejecting with the error an `apply` threw. */
 function settle<T>(output: pulumi.Output<T>): Promise<T> {
@@ -56,7 +57,11 @@ describe("MeshReference", () => {
                     if (args.type === "pulumi:pulumi:StackReference") {
                         // The engine reads a stack reference: its state carries the referenced stack's outputs.
                         const known = STACKS[args.inputs.name as string] ?? { outputs: {} };
-                        return { id: args.inputs.name as string, state: { name: args.inputs.name, outputs: known.outputs, secretOutputNames: known.secretOutputNames ?? [] } };
+                        // As the engine does: a secret output's value arrives wrapped as a secret.
+                        const outputs = Object.fromEntries(
+                            Object.entries(known.outputs).map(([k, v]) => [k, known.secretOutputNames?.includes(k) ? { [specialSigKey]: specialSecretSig, value: v } : v]),
+                        );
+                        return { id: args.inputs.name as string, state: { name: args.inputs.name, outputs, secretOutputNames: known.secretOutputNames ?? [] } };
                     }
                     return { id: `${args.name}-id`, state: args.inputs };
                 },
@@ -91,7 +96,9 @@ describe("MeshReference", () => {
     it("keeps an output secret when the referenced stack marks it secret, and only that one", async () => {
         const mesh = new MeshReference("mesh-prod-3", { stack: "acme/multicloud-mesh/prod" });
         assert.equal(await pulumi.isSecret(mesh.outputs.publisherClientId), true);
-        assert.equal(await pulumi.isSecret(mesh.outputs.busArn), false);
+        assert.equal(await settle(mesh.outputs.publisherClientId), FULL.publisherClientId);
+        assert.equal(await pulumi.isSecret(mesh.outputs.busArn), false, "the other outputs do not become secret");
+        assert.equal(await pulumi.isSecret(mesh.all()), true, "all() holds a secret");
     });
 
     it("fails with the stack and the missing output named", async () => {
