@@ -35,6 +35,8 @@ const AZURE_ROLES: Record<string, string> = {
     "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": "Azure Service Bus Data Sender",
     "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": "Azure Service Bus Data Receiver",
     "090c5cfd-751d-490a-894a-3ce6f1109419": "Azure Service Bus Data Owner",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 };
 
 const NODE_TYPES: Record<string, { title: string; kind: Kind; shape: Node["shape"] }> = {
@@ -60,6 +62,11 @@ const NODE_TYPES: Record<string, { title: string; kind: Kind; shape: Node["shape
     "azure-native:monitor:ActionGroup": { title: "Action group", kind: "alarm", shape: "bus" },
     "azure-native:authorization:RoleAssignment": { title: "Role assignment", kind: "identity", shape: "identity" },
     "azure-native:web:WebApp": { title: "Function app", kind: "event", shape: "box" },
+    "azure-native:managedidentity:UserAssignedIdentity": { title: "Managed identity", kind: "identity", shape: "identity" },
+    "azure-native:redisenterprise:Database": { title: "Redis database", kind: "event", shape: "store" },
+    "azure-native:redisenterprise:AccessPolicyAssignment": { title: "Redis access policy", kind: "identity", shape: "identity" },
+    "azure-native:storage:StorageAccount": { title: "Storage account", kind: "support", shape: "store" },
+    "azure-native:applicationinsights:Component": { title: "Application Insights", kind: "support", shape: "box" },
     "azure-native:redis:Redis": { title: "Redis", kind: "event", shape: "store" },
     "azure-native:redisenterprise:RedisEnterprise": { title: "Managed Redis", kind: "event", shape: "store" },
     "azuread:index/application:Application": { title: "Entra ID application", kind: "identity", shape: "identity" },
@@ -80,6 +87,11 @@ interface Relation {
     keys?: string[];
     /** Instead of equality: whether the value points at `to`. */
     matches?: (value: string, to: RecordedResource) => boolean;
+    /**
+     * Also relate `from` to `to` when `from` depends on `to` and the value at `path` is set but
+     * matches no identifier the mocks invent (a managed identity's principalId, a cache's host name).
+     */
+    orDependency?: boolean;
 }
 
 const RELATIONS: Relation[] = [
@@ -104,6 +116,9 @@ const RELATIONS: Relation[] = [
         },
     },
     { from: "aws:cloudwatch/eventApiDestination:EventApiDestination", path: ["connectionArn"], to: "aws:cloudwatch/eventConnection:EventConnection", label: "authenticates with", kind: "identity", reverse: true },
+    { from: "azure-native:web:WebApp", path: ["siteConfig", "appSettings", "*", "value"], to: "azure-native:servicebus:Queue", keys: ["name", "queueName"], label: "peek-lock receive", kind: "event", reverse: true },
+    { from: "azure-native:web:WebApp", path: ["siteConfig", "appSettings", "*", "value"], to: "azure-native:redisenterprise:RedisEnterprise", keys: ["hostName"], label: "idempotency claim / complete", kind: "event", orDependency: true },
+    { from: "azure-native:redisenterprise:Database", path: ["clusterName"], to: "azure-native:redisenterprise:RedisEnterprise", keys: ["name", "clusterName"], label: "in", kind: "support" },
     { from: "azure-native:servicebus:Queue", path: ["namespaceName"], to: "azure-native:servicebus:Namespace", keys: ["name"], label: "in", kind: "support" },
     // Dead letters and their alarms.
     { from: "aws:cloudwatch/eventTarget:EventTarget", path: ["deadLetterConfig", "arn"], to: "aws:sqs/queue:Queue", label: "undeliverable", kind: "deadletter" },
@@ -123,11 +138,37 @@ const RELATIONS: Relation[] = [
     { from: "aws:cloudwatch/eventConnection:EventConnection", path: ["authParameters", "oauth", "clientParameters", "clientSecret"], to: "azuread:index/applicationPassword:ApplicationPassword", keys: ["value"], label: "client secret", kind: "identity" },
     { from: "azuread:index/applicationPassword:ApplicationPassword", path: ["applicationId"], to: "azuread:index/application:Application", keys: ["id"], label: "secret of", kind: "identity" },
     { from: "azuread:index/servicePrincipal:ServicePrincipal", path: ["clientId"], to: "azuread:index/application:Application", keys: ["clientId"], label: "of", kind: "identity" },
-    { from: "azure-native:authorization:RoleAssignment", path: ["principalId"], to: "azuread:index/servicePrincipal:ServicePrincipal", keys: ["objectId"], label: "", kind: "identity", reverse: true },
+    { from: "azure-native:authorization:RoleAssignment", path: ["principalId"], to: "azuread:index/servicePrincipal:ServicePrincipal", keys: ["objectId"], label: "", kind: "identity", reverse: true, orDependency: true },
+    { from: "azure-native:authorization:RoleAssignment", path: ["principalId"], to: "azure-native:managedidentity:UserAssignedIdentity", keys: ["principalId"], label: "", kind: "identity", reverse: true, orDependency: true },
+    { from: "azure-native:web:WebApp", path: ["identity", "userAssignedIdentities", "*"], to: "azure-native:managedidentity:UserAssignedIdentity", keys: ["id"], label: "runs as", kind: "identity" },
+    { from: "azure-native:redisenterprise:AccessPolicyAssignment", path: ["user", "objectId"], to: "azure-native:managedidentity:UserAssignedIdentity", keys: ["principalId"], label: "", kind: "identity", reverse: true, orDependency: true },
+    { from: "azure-native:redisenterprise:AccessPolicyAssignment", path: ["databaseName"], to: "azure-native:redisenterprise:Database", keys: ["name", "databaseName"], label: "data access", kind: "identity", orDependency: true },
     {
         from: "azure-native:authorization:RoleAssignment",
         path: ["scope"],
         to: "azure-native:servicebus:Queue",
+        keys: ["id"],
+        label: (ra) => {
+            const id = String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "";
+            return AZURE_ROLES[id] ?? id;
+        },
+        kind: "identity",
+    },
+    {
+        from: "azure-native:authorization:RoleAssignment",
+        path: ["scope"],
+        to: "azure-native:storage:StorageAccount",
+        keys: ["id"],
+        label: (ra) => {
+            const id = String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "";
+            return AZURE_ROLES[id] ?? id;
+        },
+        kind: "identity",
+    },
+    {
+        from: "azure-native:authorization:RoleAssignment",
+        path: ["scope"],
+        to: "azure-native:applicationinsights:Component",
         keys: ["id"],
         label: (ra) => {
             const id = String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "";
@@ -187,7 +228,9 @@ export function meshDiagram(resources: RecordedResource[], stack: string): strin
         for (const from of byType(rel.from)) {
             const values = valuesAt({ ...from.outputs, ...from.inputs }, rel.path).filter((v): v is string => typeof v === "string");
             for (const to of byType(rel.to)) {
-                const hit = values.some((v) => (rel.matches ? rel.matches(v, to) : identifiers(to, rel.keys ?? ["arn", "id", "name", "url"]).includes(v)));
+                const hit =
+                    values.some((v) => (rel.matches ? rel.matches(v, to) : identifiers(to, rel.keys ?? ["arn", "id", "name", "url"]).includes(v))) ||
+                    (rel.orDependency === true && values.length > 0 && from.dependsOn.includes(to.urn));
                 if (!hit) continue;
                 const label = typeof rel.label === "function" ? rel.label(from, to) : rel.label;
                 const [a, b] = rel.reverse ? [to, from] : [from, to];

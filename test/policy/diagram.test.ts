@@ -5,7 +5,7 @@ import * as path from "path";
 import { meshDiagram, meshDiagramSvg, replaceReadmeDiagram } from "../../tools/diagram";
 import { T } from "../../policy/policies";
 import { preview } from "../support/offline-preview";
-import { copy, programResources } from "./support";
+import { copy, programResources, resource } from "./support";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -69,7 +69,7 @@ describe("the mesh diagram drawn by the preview", () => {
 
     it("draws identities and the role assignment scoped to the queue", () => {
         const sp = nodeId(mermaid, "Service principal");
-        const assignment = nodeId(mermaid, "Role assignment");
+        const assignment = nodeId(mermaid, "Role assignment<br/>Azure Service Bus Data Sender");
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         assert.ok(hasEdge(mermaid, sp, assignment));
         assert.ok(hasEdge(mermaid, assignment, queue, "Azure Service Bus Data Sender"));
@@ -83,6 +83,42 @@ describe("the mesh diagram drawn by the preview", () => {
         assert.doesNotMatch(drawn, /Metric alert/);
         assert.doesNotMatch(drawn, /DeadletteredMessages > 0/);
         assert.doesNotMatch(drawn, /Azure Service Bus Data Sender/);
+    });
+
+    it("draws a consumer Function app: receives from the queue, claims in Redis, runs as a managed identity with its roles", () => {
+        const queue = dev.find((r) => r.type === T.serviceBusQueue)!;
+        const identity = resource("azure-native:managedidentity:UserAssignedIdentity", "consumer-identity", { tags: {} }, { outputs: { id: "/mi/consumer" } });
+        const receiver = resource(
+            "azure-native:authorization:RoleAssignment",
+            "consumer-queue-receiver",
+            { principalId: "principal-computed-by-azure", roleDefinitionId: "/x/roleDefinitions/4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", scope: queue.outputs.id },
+            { dependsOn: [identity.urn, queue.urn] },
+        );
+        const redis = resource("azure-native:redisenterprise:RedisEnterprise", "consumer-redis", { minimumTlsVersion: "1.2" }, { outputs: { name: "consumer-redis" } });
+        const database = resource("azure-native:redisenterprise:Database", "consumer-redis-db", { clusterName: "consumer-redis", databaseName: "default" }, { dependsOn: [redis.urn] });
+        const app = resource(
+            "azure-native:web:WebApp",
+            "consumer-app",
+            {
+                kind: "functionapp,linux",
+                httpsOnly: true,
+                identity: { type: "UserAssigned", userAssignedIdentities: ["/mi/consumer"] },
+                siteConfig: { appSettings: [{ name: "MESH_QUEUE_NAME", value: queue.inputs.queueName }, { name: "MESH_REDIS_HOST", value: "host-computed-by-azure" }] },
+            },
+            { dependsOn: [identity.urn, redis.urn, receiver.urn] },
+        );
+        // The publisher side of the real program, with this consumer instead of any the program has.
+        const consumerTypes = [identity.type, redis.type, database.type, app.type, "azure-native:redisenterprise:AccessPolicyAssignment"];
+        const base = dev.filter((r) => !consumerTypes.includes(r.type) && !(r.type === receiver.type && !String(r.inputs.roleDefinitionId).endsWith("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39")));
+        const drawn = meshDiagram([...base, identity, receiver, redis, database, app], "dev");
+        const appId = nodeId(drawn, "Function app<br/>consumer-app");
+        assert.ok(hasEdge(drawn, nodeId(drawn, "Service Bus queue<br/>mesh-events"), appId, "peek-lock receive"));
+        assert.ok(hasEdge(drawn, appId, nodeId(drawn, "Managed Redis"), "idempotency claim / complete"));
+        assert.ok(hasEdge(drawn, appId, nodeId(drawn, "Managed identity"), "runs as"));
+        const receiverId = nodeId(drawn, "Role assignment<br/>Azure Service Bus Data Receiver");
+        assert.ok(hasEdge(drawn, nodeId(drawn, "Managed identity"), receiverId));
+        assert.ok(hasEdge(drawn, receiverId, nodeId(drawn, "Service Bus queue<br/>mesh-events"), "Azure Service Bus Data Receiver"));
+        assert.ok(!hasEdge(drawn, nodeId(drawn, "Service principal"), receiverId), "the publisher's principal is not the consumer's");
     });
 
     it("never prints a secret value", () => {
