@@ -4,6 +4,7 @@ import * as azuread from "@pulumi/azuread";
 import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { readMeshConfig } from "./components/config";
 import { MulticloudEventMesh } from "./components/mesh";
+import { logEventHandler } from "./runtime/handlers";
 
 const config = readMeshConfig(new pulumi.Config());
 const stack = pulumi.getStack();
@@ -29,6 +30,8 @@ const mesh = new MulticloudEventMesh(
         publisherSecretLifetimeDays: config.publisher.secretLifetimeDays,
         relay: config.relay,
         logRetentionDays: config.logRetentionDays,
+        // Replace with your business handler: it runs once per event id.
+        consumer: { ...config.consumer, handler: logEventHandler },
         tags,
     },
     { providers: [awsProvider, azureNativeProvider, azureadProvider] },
@@ -54,3 +57,6 @@ export const alarmTopicArn = mesh.alarmTopicArn;
 export const relayFunctionName = mesh.relayFunctionName;
 export const relayFailureQueueUrl = mesh.relayFailureQueueUrl;
 export const relayFailureQueueArn = mesh.relayFailureQueueArn;
+export const consumerFunctionAppName = mesh.consumerFunctionAppName;
+export const consumerIdentityPrincipalId = mesh.consumerIdentityPrincipalId;
+export const redisHostName = mesh.redisHostName;

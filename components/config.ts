@@ -80,6 +80,14 @@ export interface MeshConfig {
     };
     /** Days function logs are kept. */
     logRetentionDays: number;
+    consumer: {
+        /** Messages the consumer processes at once per instance. */
+        maxConcurrentCalls: number;
+        /** Azure Managed Redis SKU of the idempotency store. */
+        redisSku: string;
+        /** Two-node Redis (replicated) for the idempotency store. */
+        redisHighAvailability: boolean;
+    };
     tags: Record<string, string>;
 }
 
@@ -134,6 +142,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_SOURCE = /^[A-Za-z0-9._\-/]{1,256}$/;
 // Service Bus entity names: letters, digits, '.', '-', '_', start and end alphanumeric, at most 260.
 const QUEUE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
+const REDIS_SKU = /^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TAG = /^([^=]{1,128})=(.{0,256})$/;
 
@@ -165,6 +174,9 @@ export const CONFIG_DEFAULTS = {
     relayMaximumRecordAgeSeconds: 86400,
     relayIteratorAgeAlarmSeconds: 300,
     logRetentionDays: 30,
+    consumerMaxConcurrentCalls: 16,
+    redisSku: "Balanced_B0",
+    redisHighAvailability: false,
     tags: [] as string[],
 } as const;
 
@@ -234,6 +246,12 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         problems.push(`${key("logRetentionDays")}: ${logRetentionDays} is not a CloudWatch Logs retention; expected one of ${LOG_RETENTION_DAYS.join(", ")}`);
     }
 
+    const consumer = {
+        maxConcurrentCalls: reader.integer("consumerMaxConcurrentCalls", 1, 256),
+        redisSku: reader.string("redisSku", (v) => REDIS_SKU.test(v), "an Azure Managed Redis SKU such as Balanced_B0, Balanced_B1, MemoryOptimized_M10"),
+        redisHighAvailability: reader.boolean("redisHighAvailability"),
+    };
+
     const tags: Record<string, string> = {};
     for (const entry of reader.stringList("tags") ?? []) {
         const match = TAG.exec(entry);
@@ -260,6 +278,7 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         publisher: { secretLifetimeDays },
         relay,
         logRetentionDays,
+        consumer,
         tags,
     };
 }

@@ -3,6 +3,8 @@ import * as azuread from "@pulumi/azuread";
 import * as resources from "@pulumi/azure-native/resources";
 import { AlarmTopic } from "./aws/alarm-topic";
 import type { MeshConfig } from "./config";
+import type { BusinessHandler } from "../runtime/consumer";
+import { ConsumerApp } from "./azure/consumer-app";
 import { EventEgress } from "./aws/event-egress";
 import { OutboxRelay } from "./aws/outbox-relay";
 import { OutboxTable } from "./aws/outbox-table";
@@ -34,6 +36,11 @@ export interface MulticloudEventMeshArgs {
     relay: MeshConfig["relay"];
     /** Days function logs are kept (a CloudWatch Logs retention value). */
     logRetentionDays: number;
+    /** The consumer Function on Azure and its idempotency store. */
+    consumer: MeshConfig["consumer"] & {
+        /** The business handler, packaged into the Function: runs once per event id. */
+        handler: BusinessHandler;
+    };
     /** Tags on every taggable resource (AWS resources also get them from the provider's default tags). */
     tags?: Record<string, string>;
 }
@@ -65,6 +72,9 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
     public readonly publisherSecretEndDate: pulumi.Output<string>;
     public readonly alarmTopicArn: pulumi.Output<string>;
     public readonly relayFunctionName: pulumi.Output<string>;
+    public readonly consumerFunctionAppName: pulumi.Output<string>;
+    public readonly consumerIdentityPrincipalId: pulumi.Output<string>;
+    public readonly redisHostName: pulumi.Output<string>;
     public readonly relayFailureQueueUrl: pulumi.Output<string>;
     public readonly relayFailureQueueArn: pulumi.Output<string>;
     public readonly azureActionGroupId: pulumi.Output<string>;
@@ -150,6 +160,29 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const consumer = new ConsumerApp(
+            `${name}-consumer`,
+            {
+                resourceGroupName: resourceGroup.name,
+                location: args.azureLocation,
+                namespaceFqdn: ingress.namespaceFqdn,
+                queueName: ingress.queueName,
+                queueId: ingress.queueId,
+                lockDurationSeconds: args.queue.lockDurationSeconds,
+                handler: args.consumer.handler,
+                maxConcurrentCalls: args.consumer.maxConcurrentCalls,
+                redisSku: args.consumer.redisSku,
+                redisHighAvailability: args.consumer.redisHighAvailability,
+                // Log Analytics keeps 30..730 days.
+                logRetentionDays: Math.min(730, Math.max(30, args.logRetentionDays)),
+                tags,
+            },
+            { parent: this },
+        );
+        this.consumerFunctionAppName = consumer.functionAppName;
+        this.consumerIdentityPrincipalId = consumer.identityPrincipalId;
+        this.redisHostName = consumer.redisHostName;
+
         this.relayFunctionName = relay.functionName;
         this.relayFailureQueueUrl = relay.failureQueueUrl;
         this.relayFailureQueueArn = relay.failureQueueArn;
@@ -186,6 +219,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             alarmTopicArn: this.alarmTopicArn,
             relayFunctionName: this.relayFunctionName,
             relayFailureQueueUrl: this.relayFailureQueueUrl,
+            consumerFunctionAppName: this.consumerFunctionAppName,
+            redisHostName: this.redisHostName,
         });
     }
 }

@@ -8,3 +8,4 @@ export * from "./relay-lambda";
 export * from "./idempotency-store";
 export * from "./consumer";
 export * from "./functions-host";
+export * from "./handlers";

@@ -193,6 +193,46 @@ export function mockOutputs(
             return { id: `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${uuid}`, state: { ...state, name: uuid } };
         case "azure-native:authorization:ManagementLockByScope":
             return { id: `${inputs.scope}/providers/Microsoft.Authorization/locks/${name}`, state: { ...state, name } };
+        case "azure-native:managedidentity:UserAssignedIdentity": {
+            const id = `${rg(inputs.resourceGroupName)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${physical}`;
+            return { id, state: { ...state, name: physical, principalId: `${uuid.slice(0, -4)}9r1d`, clientId: `${uuid.slice(0, -4)}c11d`, tenantId: FAKE_TENANT } };
+        }
+        case "azure-native:storage:StorageAccount": {
+            const account = inputs.accountName ?? physical;
+            const id = `${rg(inputs.resourceGroupName)}/providers/Microsoft.Storage/storageAccounts/${account}`;
+            return { id, state: { ...state, name: account, primaryEndpoints: { blob: `https://${account}.blob.core.windows.net/` } } };
+        }
+        case "azure-native:storage:BlobContainer": {
+            const container = inputs.containerName ?? physical;
+            return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.Storage/storageAccounts/${inputs.accountName}/blobServices/default/containers/${container}`, state: { ...state, name: container } };
+        }
+        case "azure-native:storage:Blob": {
+            const blob = inputs.blobName ?? physical;
+            const url = `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${blob}`;
+            return { id: url, state: { ...state, name: blob, url } };
+        }
+        case "azure-native:redisenterprise:RedisEnterprise": {
+            const cluster = inputs.clusterName ?? physical;
+            const id = `${rg(inputs.resourceGroupName)}/providers/Microsoft.Cache/redisEnterprise/${cluster}`;
+            return { id, state: { ...state, name: cluster, hostName: `${cluster}.${inputs.location}.redis.azure.net` } };
+        }
+        case "azure-native:redisenterprise:Database": {
+            const db = inputs.databaseName ?? "default";
+            return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.Cache/redisEnterprise/${inputs.clusterName}/databases/${db}`, state: { ...state, name: db } };
+        }
+        case "azure-native:web:WebApp":
+        case "azure-native:web:AppServicePlan": {
+            const kind = type.endsWith("WebApp") ? "sites" : "serverfarms";
+            const site = inputs.name ?? physical;
+            return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.Web/${kind}/${site}`, state: { ...state, name: site, defaultHostName: `${site}.azurewebsites.net` } };
+        }
+        case "azure-native:applicationinsights:Component": {
+            const id = `${rg(inputs.resourceGroupName)}/providers/Microsoft.Insights/components/${physical}`;
+            // Not a secret: an instrumentation key identifies the resource; with local auth off it cannot send.
+            return { id, state: { ...state, name: physical, connectionString: `InstrumentationKey=${uuid};IngestionEndpoint=https://${inputs.location}.in.applicationinsights.azure.com/` } };
+        }
+        case "azure-native:operationalinsights:Workspace":
+            return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.OperationalInsights/workspaces/${physical}`, state: { ...state, name: physical, customerId: uuid } };
         case "azuread:index/application:Application":
             Object.assign(state, { clientId: uuid, objectId: `${uuid.slice(0, -4)}0bj0` });
             return { id: `/applications/${uuid.slice(0, -4)}0bj0`, state };

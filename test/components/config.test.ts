@@ -104,6 +104,7 @@ describe("stack configuration (components/config.ts)", () => {
         ["tag without '='", { tags: '["team"]' }, /^multicloud-mesh:tags: "team" is not "key=value"/],
         ["infinite relay retries (-1)", { relayMaximumRetryAttempts: "-1" }, /^multicloud-mesh:relayMaximumRetryAttempts: "-1" .* from 0 to 10000$/],
         ["relay timeout over 15 minutes", { relayTimeoutSeconds: "901" }, /^multicloud-mesh:relayTimeoutSeconds: "901" .* from 1 to 900$/],
+        ["an Azure Cache for Redis SKU", { redisSku: "Standard_C1" }, /^multicloud-mesh:redisSku: "Standard_C1" is not allowed; expected an Azure Managed Redis SKU/],
         ["log retention CloudWatch does not offer", { logRetentionDays: "8" }, /^multicloud-mesh:logRetentionDays: 8 is not a CloudWatch Logs retention; expected one of 1, 3, 5, 7, 14, 30/],
     ];
     for (const [what, values, message] of rejected) {

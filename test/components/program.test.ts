@@ -250,10 +250,91 @@ describe("the mesh program under mocks (index.ts)", function () {
         });
     });
 
+    describe("consumer Function and Redis (Azure)", () => {
+        const settingsOf = (run: PreviewResult) =>
+            Object.fromEntries(one(run, "azure-native:web:WebApp").inputs.siteConfig.appSettings.map((s: { name: string; value: string }) => [s.name, s.value]));
+
+        it("receiver role on this queue for the app's identity; blob and telemetry roles on their own resources", () => {
+            const identity = one(dev, "azure-native:managedidentity:UserAssignedIdentity");
+            const queue = one(dev, "azure-native:servicebus:Queue");
+            const account = one(dev, "azure-native:storage:StorageAccount");
+            const insights = one(dev, "azure-native:applicationinsights:Component");
+            const byRole = new Map(
+                all(dev, "azure-native:authorization:RoleAssignment")
+                    .filter((a) => a.inputs.principalId === identity.outputs.principalId)
+                    .map((a) => [a.inputs.roleDefinitionId.split("/").pop(), a.inputs.scope]),
+            );
+            assert.deepEqual(Object.fromEntries(byRole), {
+                "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": queue.outputs.id, // Azure Service Bus Data Receiver
+                "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": account.outputs.id, // Storage Blob Data Owner
+                "3913510d-42f4-4e42-8a64-420c390055eb": insights.outputs.id, // Monitoring Metrics Publisher
+            });
+        });
+
+        it("app: HTTPS only, TLS 1.2, identity-based Service Bus connection, package from blob by identity, no key in any setting", () => {
+            const app = one(dev, "azure-native:web:WebApp");
+            const identity = one(dev, "azure-native:managedidentity:UserAssignedIdentity");
+            const namespace = one(dev, "azure-native:servicebus:Namespace");
+            const blob = one(dev, "azure-native:storage:Blob");
+            const settings = settingsOf(dev);
+            assert.equal(app.inputs.httpsOnly, true);
+            assert.equal(app.inputs.kind, "functionapp,linux");
+            assert.equal(app.inputs.siteConfig.minTlsVersion, "1.2");
+            assert.equal(app.inputs.siteConfig.ftpsState, "Disabled");
+            assert.deepEqual(app.inputs.identity, { type: "UserAssigned", userAssignedIdentities: [identity.outputs.id] });
+            assert.equal(settings.ServiceBusConnection__fullyQualifiedNamespace, `${namespace.inputs.namespaceName}.servicebus.windows.net`);
+            assert.equal(settings.ServiceBusConnection__credential, "managedidentity");
+            assert.equal(settings.ServiceBusConnection__clientId, identity.outputs.clientId);
+            assert.equal(settings.MESH_QUEUE_NAME, "mesh-events");
+            assert.equal(settings.MESH_MESSAGE_LOCK_MS, "60000", "the consumer's lease is bounded by the queue's lock");
+            assert.equal(settings.WEBSITE_RUN_FROM_PACKAGE, blob.outputs.url);
+            assert.equal(settings.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID, identity.outputs.id);
+            assert.equal(settings.AzureWebJobsStorage__credential, "managedidentity");
+            assert.equal(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING, `ClientId=${identity.outputs.clientId};Authorization=AAD`);
+            assert.equal(one(dev, "azure-native:applicationinsights:Component").inputs.disableLocalAuth, true);
+            for (const [name, value] of Object.entries(settings)) {
+                assert.doesNotMatch(String(value), /(AccountKey|SharedAccessKey|SharedAccessSignature|Password)\s*=|[?&]sig=/i, `${name} carries a key`);
+            }
+            assert.equal(settings.AzureWebJobsStorage, undefined, "no connection-string AzureWebJobsStorage");
+        });
+
+        it("package: a content-addressed blob holding the Functions archive", () => {
+            const blob = one(dev, "azure-native:storage:Blob");
+            assert.match(blob.inputs.blobName, /^mesh-consumer-[0-9a-f]{16}\.zip$/);
+            assert.ok(blob.inputs.source.archive.files > 10, "the package archive is built by the program");
+            assert.equal(one(prod, "azure-native:storage:Blob").inputs.blobName, blob.inputs.blobName, "same code, same blob name");
+        });
+
+        it("Redis: Azure Managed Redis, TLS 1.2 only, no access keys, no eviction, Entra access for the app's identity", () => {
+            const identity = one(dev, "azure-native:managedidentity:UserAssignedIdentity");
+            const cluster = one(dev, "azure-native:redisenterprise:RedisEnterprise");
+            const db = one(dev, "azure-native:redisenterprise:Database");
+            const access = one(dev, "azure-native:redisenterprise:AccessPolicyAssignment");
+            const settings = settingsOf(dev);
+            assert.equal(cluster.inputs.minimumTlsVersion, "1.2");
+            assert.equal(db.inputs.clusterName, cluster.outputs.name);
+            assert.equal(db.inputs.clientProtocol, "Encrypted");
+            assert.equal(db.inputs.accessKeysAuthentication, "Disabled");
+            assert.equal(db.inputs.evictionPolicy, "NoEviction");
+            assert.deepEqual(access.inputs.user, { objectId: identity.outputs.principalId });
+            assert.equal(access.inputs.databaseName, db.outputs.name);
+            assert.equal(settings.MESH_REDIS_HOST, cluster.outputs.hostName);
+            assert.equal(settings.MESH_REDIS_PORT, "10000");
+            assert.equal(settings.MESH_REDIS_TLS, "true");
+            assert.equal(settings.MESH_REDIS_AUTH, "entra");
+            assert.equal(settings.MESH_REDIS_USERNAME, identity.outputs.principalId);
+            assert.equal(settings.AZURE_CLIENT_ID, identity.outputs.clientId);
+            assert.equal(cluster.inputs.highAvailability, "Disabled");
+            const prodCluster = one(prod, "azure-native:redisenterprise:RedisEnterprise");
+            assert.equal(prodCluster.inputs.highAvailability, "Enabled");
+            assert.deepEqual(prodCluster.inputs.sku, { name: "Balanced_B1" });
+        });
+    });
+
     describe("Azure side", () => {
         it("namespace: SAS disabled, TLS 1.2, a stable random suffix; dev Standard, prod Premium", () => {
             const namespace = one(dev, "azure-native:servicebus:Namespace");
-            const suffix = one(dev, "random:index/randomString:RandomString");
+            const suffix = one(dev, "random:index/randomString:RandomString", "-ingress-suffix");
             assert.equal(namespace.inputs.disableLocalAuth, true);
             assert.equal(namespace.inputs.minimumTlsVersion, "1.2");
             assert.equal(namespace.inputs.namespaceName, `mesh-dev-${suffix.outputs.result}`);
@@ -300,7 +381,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             const app = one(dev, "azuread:index/application:Application");
             const sp = one(dev, "azuread:index/servicePrincipal:ServicePrincipal");
             const password = one(dev, "azuread:index/applicationPassword:ApplicationPassword");
-            const assignment = one(dev, "azure-native:authorization:RoleAssignment");
+            const assignment = one(dev, "azure-native:authorization:RoleAssignment", "-publisher-queue-sender");
             const queue = one(dev, "azure-native:servicebus:Queue");
             assert.equal(sp.inputs.clientId, app.outputs.clientId);
             assert.equal(password.inputs.applicationId, app.outputs.id);
@@ -368,6 +449,7 @@ describe("the mesh program under mocks (index.ts)", function () {
                 "busName", "busArn", "outboxTableName", "outboxStreamArn", "serviceBusNamespaceFqdn", "queueName",
                 "awsDeadLetterQueueUrl", "awsDeadLetterQueueArn", "azureDeadLetterPath", "apiDestinationArn",
                 "publisherClientId", "alarmTopicArn", "relayFunctionName", "relayFailureQueueUrl", "relayFailureQueueArn",
+                "consumerFunctionAppName", "consumerIdentityPrincipalId", "redisHostName",
             ];
             for (const key of expected) {
                 assert.equal(typeof dev.outputs[key], "string", `output ${key} is missing`);

@@ -4,6 +4,7 @@ import { EventEgress, EventEgressArgs } from "../../components/aws/event-egress"
 import { ServiceBusIngress, ServiceBusIngressArgs } from "../../components/azure/service-bus-ingress";
 import { PublisherIdentity } from "../../components/azure/publisher-identity";
 import { OutboxRelay, OutboxRelayArgs } from "../../components/aws/outbox-relay";
+import { ConsumerApp, ConsumerAppArgs } from "../../components/azure/consumer-app";
 
 /** Components check their own arguments too, so a caller other than index.ts gets the same clear errors. */
 describe("component argument validation", () => {
@@ -60,7 +61,23 @@ describe("component argument validation", () => {
         logRetentionDays: 30,
     };
 
+    const consumer: ConsumerAppArgs = {
+        resourceGroupName: "rg",
+        location: "westeurope",
+        namespaceFqdn: "ns.servicebus.windows.net",
+        queueName: "q",
+        queueId: "/q",
+        lockDurationSeconds: 60,
+        handler: async () => undefined,
+        maxConcurrentCalls: 16,
+        redisSku: "Balanced_B0",
+        redisHighAvailability: false,
+        logRetentionDays: 30,
+    };
+
     const cases: Array<[string, () => unknown, RegExp]> = [
+        ["ConsumerApp with a Basic cache SKU", () => new ConsumerApp("c1", { ...consumer, redisSku: "Basic_C0" }), /^ConsumerApp: args\.redisSku must be an Azure Managed Redis SKU/],
+        ["ConsumerApp lock of 10 minutes", () => new ConsumerApp("c2", { ...consumer, lockDurationSeconds: 600 }), /^ConsumerApp: args\.lockDurationSeconds/],
         ["OutboxRelay with infinite retries", () => new OutboxRelay("r1", { ...relay, maximumRetryAttempts: -1 }), /^OutboxRelay: args\.maximumRetryAttempts must be an integer from 0 to 10000, got -1$/],
         ["OutboxRelay batch of 0", () => new OutboxRelay("r2", { ...relay, batchSize: 0 }), /^OutboxRelay: args\.batchSize/],
         ["EventEgress without sources", () => new EventEgress("e1", { ...egress, sources: [] }), /^EventEgress: args\.sources must name at least one event source$/],
