@@ -142,6 +142,25 @@ describe("redrive: EventBridge target's SQS dead-letter queue", () => {
         assert.deepEqual(ids, ["evt-1", "evt-1", "evt-2", "evt-2", "evt-3", "evt-3", "evt-4", "evt-4", "evt-5", "evt-5"]);
     });
 
+    it("reports a republished message it could not delete (its receipt handle went stale) and leaves it for the next run", async () => {
+        for (let i = 1; i <= 3; i++) sqs.send(deadLetterOf(i).body, deadLetterOf(i).attributes);
+        // Another receiver takes evt-2 after its visibility timeout, just before the delete.
+        sqs.setFault((op) => {
+            if (op === "DeleteMessageBatch") {
+                const stolen = sqs.messages.find((m) => JSON.parse(m.Body).detail.metadata.event_id === "evt-2");
+                if (stolen) stolen.receiptHandle = "taken-by-someone-else";
+            }
+            return undefined;
+        });
+        const summary = await run();
+        assert.equal(summary.republished, 3);
+        assert.equal(summary.deleted, 2);
+        assert.equal(summary.republishedNotDeleted, 1);
+        assert.deepEqual(sqs.messages.map((m) => JSON.parse(m.Body).detail.metadata.event_id), ["evt-2"]);
+        assert.ok(lines.some((l) => l.includes("evt-2: republished but not deleted (ReceiptHandleIsInvalid)")), lines.join("\n"));
+        assert.match(lines[lines.length - 1], /1 republished but not deleted \(run again; duplicates are absorbed by the consumer\)/);
+    });
+
     it("deletes nothing when the PutEvents request itself fails", async () => {
         for (let i = 1; i <= 4; i++) sqs.send(deadLetterOf(i).body, deadLetterOf(i).attributes);
         events.setBehaviour(() => ({ kind: "error", status: 500, type: "InternalException", message: "boom" }));
