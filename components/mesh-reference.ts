@@ -59,6 +59,8 @@ export interface MeshOutputs {
     consumerIdentityPrincipalId?: string;
     /** Host name of the Redis cache holding the consumer's idempotency records. */
     redisHostName?: string;
+    /** Which of the publisher's two rotating client-secret slots ("a" or "b") the connection uses now. */
+    publisherActiveSecretSlot?: string;
 }
 
 /** Whether a stack of the mesh always has an output (`required`) or may lack it (`optional`). */
@@ -92,6 +94,7 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     consumerFunctionAppName: "optional",
     consumerIdentityPrincipalId: "optional",
     redisHostName: "optional",
+    publisherActiveSecretSlot: "optional",
 };
 
 /** Each output of `T` as a `pulumi.Output`; an optional one resolves to `undefined` when the stack lacks it. */

@@ -35,6 +35,7 @@ const FULL: MeshOutputs = {
     consumerFunctionAppName: "mesh-prod-consumer",
     consumerIdentityPrincipalId: "99999999-2222-4333-8444-555555555555",
     redisHostName: "mesh-prod-redis.redis.cache.windows.net",
+    publisherActiveSecretSlot: "a",
 };
 
 /** What the mocked engine knows about each referenced stack: its outputs and which of them are secret. */
