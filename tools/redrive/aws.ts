@@ -172,7 +172,8 @@ export async function redriveSqsDeadLetters(options: SqsRedriveOptions): Promise
     const total = summary.approximateCount !== undefined ? String(Math.min(summary.approximateCount, max)) : "?";
 
     const seen = new Set<string>();
-    const hidden: Array<{ Id: string; ReceiptHandle: string }> = [];
+    /** Receipt handles of what a dry run received, to make visible again at the end. */
+    const hidden: string[] = [];
     try {
         while (summary.received < max) {
             const wanted = Math.min(10, max - summary.received);
@@ -205,7 +206,7 @@ export async function redriveSqsDeadLetters(options: SqsRedriveOptions): Promise
                 ready.push({ message, event: parsed.event, entry: toRepublishEntry(parsed.event, busName) });
             }
             if (dryRun) {
-                messages.forEach((m, i) => hidden.push({ Id: String(hidden.length + i), ReceiptHandle: m.ReceiptHandle! }));
+                hidden.push(...messages.map((m) => m.ReceiptHandle!));
                 continue;
             }
             for (const group of chunk(ready)) {
@@ -246,7 +247,7 @@ export async function redriveSqsDeadLetters(options: SqsRedriveOptions): Promise
                 await sqs.send(
                     new ChangeMessageVisibilityBatchCommand({
                         QueueUrl: queueUrl,
-                        Entries: hidden.slice(i, i + 10).map((h, j) => ({ Id: String(j), ReceiptHandle: h.ReceiptHandle, VisibilityTimeout: 0 })),
+                        Entries: hidden.slice(i, i + 10).map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 })),
                     }),
                 );
             }
