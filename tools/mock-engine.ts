@@ -23,6 +23,18 @@ export const FAKE_TENANT = "00000000-0000-4000-8000-000000000002";
 /** The clock of time-provider resources under the mocks, so outputs are reproducible. */
 export const FAKE_NOW = "2026-01-01T00:00:00Z";
 
+/**
+ * Time as the time provider sees it. `rotations` carries each time.Rotating's state from one run
+ * to the next, so a test can deploy the same program at later instants: a Rotating is kept until
+ * `now` passes its rotation time, then created again (what a `pulumi up --refresh` does).
+ */
+export interface MockClock {
+    now: string;
+    rotations: Record<string, { rfc3339: string; rotationRfc3339: string; input?: string }>;
+}
+
+const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(".000", "");
+
 export interface RecordedResource {
     urn: string;
     type: string;
@@ -104,6 +116,8 @@ export function mockOutputs(
     name: string,
     inputs: Record<string, any>,
     region = "us-east-1",
+    clock: MockClock = { now: FAKE_NOW, rotations: {} },
+    ignoreChanges: readonly string[] = [],
 ): { id: string; state: Record<string, unknown> } {
     const digest = crypto.createHash("sha256").update(`${type}/${name}`).digest("hex");
     const uuid = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-8${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
@@ -241,7 +255,13 @@ export function mockOutputs(
             return { id: `/servicePrincipals/${uuid.slice(0, -4)}5p00`, state };
         case "azuread:index/applicationPassword:ApplicationPassword":
             // The provider returns the password as a secret; so do the mocks.
-            Object.assign(state, { keyId: uuid, value: secretValue(`mock-secret-${digest.slice(0, 16)}`), startDate: FAKE_NOW });
+            // A new rotateWhenChanged means a new password: new key id, new value.
+            const generation = crypto.createHash("sha256").update(`${name}/${JSON.stringify(inputs.rotateWhenChanged ?? {})}`).digest("hex");
+            Object.assign(state, {
+                keyId: `${generation.slice(0, 8)}-${generation.slice(8, 12)}-4${generation.slice(13, 16)}-8${generation.slice(17, 20)}-${generation.slice(20, 32)}`,
+                value: secretValue(`mock-secret-${generation.slice(0, 16)}`),
+                startDate: clock.now,
+            });
             return { id: `${inputs.applicationId}/password/${uuid}`, state };
         case "random:index/randomString:RandomString": {
             const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -249,8 +269,30 @@ export function mockOutputs(
             Object.assign(state, { result });
             return { id: result, state };
         }
+        case "time:index/rotating:Rotating": {
+            const kept = clock.rotations[name];
+            // A changed base replaces the resource, unless the program ignores changes to it.
+            const baseChanged = kept !== undefined && kept.input !== inputs.rfc3339 && !ignoreChanges.includes("rfc3339");
+            if (kept && !baseChanged && Date.parse(clock.now) < Date.parse(kept.rotationRfc3339)) {
+                const { input: _input, ...outputs } = kept;
+                return { id: kept.rfc3339, state: { ...state, ...outputs } };
+            }
+            const base = Date.parse(inputs.rfc3339 ?? clock.now);
+            const period = ((inputs.rotationDays ?? 0) * 86400 + (inputs.rotationHours ?? 0) * 3600 + (inputs.rotationMinutes ?? 0) * 60) * 1000;
+            const rotation = { rfc3339: rfc3339(base), rotationRfc3339: inputs.rotationRfc3339 ?? rfc3339(base + period) };
+            clock.rotations[name] = { ...rotation, input: inputs.rfc3339 };
+            return { id: rotation.rfc3339, state: { ...state, ...rotation } };
+        }
+        case "time:index/static:Static":
+            return { id: clock.now, state: { ...state, rfc3339: clock.now, unix: Math.floor(Date.parse(clock.now) / 1000) } };
+        case "time:index/sleep:Sleep":
+            return { id: crypto.createHash("sha256").update(JSON.stringify(inputs.triggers ?? {})).digest("hex").slice(0, 16), state };
+        case "random:index/randomId:RandomId": {
+            const hex = crypto.createHash("sha256").update(`${name}/${JSON.stringify(inputs.keepers ?? {})}`).digest("hex").slice(0, 2 * (inputs.byteLength ?? 8));
+            return { id: hex, state: { ...state, hex, dec: BigInt(`0x${hex}`).toString(), b64Url: Buffer.from(hex, "hex").toString("base64url") } };
+        }
         case "time:index/offset:Offset": {
-            const base = new Date(inputs.baseRfc3339 ?? FAKE_NOW);
+            const base = new Date(inputs.baseRfc3339 ?? clock.now);
             const seconds = (inputs.offsetDays ?? 0) * 86400 + (inputs.offsetHours ?? 0) * 3600 + (inputs.offsetMinutes ?? 0) * 60 + (inputs.offsetSeconds ?? 0);
             const at = new Date(base.getTime() + seconds * 1000);
             Object.assign(state, { baseRfc3339: base.toISOString().replace(".000", ""), rfc3339: at.toISOString().replace(".000", ""), unix: Math.floor(at.getTime() / 1000) });
@@ -335,6 +377,8 @@ export async function runProgram(options: {
     program: () => unknown;
     /** Write every code archive a resource receives under `<dir>/<resource name>/` (else only measure it). */
     writeArchivesTo?: string;
+    /** The clock of time-provider resources (default FAKE_NOW, no earlier state). Updated in place. */
+    clock?: MockClock;
 }): Promise<ProgramRun> {
     if (used) {
         throw new Error("runProgram: the Pulumi SDK holds one program per process; start a new process for another run");
@@ -342,6 +386,9 @@ export async function runProgram(options: {
     used = true;
 
     const recorded = new Map<string, RecordedResource>();
+    const clock = options.clock ?? { now: FAKE_NOW, rotations: {} };
+    // ignoreChanges of each registration, which the mocks' newResource callback does not receive.
+    const ignored = new Map<string, string[]>();
     // ARNs carry the region of the aws provider that manages the resource.
     const awsRegions = new Map<string, string>();
     const mocks: pulumi.runtime.Mocks = {
@@ -353,7 +400,7 @@ export async function runProgram(options: {
             // A provider reference is "<urn>::<id>" and a URN ends in "::<name>".
             const providerName = args.provider?.split("::").slice(-2, -1)[0];
             const region = (providerName && awsRegions.get(providerName)) || undefined;
-            return args.custom === false ? { id: undefined, state: {} } : mockOutputs(args.type, args.name, inputs, region);
+            return args.custom === false ? { id: undefined, state: {} } : mockOutputs(args.type, args.name, inputs, region, clock, ignored.get(`${args.type}::${args.name}`) ?? []);
         },
         call: (args) => mockCall(args.token),
     };
@@ -363,8 +410,9 @@ export async function runProgram(options: {
     // and options, which the mocks' newResource callback does not see.
     const monitor = settings.getMonitor() as MockMonitor;
     const registerResource = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: (err: any, response: any) => void) =>
-        registerResource(req, (err: any, response: any) => {
+    monitor.registerResource = (req: any, callback: (err: any, response: any) => void) => {
+        ignored.set(`${req.getType()}::${req.getName()}`, req.getIgnorechangesList());
+        return registerResource(req, (err: any, response: any) => {
             if (!err) {
                 const urn: string = response.getUrn();
                 const raw = deserializeProperties(req.getObject()) as Record<string, unknown>;
@@ -390,6 +438,7 @@ export async function runProgram(options: {
             }
             callback(err, response);
         });
+    };
     const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
     monitor.registerResourceOutputs = (req: any, callback: (err: any, response: any) => void) =>
         registerResourceOutputs(req, (err: any, response: any) => {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
+import * as random from "@pulumi/random";
 import * as time from "@pulumiverse/time";
 import * as authorization from "@pulumi/azure-native/authorization";
 
@@ -11,34 +12,82 @@ export interface PublisherIdentityArgs {
     displayName: pulumi.Input<string>;
     /** Resource id of the Service Bus queue the publisher may send to (the role assignment's scope). */
     queueId: pulumi.Input<string>;
-    /** Days until the client secret expires (1..730, Entra ID's limit). */
-    secretLifetimeDays: number;
+    /** Days between two rotations of one slot; the two slots alternate every half period (2..480, even). */
+    rotationDays: number;
+    /** Days a secret stays valid after its slot's next rotation is due (1..180). */
+    graceDays: number;
+    /** Seconds to wait after a new secret is created before EventBridge is given it (Entra ID replication). */
+    propagationWaitSeconds: number;
+}
+
+export type SecretSlot = "a" | "b";
+
+/** What decides which slot the connection uses: each slot's base time (when its rotation period began). */
+export interface SlotState {
+    slot: SecretSlot;
+    /** RFC 3339 base of the slot's rotation (its time.Rotating `rfc3339`). */
+    issuedAt: string;
 }
 
 /**
- * The Entra ID identity EventBridge authenticates as: an application, its service principal, a
- * client secret, and the "Azure Service Bus Data Sender" role on the mesh queue alone. Without that
- * role assignment Service Bus answers every delivery with 401.
+ * The slot whose secret is newest. Its secret has had time to propagate: the connection depends on
+ * that slot's time.Sleep, which is recreated (and waited for) with every new secret.
+ */
+export function newestSlot(slots: readonly SlotState[]): SecretSlot {
+    if (slots.length === 0) throw new Error("newestSlot: no slots");
+    return [...slots].sort((x, y) => Date.parse(y.issuedAt) - Date.parse(x.issuedAt) || x.slot.localeCompare(y.slot))[0].slot;
+}
+
+/** Checks the rotation settings against Entra ID's two-year limit and each other; throws naming the field. */
+export function validateRotation(args: Pick<PublisherIdentityArgs, "rotationDays" | "graceDays" | "propagationWaitSeconds">): void {
+    const fail = (field: string, message: string): never => {
+        throw new Error(`PublisherIdentity: args.${field} ${message}`);
+    };
+    const int = (field: "rotationDays" | "graceDays" | "propagationWaitSeconds", min: number, max: number) => {
+        const value = args[field];
+        if (!Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${value}`);
+    };
+    int("rotationDays", 2, 480);
+    int("graceDays", 1, 180);
+    int("propagationWaitSeconds", 0, 3600);
+    if (args.rotationDays % 2 !== 0) fail("rotationDays", `must be even so the second slot can be offset by exactly half a period, got ${args.rotationDays}`);
+    // The second slot's first secret is issued at t0 and lives until t0 + 1.5 periods + grace.
+    if (1.5 * args.rotationDays + args.graceDays > 730) {
+        fail("graceDays", `with rotationDays ${args.rotationDays} gives secrets living ${1.5 * args.rotationDays + args.graceDays} days; Entra ID allows at most 730 (1.5 × rotationDays + graceDays ≤ 730)`);
+    }
+    if (args.graceDays * 86400 <= args.propagationWaitSeconds) fail("graceDays", "must be longer than the propagation wait");
+}
+
+/**
+ * The Entra ID identity EventBridge authenticates as: an application, its service principal, two
+ * client-secret slots that rotate by themselves, and the "Azure Service Bus Data Sender" role on
+ * the mesh queue alone. Without that role assignment Service Bus answers every delivery with 401.
  *
- * `clientSecret` is the seam for rotation: callers only ever see "the secret to use now", as a
- * Pulumi secret, so replacing the single password below by rotating slots changes nothing outside
- * this component.
+ * Rotation without downtime: slot A and slot B each have a `time.Rotating` with the same period, B
+ * offset by half of it, and a password replaced whenever its Rotating is (`rotateWhenChanged`). A
+ * password's end date is its slot's next rotation plus a grace period. `clientSecret` is always the
+ * newest secret, handed over only after a `time.Sleep` that follows every new secret; the other
+ * slot's secret, which the connection may still be using, stays valid for at least the grace period.
+ * Rotations happen when the program runs after a slot's rotation time with a refresh (a scheduled
+ * deployment does that: see components/deployments.ts).
  */
 export class PublisherIdentity extends pulumi.ComponentResource {
     public readonly clientId: pulumi.Output<string>;
     public readonly applicationObjectId: pulumi.Output<string>;
     public readonly servicePrincipalObjectId: pulumi.Output<string>;
-    /** The client secret EventBridge should use now. Always a Pulumi secret. */
+    /** The client secret EventBridge should use now (the newest, propagated). Always a Pulumi secret. */
     public readonly clientSecret: pulumi.Output<string>;
-    /** When that secret stops working (RFC 3339). */
+    /** Which slot `clientSecret` comes from. */
+    public readonly activeSlot: pulumi.Output<SecretSlot>;
+    /** When the active secret stops working (RFC 3339). */
     public readonly secretEndDate: pulumi.Output<string>;
+    /** End date of each slot's secret. */
+    public readonly slotEndDates: pulumi.Output<Record<SecretSlot, string>>;
     public readonly senderRoleAssignmentId: pulumi.Output<string>;
 
     constructor(name: string, args: PublisherIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:azure:PublisherIdentity", name, {}, opts);
-        if (!Number.isInteger(args.secretLifetimeDays) || args.secretLifetimeDays < 1 || args.secretLifetimeDays > 730) {
-            throw new Error(`PublisherIdentity: args.secretLifetimeDays must be an integer from 1 to 730 (Entra ID's limit), got ${args.secretLifetimeDays}`);
-        }
+        validateRotation(args);
 
         const application = new azuread.Application(
             `${name}-app`,
@@ -56,19 +105,11 @@ export class PublisherIdentity extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // The end date is fixed when the offset is created, so re-running the program does not
-        // reissue the secret; a new offset (new lifetime) gives a new secret.
-        const expiry = new time.Offset(`${name}-secret-expiry`, { offsetDays: args.secretLifetimeDays }, { parent: this });
-        const password = new azuread.ApplicationPassword(
-            `${name}-secret`,
-            {
-                applicationId: application.id,
-                displayName: "eventbridge-connection",
-                endDate: expiry.rfc3339,
-                rotateWhenChanged: { expiry: expiry.rfc3339 },
-            },
-            { parent: this },
-        );
+        const slotA = this.secretSlot(name, "a", application.id, args, undefined);
+        // Slot B's rotation is anchored half a period after slot A's. The anchor only matters when B
+        // is (re)created; later changes of A must not replace B, or both would rotate together.
+        const anchorB = new time.Offset(`${name}-slot-b-anchor`, { baseRfc3339: slotA.rotating.rfc3339, offsetDays: args.rotationDays / 2 }, { parent: this });
+        const slotB = this.secretSlot(name, "b", application.id, args, anchorB.rfc3339);
 
         const client = authorization.getClientConfigOutput({ parent: this });
         const senderRole = new authorization.RoleAssignment(
@@ -84,17 +125,57 @@ export class PublisherIdentity extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // Reading the sleeps' ids makes the choice, and so the secret, wait for both propagation delays.
+        const choice = pulumi
+            .all([slotA.rotating.rfc3339, slotB.rotating.rfc3339, slotA.sleep.id, slotB.sleep.id])
+            .apply(([a, b]) => newestSlot([{ slot: "a", issuedAt: a }, { slot: "b", issuedAt: b }]));
+
         this.clientId = application.clientId;
         this.applicationObjectId = application.objectId;
         this.servicePrincipalObjectId = servicePrincipal.objectId;
-        this.clientSecret = pulumi.secret(password.value);
-        this.secretEndDate = password.endDate;
+        this.activeSlot = choice;
+        this.clientSecret = pulumi.secret(
+            pulumi.all([choice, slotA.password.value, slotB.password.value]).apply(([slot, a, b]) => (slot === "a" ? a : b)),
+        );
+        this.slotEndDates = pulumi.all([slotA.password.endDate, slotB.password.endDate]).apply(([a, b]) => ({ a, b }));
+        this.secretEndDate = pulumi.all([choice, this.slotEndDates]).apply(([slot, ends]) => ends[slot]);
         this.senderRoleAssignmentId = senderRole.id;
         this.registerOutputs({
             clientId: this.clientId,
             servicePrincipalObjectId: this.servicePrincipalObjectId,
             clientSecret: this.clientSecret,
+            activeSlot: this.activeSlot,
             secretEndDate: this.secretEndDate,
+            slotEndDates: this.slotEndDates,
         });
+    }
+
+    /** One slot: its Rotating, a generation id, the password it drives, and the propagation wait. */
+    private secretSlot(name: string, slot: SecretSlot, applicationId: pulumi.Input<string>, args: PublisherIdentityArgs, anchor: pulumi.Input<string> | undefined) {
+        const rotating = new time.Rotating(
+            `${name}-slot-${slot}-rotation`,
+            { rotationDays: args.rotationDays, ...(anchor ? { rfc3339: anchor } : {}) },
+            { parent: this, ...(anchor ? { ignoreChanges: ["rfc3339"] } : {}) },
+        );
+        // A readable generation id: it names the password in Entra ID, so an admin can tell which is which.
+        const generation = new random.RandomId(`${name}-slot-${slot}-generation`, { byteLength: 4, keepers: { rotation: rotating.rfc3339 } }, { parent: this });
+        // Valid until the slot's next rotation plus the grace period.
+        const expiry = new time.Offset(`${name}-slot-${slot}-expiry`, { baseRfc3339: rotating.rotationRfc3339, offsetDays: args.graceDays }, { parent: this });
+        const password = new azuread.ApplicationPassword(
+            `${name}-slot-${slot}-secret`,
+            {
+                applicationId,
+                displayName: pulumi.interpolate`eventbridge-slot-${slot}-${generation.hex}`,
+                endDate: expiry.rfc3339,
+                rotateWhenChanged: { rotation: rotating.rfc3339 },
+            },
+            { parent: this },
+        );
+        const sleep = new time.Sleep(
+            `${name}-slot-${slot}-propagation`,
+            { createDuration: `${args.propagationWaitSeconds}s`, triggers: { keyId: password.keyId } },
+            { parent: this },
+        );
+        return { rotating, password, sleep };
     }
 }

@@ -34,7 +34,7 @@ export async function readStreamAsLambdaEvent(client: DynamoDBStreamsClient, str
   return { Records: records };
 }
 
-function toLambdaRecord(record: _Record, streamArn: string): DynamoDBStreamRecord {
+export function toLambdaRecord(record: _Record, streamArn: string): DynamoDBStreamRecord {
   const d = record.dynamodb ?? {};
   const image = (m?: Record<string, AttributeValue>) => (m ? mapValues(m) : undefined);
   const out: DynamoDBStreamRecord = {

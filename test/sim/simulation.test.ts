@@ -1,0 +1,131 @@
+import { strict as assert } from "assert";
+import type Redis from "ioredis";
+import { DynamoDbLocal, startDynamoDbLocal } from "../support/dynamodb-local";
+import { RedisServer, startRedisServer } from "../support/redis-server";
+import { connectRedis, waitForReady } from "../support/redis-client";
+import { FAULT_PROFILES } from "../../tools/sim/faults";
+import { ConsumerDesign, runSimulation, SimulationReport } from "../../tools/sim/simulation";
+import type { HandlerContract } from "../../tools/sim/ledger";
+
+/**
+ * The seeded fault simulation of the whole event path (tools/sim/), as CI runs it: many seeds,
+ * default faults, real DynamoDB Local and redis-server, models for EventBridge, the API destination
+ * and Service Bus. SIM_SEEDS (default 20), SIM_EVENTS (default 500, to keep CI within its budget) and SIM_PARALLEL (default 4)
+ * scale it; SIM_SEED=<n> re-runs one seed.
+ */
+const SEEDS = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : Array.from({ length: Number(process.env.SIM_SEEDS ?? 20) }, (_, i) => i + 1);
+const EVENTS = Number(process.env.SIM_EVENTS ?? 500);
+const PARALLEL = Number(process.env.SIM_PARALLEL ?? 4);
+
+describe("fault simulation of the whole event path (tools/sim)", function () {
+  this.timeout(300_000);
+  let ddb: DynamoDbLocal;
+  let businessServer: RedisServer;
+  let business: Redis;
+
+  before(async () => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    [ddb, businessServer] = await Promise.all([startDynamoDbLocal(), startRedisServer()]);
+    business = await connectRedis(businessServer, { enableOfflineQueue: true, maxRetriesPerRequest: 20 });
+  });
+  after(async () => {
+    business?.disconnect();
+    await Promise.all([ddb?.stop(), businessServer?.stop()]);
+  });
+
+  async function run(seed: number, consumer: ConsumerDesign = "claim-complete", handlerContract: HandlerContract = "conditional", events = EVENTS): Promise<SimulationReport> {
+    const server = await startRedisServer();
+    const client = await connectRedis(server);
+    const dynamodb = ddb.client();
+    const streams = ddb.streamsClient();
+    try {
+      return await runSimulation({
+        seed,
+        events,
+        faults: FAULT_PROFILES.default,
+        consumer,
+        handlerContract,
+        dynamodb,
+        streams,
+        idempotencyRedis: {
+          client,
+          restart: async () => {
+            await server.stop();
+            await new Promise((r) => setTimeout(r, 200));
+            await server.restart();
+            await waitForReady(client);
+          },
+        },
+        businessRedis: business,
+        wallLimitMs: 240_000,
+      });
+    } finally {
+      client.disconnect();
+      dynamodb.destroy();
+      streams.destroy();
+      await server.stop();
+    }
+  }
+
+  const summary = (r: SimulationReport) =>
+    `seed ${r.seed} (re-run: SIM_SEED=${r.seed} SIM_EVENTS=${EVENTS} npx mocha test/sim/simulation.test.ts, or npm run local -- --events ${EVENTS} --seed ${r.seed}): ` +
+    JSON.stringify({ failures: r.failures, counts: r.counts, deadLettered: r.deadLettered, lost: r.lostEventIds, duplicated: r.duplicateEventIds, poison: r.unaccountedPoison });
+
+  it(`${SEEDS.length} seeds × ${EVENTS} events, default faults: nothing lost, no effect applied twice, every poison event dead-lettered with its reason`, async () => {
+    const reports: SimulationReport[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL, SEEDS.length) }, async () => {
+        while (next < SEEDS.length) reports.push(await run(SEEDS[next++]));
+      }),
+    );
+    for (const r of reports) {
+      if (process.env.SIM_VERBOSE) console.log(summary(r));
+      assert.ok(r.finished, `did not finish; ${summary(r)}`);
+      assert.equal(r.counts.produced, EVENTS, summary(r));
+      assert.equal(r.counts.lost, 0, `lost events; ${summary(r)}`);
+      assert.equal(r.counts.duplicateEffects, 0, `duplicate effects; ${summary(r)}`);
+      assert.deepEqual(r.unaccountedPoison, [], `poison not dead-lettered with its reason; ${summary(r)}`);
+      assert.ok(r.passed, summary(r));
+    }
+    // The faults really happened, all of them, across the seeds.
+    const total = (name: string) => reports.reduce((n, r) => n + (r.injected[name] ?? 0), 0);
+    for (const name of [
+      "producer crash after commit",
+      "relay crash after PutEvents",
+      "PutEvents request throttled",
+      "PutEvents entry failed (FailedEntryCount)",
+      "API destination 429",
+      "API destination 503 (outage)",
+      "API destination answer-lost",
+      "API destination timeout (5 s)",
+      "API destination 401 (token refreshed)",
+      "consumer crash-after-effect",
+      "consumer crash-before-effect",
+      "consumer stall-past-lease",
+      "consumer handler-throws",
+      "consumer settle-fails",
+      "idempotency redis stopped and restarted (data lost)",
+    ]) {
+      assert.ok(total(name) > 0, `fault '${name}' was never injected in ${reports.length} runs`);
+    }
+    const poison = reports.reduce((n, r) => n + r.counts.poison, 0);
+    assert.ok(poison > 0, "some events were poison");
+    // Duplicates reached the consumer and were absorbed: the handler reached its effect twice for some events.
+    assert.ok(reports.some((r) => r.counts.effectReachedMoreThanOnce > 0), "the idempotency had something to do");
+  });
+
+  it("the source design's SET NX consumer, same seed and faults, loses events and leaves poison out of the DLQ", async () => {
+    const r = await run(SEEDS[0], "setnx-first", "conditional", Math.min(EVENTS, 1000));
+    assert.ok(r.counts.lost > 0, `expected losses from the SET NX baseline; ${summary(r)}`);
+    assert.equal(r.passed, false);
+  });
+
+  it("a handler whose effect is not conditional on the event id applies some effects twice (the documented residual risk), and the run fails", async () => {
+    const r = await run(SEEDS[0], "claim-complete", "plain", Math.min(EVENTS, 1000));
+    assert.ok(r.counts.duplicateEffects > 0, `expected duplicate effects with a plain handler; ${summary(r)}`);
+    assert.equal(r.counts.lost, 0, summary(r));
+    assert.equal(r.passed, false);
+    assert.match(r.failures.join("\n"), /applied more than once/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Fault profiles: the probability of each named fault at each step. `none` checks the plumbing,
+ * `default` is what CI runs, `heavy` adds a long Service Bus outage (simulated hours of 503s) and
+ * raises every rate.
+ */
+export type FaultProfileName = "none" | "default" | "heavy";
+
+export interface FaultProfile {
+  name: FaultProfileName;
+  /** Producer: the commit lands but the producer dies before it learns so; it retries the same commit. */
+  producerCrashAfterCommit: number;
+  /** Relay: PutEvents accepted the request, then the invocation died before returning (a function error). */
+  relayCrashAfterPutEvents: number;
+  /** EventBridge: the whole PutEvents request is throttled (ThrottlingException). */
+  putEventsThrottle: number;
+  /** EventBridge: one entry fails in an otherwise accepted request (FailedEntryCount > 0). */
+  putEventsEntryFailure: number;
+  /** API destination answers, per attempt. */
+  http429: number;
+  http5xx: number;
+  /** The request times out after 5 s; it reached Service Bus with probability 1/2. */
+  httpTimeout: number;
+  /** Service Bus accepted the message but the answer was lost (EventBridge retries: a duplicate). */
+  httpAnswerLost: number;
+  /** The OAuth token is refused (expired or revoked): 401, the connection refreshes it. */
+  http401: number;
+  /** Final 4xx, not retried: the event goes to the EventBridge DLQ. */
+  http403: number;
+  http410: number;
+  /** A Service Bus outage: every send answers 503 for this long (simulated ms), starting early in the run. */
+  outageMs: number;
+  /** Consumer, per delivery. */
+  handlerThrows: number;
+  crashBeforeEffect: number;
+  crashAfterEffect: number;
+  /** The handler stalls past its lease; the lock expires and the message is redelivered while it still runs. */
+  stallPastLease: number;
+  /** Settling the message fails (MessageLockLost). */
+  settleFails: number;
+  /** Stop the idempotency Redis (losing its data) and start it again, once, when this share of events has been consumed. */
+  redisRestartAt: number | undefined;
+  /** Share of events that are poison: half with an unsupported schema version, half refused by the business handler. */
+  poison: number;
+}
+
+const NONE: FaultProfile = {
+  name: "none",
+  producerCrashAfterCommit: 0,
+  relayCrashAfterPutEvents: 0,
+  putEventsThrottle: 0,
+  putEventsEntryFailure: 0,
+  http429: 0,
+  http5xx: 0,
+  httpTimeout: 0,
+  httpAnswerLost: 0,
+  http401: 0,
+  http403: 0,
+  http410: 0,
+  outageMs: 0,
+  handlerThrows: 0,
+  crashBeforeEffect: 0,
+  crashAfterEffect: 0,
+  stallPastLease: 0,
+  settleFails: 0,
+  redisRestartAt: undefined,
+  poison: 0,
+};
+
+const DEFAULT: FaultProfile = {
+  name: "default",
+  producerCrashAfterCommit: 0.02,
+  relayCrashAfterPutEvents: 0.01,
+  putEventsThrottle: 0.02,
+  putEventsEntryFailure: 0.02,
+  http429: 0.03,
+  http5xx: 0.03,
+  httpTimeout: 0.01,
+  httpAnswerLost: 0.02,
+  http401: 0.01,
+  http403: 0.001,
+  http410: 0.001,
+  outageMs: 15 * 60_000,
+  handlerThrows: 0.03,
+  crashBeforeEffect: 0.005,
+  crashAfterEffect: 0.005,
+  stallPastLease: 0.002,
+  settleFails: 0.01,
+  redisRestartAt: 0.5,
+  poison: 0.01,
+};
+
+const HEAVY: FaultProfile = {
+  ...DEFAULT,
+  name: "heavy",
+  producerCrashAfterCommit: 0.05,
+  relayCrashAfterPutEvents: 0.03,
+  putEventsThrottle: 0.05,
+  putEventsEntryFailure: 0.05,
+  http429: 0.08,
+  http5xx: 0.08,
+  httpTimeout: 0.03,
+  httpAnswerLost: 0.05,
+  http401: 0.02,
+  http403: 0.003,
+  http410: 0.002,
+  outageMs: 6 * 3600_000,
+  handlerThrows: 0.08,
+  crashBeforeEffect: 0.01,
+  crashAfterEffect: 0.01,
+  stallPastLease: 0.004,
+  settleFails: 0.03,
+  redisRestartAt: 0.4,
+  poison: 0.02,
+};
+
+export const FAULT_PROFILES: Record<FaultProfileName, FaultProfile> = { none: NONE, default: DEFAULT, heavy: HEAVY };
+
+export function faultProfile(name: string): FaultProfile {
+  const profile = (FAULT_PROFILES as Record<string, FaultProfile>)[name];
+  if (!profile) throw new Error(`--faults must be one of ${Object.keys(FAULT_PROFILES).join(", ")}, got '${name}'`);
+  return profile;
+}

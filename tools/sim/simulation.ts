@@ -1,0 +1,545 @@
+/**
+ * One seeded fault-injection run of the whole event path:
+ *
+ *   producer ─▶ outbox writer (REAL, DynamoDB Local) ─▶ stream (REAL, DynamoDB Local)
+ *     ─▶ event source mapping (MODEL) ─▶ relay (REAL runtime/relay.ts)
+ *     ─▶ EventBridge bus, rule, target retry policy, DLQ (MODEL) ─▶ API destination (MODEL)
+ *     ─▶ Service Bus queue, peek-lock, DLQ (MODEL) ─▶ consumer (REAL runtime/consumer.ts, REAL redis-server)
+ *     ─▶ business handler, effect ledger (REAL redis-server)
+ *
+ * and the count at the end: every produced event must have its effect applied exactly once, or be
+ * in a dead-letter queue with a reason; every poison event must be in a dead-letter queue.
+ */
+import { AsyncLocalStorage } from "async_hooks";
+import { randomUUID } from "crypto";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import type Redis from "ioredis";
+import { BusinessHandler, createConsumer, ConsumerMessage, Settlement } from "../../runtime/consumer";
+import type { DomainEvent } from "../../runtime/event";
+import { createRedisIdempotencyStore } from "../../runtime/idempotency-store";
+import { silentLogger } from "../../runtime/logger";
+import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
+import { createOutboxWriter, OutboxCommitError } from "../../runtime/outbox-writer";
+import { createRelayHandler, DynamoDBStreamEvent, PutEventsPort } from "../../runtime/relay";
+import { ApiDestinationModel } from "./api-destination-model";
+import { SimClock } from "./clock";
+import { EventBridgeModel } from "./eventbridge-model";
+import type { FaultProfile } from "./faults";
+import { EffectLedger, HandlerContract } from "./ledger";
+import { draw, seededUuid } from "./random";
+import { MessageLockLostError, ReceivedMessage, ServiceBusQueueModel } from "./service-bus-model";
+import { InvocationResult, StreamEventSourceMapping } from "./stream-event-source";
+
+export type ConsumerDesign = "claim-complete" | "setnx-first";
+
+/** The idempotency Redis, with the ability (when we started it) to stop and restart it. */
+export interface IdempotencyRedis {
+  client: Redis;
+  /** Stops the server (its data is lost) and starts it again; undefined when Redis was given by URL. */
+  restart?: () => Promise<void>;
+}
+
+export interface SimulationOptions {
+  seed: number;
+  events: number;
+  faults: FaultProfile;
+  consumer: ConsumerDesign;
+  handlerContract: HandlerContract;
+  dynamodb: DynamoDBClient;
+  streams: DynamoDBStreamsClient;
+  idempotencyRedis: IdempotencyRedis;
+  businessRedis: Redis;
+  /** Concurrent consumer deliveries (Functions instances × concurrency). Default 16. */
+  workers?: number;
+  /** Concurrent producer commits. Default 6. */
+  producers?: number;
+  /** Service Bus LockDuration (and lease) in ms; simulated time runs at real speed while it matters. Default 300. */
+  lockDurationMs?: number;
+  maxDeliveryCount?: number;
+  retryPolicy?: { maximumEventAgeMs: number; maximumRetryAttempts: number };
+  /** Give up (and fail the run) after this much wall time. Default 10 minutes. */
+  wallLimitMs?: number;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  produced: number;
+  published: number;
+  delivered: number;
+  effects: number;
+  expected: number;
+  simulatedMs: number;
+}
+
+type PoisonKind = "unsupported-schema" | "refused-by-handler";
+const EXPECTED_POISON_REASON: Record<PoisonKind, string> = {
+  "unsupported-schema": "UnsupportedSchemaVersion",
+  "refused-by-handler": "MaxDeliveryCountExceeded",
+};
+
+type ConsumerFault = "none" | "handler-throws" | "crash-before-effect" | "crash-after-effect" | "stall-past-lease" | "settle-fails";
+
+export interface SimulationReport {
+  seed: number;
+  faults: string;
+  consumer: ConsumerDesign;
+  handlerContract: HandlerContract;
+  passed: boolean;
+  finished: boolean;
+  failures: string[];
+  counts: {
+    produced: number;
+    poison: number;
+    published: number;
+    publications: number;
+    delivered: number;
+    queueMessages: number;
+    effectsApplied: number;
+    lost: number;
+    duplicateEffects: number;
+    handlerRanMoreThanOnce: number;
+    /** Events whose handler reached its effect more than once: what an unconditional effect would have duplicated. */
+    effectReachedMoreThanOnce: number;
+    deadLetteredHealthy: number;
+    redelivered: number;
+  };
+  deadLettered: Record<string, number>;
+  /** What the consumer did with each delivery (its outcome kinds). */
+  consumerOutcomes: Record<string, number>;
+  injected: Record<string, number>;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  simulatedMs: number;
+  wallMs: number;
+  eventsPerSecond: number;
+  lostEventIds: string[];
+  duplicateEventIds: string[];
+  unaccountedPoison: string[];
+}
+
+const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const never = () => new Promise<never>(() => {});
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function eventIdOfBody(body: string): string {
+  try {
+    const v = JSON.parse(body) as { detail?: { metadata?: { event_id?: string } } };
+    return v.detail?.metadata?.event_id ?? "?";
+  } catch {
+    return "?";
+  }
+}
+
+export async function runSimulation(o: SimulationOptions): Promise<SimulationReport> {
+  const wallStart = Date.now();
+  const seed = o.seed;
+  const f = o.faults;
+  const clock = new SimClock();
+  const runId = `${seed}-${randomUUID().slice(0, 8)}`;
+  const injected: Record<string, number> = {};
+  const inject = (name: string) => (injected[name] = (injected[name] ?? 0) + 1);
+  const lockMs = o.lockDurationMs ?? 300;
+  const workers = o.workers ?? 16;
+
+  // ── tables (real DynamoDB Local) ──────────────────────────────────────────────────────────
+  const outboxTable = `sim-outbox-${runId}`;
+  const ordersTable = `sim-orders-${runId}`;
+  const created = await o.dynamodb.send(
+    new CreateTableCommand({
+      TableName: outboxTable,
+      AttributeDefinitions: [{ AttributeName: "event_id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "event_id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+      StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_IMAGE" },
+    }),
+  );
+  await o.dynamodb.send(
+    new CreateTableCommand({
+      TableName: ordersTable,
+      AttributeDefinitions: [{ AttributeName: "order_id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "order_id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  const streamArn = created.TableDescription!.LatestStreamArn!;
+
+  // ── the events, their poison and their commits (all from the seed) ───────────────────────
+  const poisonOf = new Map<string, PoisonKind>();
+  const commits: { orderId: string; eventIndexes: number[] }[] = [];
+  for (let i = 0; i < o.events; ) {
+    const size = Math.min(o.events - i, 1 + Math.floor(draw(seed, `commit-size:${i}`) * 8));
+    commits.push({ orderId: seededUuid(seed, `order:${i}:${runId}`), eventIndexes: Array.from({ length: size }, (_, k) => i + k) });
+    i += size;
+  }
+  // Event ids differ per run (DynamoDB scopes ClientRequestTokens to the account, not the table, so
+  // a second run of the same seed must not reuse them); faults are drawn by event index instead.
+  const eventIds = Array.from({ length: o.events }, (_, i) => seededUuid(seed, `event:${i}:${runId}`));
+  const indexOf = new Map(eventIds.map((id, i) => [id, i]));
+  const keyOf = (id: string) => `e${indexOf.get(id) ?? id}`;
+  eventIds.forEach((id, i) => {
+    if (draw(seed, `poison:${i}`) < f.poison) poisonOf.set(id, draw(seed, `poison-kind:${i}`) < 0.5 ? "unsupported-schema" : "refused-by-handler");
+  });
+
+  // ── models ────────────────────────────────────────────────────────────────────────────────
+  const published = new Set<string>();
+  const delivered = new Set<string>();
+  const queue = new ServiceBusQueueModel(clock, lockMs, o.maxDeliveryCount ?? 10);
+  const apiDestination = new ApiDestinationModel(clock, seed, f, queue, (id) => delivered.add(id), keyOf);
+  const bus = new EventBridgeModel(
+    clock,
+    seed,
+    f,
+    {
+      eventBusName: "mesh-sim-bus",
+      ruleSources: ["com.example.orders"],
+      retryPolicy: o.retryPolicy ?? { maximumEventAgeMs: 86_400_000, maximumRetryAttempts: 185 },
+      region: "eu-west-1",
+      account: "123456789012",
+    },
+    apiDestination,
+    (id) => published.add(id),
+    keyOf,
+  );
+
+  // ── producer: real outbox writer, real DynamoDB Local ─────────────────────────────────────
+  const writer = createOutboxWriter({ dynamodb: o.dynamodb, outboxTableName: outboxTable, validation: { supportedSchemaMajors: ["1", "2"] } });
+  const committedAt = new Map<string, number>();
+  let producerDone = false;
+  const produceOne = async (commit: (typeof commits)[number]): Promise<void> => {
+    const events: DomainEvent[] = commit.eventIndexes.map((i) => {
+      const id = eventIds[i];
+      const poison = poisonOf.get(id);
+      return {
+        metadata: {
+          event_id: id,
+          type: "OrderPlaced",
+          source: "com.example.orders",
+          timestamp: new Date(clock.now()).toISOString(),
+          schema_version: poison === "unsupported-schema" ? "2.0" : "1.0",
+        },
+        data: { orderId: commit.orderId, line: i, amountCents: 100 + (i % 900), ...(poison === "refused-by-handler" ? { refuse: true } : {}) },
+      };
+    });
+    const state = [{ Put: { TableName: ordersTable, Item: { order_id: { S: commit.orderId }, status: { S: "PLACED" } } } }];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await clock.busy(writer.commit(state, events));
+        if (attempt === 1 && draw(seed, `producer-crash:${commit.eventIndexes[0]}`) < f.producerCrashAfterCommit) {
+          // The commit landed, but the producer died before it heard so: its restart retries the same commit.
+          inject("producer crash after commit");
+          await clock.sleep(1_000);
+          continue;
+        }
+      } catch (error) {
+        if (error instanceof OutboxCommitError && error.code === "EventAlreadyWritten") {
+          // The retry of a commit that landed earlier: the events exist once.
+        } else if (error instanceof OutboxCommitError && error.retryable && attempt < 10) {
+          await clock.sleep(100 * attempt);
+          continue;
+        } else {
+          throw error;
+        }
+      }
+      break;
+    }
+    for (const e of events) if (!committedAt.has(e.metadata.event_id)) committedAt.set(e.metadata.event_id, clock.now());
+  };
+  const producer = (async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: o.producers ?? 6 }, async () => {
+        while (next < commits.length) await produceOne(commits[next++]);
+      }),
+    );
+    producerDone = true;
+    if (process.env.SIM_DEBUG) process.stderr.write(`producer done after ${Date.now() - wallStart} ms wall\n`);
+  })();
+
+  // ── relay: real handler, invoked by the event source mapping model ────────────────────────
+  const invocationsByEvent = new Map<string, number>();
+  const invokeRelay = (event: DynamoDBStreamEvent): Promise<InvocationResult> =>
+    clock.busy(async () => {
+      const firstId = event.Records[0]?.dynamodb?.Keys?.event_id?.S ?? "?";
+      const n = (invocationsByEvent.get(firstId) ?? 0) + 1;
+      invocationsByEvent.set(firstId, n);
+      let crash!: () => void;
+      const crashed = new Promise<InvocationResult>((resolve) => (crash = () => resolve({ kind: "function-error", reason: "relay crashed after PutEvents" })));
+      let dead = false;
+      let request = 0;
+      const port: PutEventsPort = {
+        send: async (command) => {
+          if (dead) throw new Error("invocation already ended");
+          const output = await bus.putEvents(command);
+          request++;
+          if (draw(seed, `relay-crash:${keyOf(firstId)}:${n}:${request}`) < f.relayCrashAfterPutEvents) {
+            // PutEvents accepted the entries; the invocation dies before it can return.
+            inject("relay crash after PutEvents");
+            dead = true;
+            crash();
+            return never();
+          }
+          return output;
+        },
+      };
+      const relay = createRelayHandler({
+        eventBridge: port,
+        eventBusName: "mesh-sim-bus",
+        logger: silentLogger,
+        entryRetryBaseDelayMs: 5,
+        // The relay ships with the producer: it knows the schema versions the producer writes.
+        validation: { supportedSchemaMajors: ["1", "2"] },
+      });
+      return Promise.race([
+        relay(event).then(
+          (response): InvocationResult => ({ kind: "response", response }),
+          (error): InvocationResult => ({ kind: "function-error", reason: (error as Error).message }),
+        ),
+        crashed,
+      ]);
+    });
+  const mapping = new StreamEventSourceMapping({
+    clock,
+    streams: o.streams,
+    streamArn,
+    invoke: invokeRelay,
+    sourceFinished: () => producerDone,
+    batchSize: 100,
+    maximumRetryAttempts: 10,
+    bisectBatchOnFunctionError: true,
+  });
+
+  // ── consumer: real consumer (or the SET NX baseline), real Redis, business ledger ─────────
+  const ledger = new EffectLedger(o.businessRedis, `sim:${runId}:biz:`, o.handlerContract);
+  const handlerRuns = new Map<string, number>();
+  // The delivery's fault plan reaches the handler through the async context: the SET NX baseline
+  // does not pass the message id or delivery count to the handler.
+  const plans = new AsyncLocalStorage<{ fault: ConsumerFault; crash: () => void; honoursAbort: boolean }>();
+  let effectsSeen = 0;
+  const handler: BusinessHandler = async (event, ctx) => {
+    const eventId = event.metadata.event_id;
+    handlerRuns.set(eventId, (handlerRuns.get(eventId) ?? 0) + 1);
+    const plan = plans.getStore();
+    if ((event.data as { refuse?: boolean }).refuse) throw new Error(`business rule refuses order line of event ${eventId}`);
+    switch (plan?.fault) {
+      case "handler-throws":
+        throw new Error("injected: downstream dependency refused");
+      case "crash-before-effect":
+        plan.crash();
+        return never();
+      case "stall-past-lease": {
+        // A dependency hangs past the lease; the lock runs out and the message goes to another worker.
+        const signal = ctx.signal;
+        await sleepReal(Math.min(lockMs, Math.max(0, ctx.deadline.getTime() - clock.now())) + lockMs);
+        if (plan.honoursAbort && signal.aborted) throw signal.reason;
+        break;
+      }
+      default:
+        break;
+    }
+    if (await ledger.apply(eventId, clock.now())) effectsSeen++;
+    if (plan?.fault === "crash-after-effect") {
+      plan.crash();
+      return never();
+    }
+  };
+
+  const store = createRedisIdempotencyStore(o.idempotencyRedis.client, { keyPrefix: `sim:${runId}:idem:` });
+  const handle: (m: ConsumerMessage, s: Settlement) => Promise<unknown> =
+    o.consumer === "claim-complete"
+      ? ((c) => (m, s) => c.handle(m, s))(createConsumer({ store, handler, logger: silentLogger, messageLockMs: lockMs, now: () => clock.now() }))
+      : ((c) => (m, s) => c.handle(m, s))(createNaiveSetNxConsumer({ redis: o.idempotencyRedis.client, handler, keyPrefix: `sim:${runId}:naive:` }));
+
+  const deliveriesByEvent = new Map<string, number>();
+  const outcomes: Record<string, number> = {};
+  let consumerInFlight = 0;
+  let stopped = false;
+  let redisRestarted = false;
+  const consumerFault = (eventId: string, n: number): ConsumerFault => {
+    let r = draw(seed, `consumer:${keyOf(eventId)}:${n}`);
+    const table: [ConsumerFault, number][] = [
+      ["handler-throws", f.handlerThrows],
+      ["crash-before-effect", f.crashBeforeEffect],
+      ["crash-after-effect", f.crashAfterEffect],
+      ["stall-past-lease", f.stallPastLease],
+      ["settle-fails", f.settleFails],
+    ];
+    for (const [fault, p] of table) {
+      if (r < p) return fault;
+      r -= p;
+    }
+    return "none";
+  };
+  const deliverOne = async (received: ReceivedMessage): Promise<void> => {
+    const m = received.message;
+    const eventId = eventIdOfBody(m.body);
+    const n = (deliveriesByEvent.get(eventId) ?? 0) + 1;
+    deliveriesByEvent.set(eventId, n);
+    const fault = consumerFault(eventId, n);
+    if (fault !== "none") inject(`consumer ${fault}`);
+    let crash!: () => void;
+    const crashed = new Promise<void>((resolve) => (crash = resolve));
+    const plan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5 };
+    const settle: Settlement = {
+      complete: async () => {
+        if (fault === "settle-fails") throw new MessageLockLostError("MessageLockLost (injected)");
+        queue.complete(received);
+      },
+      abandon: async () => queue.abandon(received),
+      deadLetter: async (reason, description) => queue.deadLetter(received, reason, description),
+    };
+    await Promise.race([
+      // A host that sees handle() throw leaves the message to its lock, as the Functions host does.
+      plans
+        .run(plan, () =>
+          handle({ body: m.body, messageId: m.messageId, deliveryCount: m.deliveryCount, lockedUntilUtc: received.lockedUntilUtc }, settle),
+        )
+        .then(
+          (outcome) => {
+            const o = outcome as { kind: string; settleError?: unknown };
+            const kind = o.settleError ? `${o.kind} (settle failed)` : o.kind;
+            outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+          },
+          () => (outcomes["threw"] = (outcomes["threw"] ?? 0) + 1),
+        ),
+      crashed,
+    ]);
+  };
+  const worker = async (): Promise<void> => {
+    while (!stopped) {
+      const received = await queue.receive();
+      if (stopped) return;
+      consumerInFlight++;
+      try {
+        await clock.busy(() => deliverOne(received));
+      } finally {
+        consumerInFlight--;
+      }
+      if (!redisRestarted && f.redisRestartAt !== undefined && o.idempotencyRedis.restart && effectsSeen >= f.redisRestartAt * o.events) {
+        redisRestarted = true;
+        inject("idempotency redis stopped and restarted (data lost)");
+        consumerInFlight++;
+        await clock.busy(o.idempotencyRedis.restart()).finally(() => consumerInFlight--);
+      }
+    }
+  };
+
+  // ── run ───────────────────────────────────────────────────────────────────────────────────
+  clock.start();
+  let failure: unknown;
+  producer.catch((error) => (failure = error));
+  const mappingRun = mapping.run().catch((error) => (failure = error));
+  for (let i = 0; i < workers; i++) void worker();
+  const wallLimit = o.wallLimitMs ?? 600_000;
+  let finished = false;
+  let mappingDone = false;
+  void mappingRun.then(() => (mappingDone = true));
+  for (;;) {
+    await sleepReal(25);
+    o.onProgress?.({
+      produced: committedAt.size,
+      published: published.size,
+      delivered: delivered.size,
+      effects: effectsSeen,
+      expected: o.events,
+      simulatedMs: clock.elapsed(),
+    });
+    if (failure) break;
+    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumerInFlight === 0) {
+      finished = true;
+      break;
+    }
+    if (Date.now() - wallStart > wallLimit) break;
+  }
+  stopped = true;
+  queue.close();
+  clock.stop();
+  if (failure) throw failure;
+
+  // ── count ─────────────────────────────────────────────────────────────────────────────────
+  const counts = await ledger.read();
+  const deadLettered: Record<string, number> = {};
+  const dlqEvents = new Map<string, string[]>();
+  const addDead = (where: string, eventId: string | undefined, reason: string) => {
+    const label = `${where}: ${reason}`;
+    deadLettered[label] = (deadLettered[label] ?? 0) + 1;
+    if (eventId) dlqEvents.set(eventId, [...(dlqEvents.get(eventId) ?? []), reason]);
+  };
+  for (const r of mapping.onFailure) for (const id of r.eventIds) addDead("relay on-failure destination", id, r.reason);
+  for (const d of bus.deadLetters) addDead("EventBridge DLQ", d.eventId, d.reason);
+  for (const m of queue.deadLettered) addDead("Service Bus DLQ", eventIdOfBody(m.body), m.deadLetterReason ?? "?");
+
+  const produced = [...committedAt.keys()];
+  const lost: string[] = [];
+  const duplicates: string[] = [];
+  const unaccountedPoison: string[] = [];
+  let deadLetteredHealthy = 0;
+  let effectsApplied = 0;
+  const latencies: number[] = [];
+  for (const id of produced) {
+    const applied = counts.applied.get(id) ?? 0;
+    const poison = poisonOf.get(id);
+    if (applied > 0) effectsApplied++;
+    if (applied > 1) duplicates.push(id);
+    if (poison) {
+      const reasons = dlqEvents.get(id) ?? [];
+      if (applied > 0 || !reasons.includes(EXPECTED_POISON_REASON[poison])) unaccountedPoison.push(id);
+      continue;
+    }
+    if (applied === 0) {
+      if (dlqEvents.has(id)) deadLetteredHealthy++;
+      else lost.push(id);
+    } else {
+      latencies.push(counts.firstAppliedAt.get(id)! - committedAt.get(id)!);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const failures: string[] = [];
+  if (!finished) failures.push(`the run did not finish within ${wallLimit} ms of wall time`);
+  if (lost.length > 0) failures.push(`${lost.length} events lost (produced, never applied, in no dead-letter queue)`);
+  if (duplicates.length > 0) failures.push(`${duplicates.length} events had their effect applied more than once`);
+  if (unaccountedPoison.length > 0) failures.push(`${unaccountedPoison.length} poison events are not in a dead-letter queue with their reason`);
+  const wallMs = Date.now() - wallStart;
+  return {
+    seed,
+    faults: f.name,
+    consumer: o.consumer,
+    handlerContract: o.handlerContract,
+    passed: failures.length === 0,
+    finished,
+    failures,
+    counts: {
+      produced: produced.length,
+      poison: [...poisonOf.keys()].filter((id) => committedAt.has(id)).length,
+      published: published.size,
+      publications: bus.entriesAccepted,
+      delivered: delivered.size,
+      queueMessages: queue.messages.length,
+      effectsApplied,
+      lost: lost.length,
+      duplicateEffects: duplicates.length,
+      handlerRanMoreThanOnce: [...handlerRuns.values()].filter((n) => n > 1).length,
+      effectReachedMoreThanOnce: [...counts.reached.values()].filter((n) => n > 1).length,
+      deadLetteredHealthy,
+      redelivered: queue.redeliveries,
+    },
+    deadLettered,
+    consumerOutcomes: outcomes,
+    injected: {
+      ...injected,
+      "PutEvents request throttled": bus.requestsThrottled,
+      "PutEvents entry failed (FailedEntryCount)": bus.entriesFailed,
+      ...Object.fromEntries(Object.entries(apiDestination.faultAnswers).map(([k, v]) => [`API destination ${k}`, v])),
+    },
+    latencyMs: { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
+    simulatedMs: clock.elapsed(),
+    wallMs,
+    eventsPerSecond: Math.round((produced.length / wallMs) * 1000),
+    lostEventIds: lost.slice(0, 20),
+    duplicateEventIds: duplicates.slice(0, 20),
+    unaccountedPoison: unaccountedPoison.slice(0, 20),
+  };
+}
