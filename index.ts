@@ -27,7 +27,7 @@ const mesh = new MulticloudEventMesh(
         archiveRetentionDays: config.archiveRetentionDays,
         alarmEmail: config.alarmEmail,
         deletionProtection: config.deletionProtection,
-        publisherSecretLifetimeDays: config.publisher.secretLifetimeDays,
+        publisherRotation: config.publisher,
         relay: config.relay,
         logRetentionDays: config.logRetentionDays,
         // Replace with your business handler: it runs once per event id.
@@ -53,6 +53,7 @@ export const awsDeadLetterQueueArn = mesh.awsDeadLetterQueueArn;
 export const azureDeadLetterPath = mesh.azureDeadLetterPath;
 export const publisherClientId = mesh.publisherClientId;
 export const publisherSecretEndDate = mesh.publisherSecretEndDate;
+export const publisherActiveSecretSlot = mesh.publisherActiveSecretSlot;
 export const alarmTopicArn = mesh.alarmTopicArn;
 export const relayFunctionName = mesh.relayFunctionName;
 export const relayFailureQueueUrl = mesh.relayFailureQueueUrl;

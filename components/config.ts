@@ -59,8 +59,12 @@ export interface MeshConfig {
     alarmEmail?: string;
     deletionProtection: boolean;
     publisher: {
-        /** Lifetime of the Entra ID client secret used by the EventBridge connection. */
-        secretLifetimeDays: number;
+        /** Days between two rotations of one secret slot (the two slots alternate every half period). */
+        rotationDays: number;
+        /** Days a secret stays valid after its slot's next rotation is due. */
+        graceDays: number;
+        /** Seconds between a new secret's creation and its first use by EventBridge. */
+        propagationWaitSeconds: number;
     };
     relay: {
         /** Memory of the relay Lambda in MB. */
@@ -165,7 +169,9 @@ export const CONFIG_DEFAULTS = {
     archiveRetentionDays: 7,
     alarmEmail: "",
     deletionProtection: false,
-    publisherSecretLifetimeDays: 180,
+    publisherRotationDays: 90,
+    publisherRotationGraceDays: 14,
+    publisherPropagationWaitSeconds: 120,
     relayMemoryMb: 256,
     relayTimeoutSeconds: 60,
     relayBatchSize: 100,
@@ -228,8 +234,20 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
     const archiveRetentionDays = reader.integer("archiveRetentionDays", 0, 36500);
     const alarmEmail = reader.string("alarmEmail", (v) => v === "" || EMAIL.test(v), "an e-mail address, or empty for no subscription");
     const deletionProtection = reader.boolean("deletionProtection");
-    // Entra ID refuses client secrets that live longer than two years.
-    const secretLifetimeDays = reader.integer("publisherSecretLifetimeDays", 1, 730);
+    const rotationDays = reader.integer("publisherRotationDays", 2, 480);
+    const graceDays = reader.integer("publisherRotationGraceDays", 1, 180);
+    const propagationWaitSeconds = reader.integer("publisherPropagationWaitSeconds", 0, 3600);
+    if (rotationDays % 2 !== 0) {
+        problems.push(`${key("publisherRotationDays")}: ${rotationDays} must be even (the second secret slot is offset by half a period)`);
+    }
+    // The second slot's first secret lives 1.5 periods plus the grace; Entra ID refuses more than two years.
+    if (1.5 * rotationDays + graceDays > 730) {
+        problems.push(
+            `${key("publisherRotationGraceDays")}: with ${key("publisherRotationDays")} ${rotationDays}, secrets would live ${1.5 * rotationDays + graceDays} days; ` +
+                "Entra ID allows 730 (keep 1.5 × rotation + grace ≤ 730)",
+        );
+    }
+
 
     const relay = {
         memoryMb: reader.integer("relayMemoryMb", 128, 10240),
@@ -275,7 +293,7 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         archiveRetentionDays,
         alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
         deletionProtection,
-        publisher: { secretLifetimeDays },
+        publisher: { rotationDays, graceDays, propagationWaitSeconds },
         relay,
         logRetentionDays,
         consumer,

@@ -30,8 +30,8 @@ export interface MulticloudEventMeshArgs {
     alarmEmail?: pulumi.Input<string>;
     /** Protect stateful resources (table, queues, namespace) against deletion. */
     deletionProtection: boolean;
-    /** Lifetime of the publisher's client secret in days (1..730). */
-    publisherSecretLifetimeDays: number;
+    /** Rotation of the publisher's client secrets (period, grace, propagation wait). */
+    publisherRotation: MeshConfig["publisher"];
     /** Relay Lambda and its stream mapping. */
     relay: MeshConfig["relay"];
     /** Days function logs are kept (a CloudWatch Logs retention value). */
@@ -70,6 +70,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
     public readonly azureDeadLetterPath: pulumi.Output<string>;
     public readonly publisherClientId: pulumi.Output<string>;
     public readonly publisherSecretEndDate: pulumi.Output<string>;
+    public readonly publisherActiveSecretSlot: pulumi.Output<string>;
     public readonly alarmTopicArn: pulumi.Output<string>;
     public readonly relayFunctionName: pulumi.Output<string>;
     public readonly consumerFunctionAppName: pulumi.Output<string>;
@@ -119,7 +120,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             {
                 displayName: `${name} EventBridge publisher`,
                 queueId: ingress.queueId,
-                secretLifetimeDays: args.publisherSecretLifetimeDays,
+                ...args.publisherRotation,
             },
             { parent: this },
         );
@@ -203,6 +204,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
         this.azureDeadLetterPath = ingress.deadLetterPath;
         this.publisherClientId = publisher.clientId;
         this.publisherSecretEndDate = publisher.secretEndDate;
+        this.publisherActiveSecretSlot = publisher.activeSlot;
         this.alarmTopicArn = alarms.topicArn;
         this.azureActionGroupId = ingress.actionGroupId;
         this.registerOutputs({

@@ -570,7 +570,7 @@ export const applicationPasswordLifetime: ResourceValidationPolicy = {
     severity: "high",
     remediationSteps:
         "Set endDate from a @pulumiverse/time Offset (or endDateRelative) within the allowed lifetime, and rotateWhenChanged: { expiry: <the same offset> }. " +
-        "Lower the program's publisherSecretLifetimeDays if it exceeds this policy's maximumLifetimeDays.",
+        "In this program a secret lives up to 1.5 × publisherRotationDays + publisherRotationGraceDays: lower those if they exceed this policy's maximumLifetimeDays.",
     configSchema: {
         properties: {
             maximumLifetimeDays: { type: "integer", minimum: 1, maximum: 730, default: 180, description: "Longest allowed secret lifetime in days." },

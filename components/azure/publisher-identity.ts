@@ -55,7 +55,6 @@ export function validateRotation(args: Pick<PublisherIdentityArgs, "rotationDays
     if (1.5 * args.rotationDays + args.graceDays > 730) {
         fail("graceDays", `with rotationDays ${args.rotationDays} gives secrets living ${1.5 * args.rotationDays + args.graceDays} days; Entra ID allows at most 730 (1.5 × rotationDays + graceDays ≤ 730)`);
     }
-    if (args.graceDays * 86400 <= args.propagationWaitSeconds) fail("graceDays", "must be longer than the propagation wait");
 }
 
 /**

@@ -377,10 +377,17 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.deepEqual(alert.inputs.actions, [{ actionGroupId: group.outputs.id }]);
         });
 
-        it("publisher: application, its service principal, a password with an end date, and Data Sender on this queue for that principal", () => {
+        it("publisher: application, its service principal, two rotating secret slots, and Data Sender on this queue for that principal", () => {
             const app = one(dev, "azuread:index/application:Application");
             const sp = one(dev, "azuread:index/servicePrincipal:ServicePrincipal");
-            const password = one(dev, "azuread:index/applicationPassword:ApplicationPassword");
+            assert.equal(all(dev, "azuread:index/applicationPassword:ApplicationPassword").length, 2);
+            for (const slot of ["a", "b"]) {
+                const password = one(dev, "azuread:index/applicationPassword:ApplicationPassword", `-slot-${slot}-secret`);
+                const rotation = one(dev, "time:index/rotating:Rotating", `-slot-${slot}-rotation`);
+                assert.deepEqual(password.inputs.rotateWhenChanged, { rotation: rotation.outputs.rfc3339 }, `slot ${slot} rotates with its time.Rotating`);
+                assert.equal(one(dev, "time:index/sleep:Sleep", `-slot-${slot}-propagation`).inputs.triggers.keyId, password.outputs.keyId);
+            }
+            const password = one(dev, "azuread:index/applicationPassword:ApplicationPassword", "-slot-a-secret");
             const assignment = one(dev, "azure-native:authorization:RoleAssignment", "-publisher-queue-sender");
             const queue = one(dev, "azure-native:servicebus:Queue");
             assert.equal(sp.inputs.clientId, app.outputs.clientId);
@@ -394,11 +401,16 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.equal(dev.outputs.publisherClientId, app.outputs.clientId);
         });
 
-        it("the secret's end date follows the configured lifetime (180 days dev default, 90 days prod)", () => {
-            const end = (run: PreviewResult) => Date.parse(one(run, "azuread:index/applicationPassword:ApplicationPassword").inputs.endDate);
-            const base = Date.parse("2026-01-01T00:00:00Z"); // the mock engine's clock
-            assert.equal((end(dev) - base) / 86400_000, 180);
-            assert.equal((end(prod) - base) / 86400_000, 90);
+        it("secret end dates follow the rotation settings: next rotation plus grace, slot B half a period later", () => {
+            const end = (run: PreviewResult, slot: string) =>
+                (Date.parse(one(run, "azuread:index/applicationPassword:ApplicationPassword", `-slot-${slot}-secret`).inputs.endDate) - Date.parse("2026-01-01T00:00:00Z")) / 86400_000;
+            // dev: 90-day period, 14-day grace; prod: 60 and 14. The mock engine's clock starts at 2026-01-01.
+            assert.deepEqual([end(dev, "a"), end(dev, "b")], [104, 149]);
+            assert.deepEqual([end(prod, "a"), end(prod, "b")], [74, 104]);
+            assert.equal(dev.outputs.publisherActiveSecretSlot, "b");
+            const connection = one(dev, "aws:cloudwatch/eventConnection:EventConnection");
+            const active = one(dev, "azuread:index/applicationPassword:ApplicationPassword", "-slot-b-secret");
+            assert.equal(connection.inputs.authParameters.oauth.clientParameters.clientSecret, active.outputs.value, "the connection uses the active slot's secret");
         });
     });
 
@@ -448,16 +460,16 @@ describe("the mesh program under mocks (index.ts)", function () {
             const expected = [
                 "busName", "busArn", "outboxTableName", "outboxStreamArn", "serviceBusNamespaceFqdn", "queueName",
                 "awsDeadLetterQueueUrl", "awsDeadLetterQueueArn", "azureDeadLetterPath", "apiDestinationArn",
-                "publisherClientId", "alarmTopicArn", "relayFunctionName", "relayFailureQueueUrl", "relayFailureQueueArn",
+                "publisherClientId", "publisherActiveSecretSlot", "alarmTopicArn", "relayFunctionName", "relayFailureQueueUrl", "relayFailureQueueArn",
                 "consumerFunctionAppName", "consumerIdentityPrincipalId", "redisHostName",
             ];
             for (const key of expected) {
                 assert.equal(typeof dev.outputs[key], "string", `output ${key} is missing`);
                 assert.notEqual(dev.outputs[key], "[secret]", `output ${key} is a secret`);
             }
-            const secret = one(dev, "azuread:index/applicationPassword:ApplicationPassword").outputs.value;
+            const secret = one(dev, "azuread:index/applicationPassword:ApplicationPassword", "-slot-b-secret").outputs.value;
             assert.match(secret, /^mock-secret-/);
-            assert.deepEqual(one(dev, "azuread:index/applicationPassword:ApplicationPassword").secretOutputs, ["value"]);
+            assert.deepEqual(one(dev, "azuread:index/applicationPassword:ApplicationPassword", "-slot-b-secret").secretOutputs, ["value"]);
             const text = preview(["--stack", "dev"]);
             const json = preview(["--stack", "dev", "--json"]);
             assert.equal(text.status, 0, text.stderr);

@@ -88,7 +88,8 @@ describe("component argument validation", () => {
         ["ServiceBusIngress Premium capacity 3", () => new ServiceBusIngress("i2", { ...ingress, sku: "Premium", capacity: 3 }), /^ServiceBusIngress: args\.capacity/],
         ["ServiceBusIngress bad prefix", () => new ServiceBusIngress("i3", { ...ingress, namespacePrefix: "Mesh_Test" }), /^ServiceBusIngress: args\.namespacePrefix/],
         ["ServiceBusIngress lock 10 min", () => new ServiceBusIngress("i4", { ...ingress, lockDurationSeconds: 600 }), /^ServiceBusIngress: args\.lockDurationSeconds/],
-        ["PublisherIdentity 3-year secret", () => new PublisherIdentity("p1", { displayName: "p", queueId: "q", secretLifetimeDays: 1095 }), /^PublisherIdentity: args\.secretLifetimeDays must be an integer from 1 to 730/],
+        ["PublisherIdentity secrets past Entra's 2 years", () => new PublisherIdentity("p1", { displayName: "p", queueId: "q", rotationDays: 480, graceDays: 30, propagationWaitSeconds: 60 }), /^PublisherIdentity: args\.graceDays with rotationDays 480 gives secrets living 750 days; Entra ID allows at most 730/],
+        ["PublisherIdentity odd period", () => new PublisherIdentity("p2", { displayName: "p", queueId: "q", rotationDays: 91, graceDays: 14, propagationWaitSeconds: 60 }), /^PublisherIdentity: args\.rotationDays must be even/],
     ];
     for (const [what, build, message] of cases) {
         it(`rejects ${what}`, () =>
