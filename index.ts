@@ -2,9 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as azuread from "@pulumi/azuread";
 import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
+import * as azureNativeAuthorization from "@pulumi/azure-native/authorization";
 import { readMeshConfig } from "./components/config";
 import { MulticloudEventMesh } from "./components/mesh";
 import { logEventHandler } from "./runtime/handlers";
+import { StackDeployments } from "./components/deployments";
 
 const config = readMeshConfig(new pulumi.Config());
 const stack = pulumi.getStack();
@@ -36,6 +38,23 @@ const mesh = new MulticloudEventMesh(
     },
     { providers: [awsProvider, azureNativeProvider, azureadProvider] },
 );
+
+if (config.deployments) {
+    const d = config.deployments;
+    new StackDeployments(`mesh-${stack}-deployments`, {
+        organization: d.organization ?? pulumi.getOrganization(),
+        project: pulumi.getProject(),
+        stack,
+        source: { repository: d.repository, branch: d.branch, repoDir: d.repoDir, paths: d.paths.length > 0 ? d.paths : undefined },
+        aws: { roleArn: d.awsRoleArn },
+        azure: {
+            clientId: d.azureClientId,
+            tenantId: config.azure.tenantId ?? azuread.getClientConfigOutput({ provider: azureadProvider }).tenantId,
+            subscriptionId: d.azureSubscriptionId ?? azureNativeAuthorization.getClientConfigOutput({ provider: azureNativeProvider }).subscriptionId,
+        },
+        scheduleCron: d.scheduleCron,
+    });
+}
 
 export const awsRegion = config.aws.region;
 export const azureLocation = config.azure.location;

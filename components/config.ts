@@ -92,6 +92,19 @@ export interface MeshConfig {
         /** Two-node Redis (replicated) for the idempotency store. */
         redisHighAvailability: boolean;
     };
+    /** Pulumi Deployments for this stack; undefined when `deploymentsEnabled` is false. */
+    deployments?: {
+        organization?: string;
+        repository: string;
+        branch: string;
+        repoDir?: string;
+        paths: string[];
+        awsRoleArn: string;
+        azureClientId: string;
+        azureSubscriptionId?: string;
+        /** Cron (UTC) of the scheduled refresh + update, or false for none. */
+        scheduleCron: string | false;
+    };
     tags: Record<string, string>;
 }
 
@@ -183,6 +196,16 @@ export const CONFIG_DEFAULTS = {
     consumerMaxConcurrentCalls: 16,
     redisSku: "Balanced_B0",
     redisHighAvailability: false,
+    deploymentsEnabled: false,
+    deploymentsOrganization: "",
+    deploymentsRepository: "",
+    deploymentsBranch: "main",
+    deploymentsRepoDir: "",
+    deploymentsPaths: [] as string[],
+    deploymentsAwsRoleArn: "",
+    deploymentsAzureClientId: "",
+    deploymentsAzureSubscriptionId: "",
+    deploymentsScheduleCron: "0 4 * * 1",
     tags: [] as string[],
 } as const;
 
@@ -270,6 +293,28 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         redisHighAvailability: reader.boolean("redisHighAvailability"),
     };
 
+    let deployments: MeshConfig["deployments"];
+    if (reader.boolean("deploymentsEnabled")) {
+        const required = (name: ConfigKey, what: string) => {
+            const value = source.get(name) ?? "";
+            if (value === "") problems.push(`${key(name)}: required when ${key("deploymentsEnabled")} is true (${what})`);
+            return value;
+        };
+        const optional = (name: ConfigKey) => (source.get(name) ?? "") || undefined;
+        const cron = source.get("deploymentsScheduleCron") ?? String(CONFIG_DEFAULTS.deploymentsScheduleCron);
+        deployments = {
+            organization: optional("deploymentsOrganization"),
+            repository: required("deploymentsRepository", "the GitHub owner/name holding this program"),
+            branch: source.get("deploymentsBranch") || CONFIG_DEFAULTS.deploymentsBranch,
+            repoDir: optional("deploymentsRepoDir"),
+            paths: reader.stringList("deploymentsPaths") ?? [],
+            awsRoleArn: required("deploymentsAwsRoleArn", "the IAM role that trusts Pulumi Cloud's OIDC issuer for this stack"),
+            azureClientId: required("deploymentsAzureClientId", "the Entra application with a federated credential for this stack"),
+            azureSubscriptionId: optional("deploymentsAzureSubscriptionId"),
+            scheduleCron: cron === "off" ? false : cron,
+        };
+    }
+
     const tags: Record<string, string> = {};
     for (const entry of reader.stringList("tags") ?? []) {
         const match = TAG.exec(entry);
@@ -297,6 +342,7 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         relay,
         logRetentionDays,
         consumer,
+        deployments,
         tags,
     };
 }

@@ -405,7 +405,8 @@ export async function runProgram(options: {
         call: (args) => mockCall(args.token),
     };
 
-    await pulumi.runtime.setMocks(mocks, options.project, options.stack, false);
+    // The Pulumi Cloud organization is what the CLI would pass; offline there is none.
+    await pulumi.runtime.setMocks(mocks, options.project, options.stack, false, "offline-preview-org");
     // Wrap the SDK's own mock monitor so each registration is recorded with its parent, provider
     // and options, which the mocks' newResource callback does not see.
     const monitor = settings.getMonitor() as MockMonitor;

@@ -481,6 +481,46 @@ describe("the mesh program under mocks (index.ts)", function () {
         });
     });
 
+    describe("Pulumi Deployments (off unless configured)", () => {
+        it("creates nothing in Pulumi Cloud by default", () => {
+            for (const run of [dev, prod]) {
+                assert.equal(run.resources.filter((r) => r.type.startsWith("pulumiservice:")).length, 0);
+            }
+        });
+
+        it("when enabled: deployment settings with OIDC for both clouds and a schedule, for this stack", () => {
+            const run = preview([
+                "--stack", "dev", "--json",
+                "--config", "deploymentsEnabled=true",
+                "--config", "deploymentsRepository=acme/mesh",
+                "--config", "deploymentsAwsRoleArn=arn:aws:iam::123456789012:role/pulumi-deploy",
+                "--config", "deploymentsAzureClientId=11111111-2222-4333-8444-555555555555",
+            ]);
+            assert.equal(run.status, 0, run.stderr);
+            const settings = one(run, "pulumiservice:index:DeploymentSettings");
+            const schedule = one(run, "pulumiservice:index:DeploymentSchedule");
+            assert.equal(settings.inputs.stack, "dev");
+            assert.equal(settings.inputs.project, "multicloud-mesh");
+            assert.equal(settings.inputs.github.repository, "acme/mesh");
+            assert.equal(settings.inputs.github.deployCommits, true);
+            assert.equal(settings.inputs.github.previewPullRequests, true);
+            assert.equal(settings.inputs.operationContext.oidc.aws.roleARN, "arn:aws:iam::123456789012:role/pulumi-deploy");
+            assert.equal(settings.inputs.operationContext.oidc.azure.clientId, "11111111-2222-4333-8444-555555555555");
+            assert.equal(settings.inputs.operationContext.oidc.azure.tenantId, "00000000-0000-4000-8000-000000000002");
+            assert.equal(settings.inputs.operationContext.environmentVariables.PULUMI_OPTION_REFRESH, "true", "scheduled runs refresh, so expired time.Rotating resources rotate");
+            assert.equal(schedule.inputs.stack, "dev");
+            assert.equal(schedule.inputs.pulumiOperation, "update");
+        });
+
+        it("when enabled without its required keys: one error naming each", () => {
+            const run = preview(["--stack", "dev", "--json", "--config", "deploymentsEnabled=true"]);
+            assert.equal(run.status, 1);
+            for (const k of ["deploymentsRepository", "deploymentsAwsRoleArn", "deploymentsAzureClientId"]) {
+                assert.match(run.stderr, new RegExp(`multicloud-mesh:${k}: required when multicloud-mesh:deploymentsEnabled is true`));
+            }
+        });
+    });
+
     describe("bad configuration fails before anything is created, naming the key", () => {
         const cases: Array<[string, string, RegExp]> = [
             ["unknown region", "awsRegion=mars-1", /multicloud-mesh:awsRegion: "mars-1" is not allowed; expected one of us-east-1/],
