@@ -7,7 +7,8 @@
  * - Answers per attempt, drawn from the seed: 201 (enqueued), 429, 500/503, 401 (token refused;
  *   the connection fetches a new token before the next attempt), 403 (role assignment missing),
  *   410 (queue gone), and "enqueued but the answer was lost" (a duplicate after the retry).
- * - An outage window in which every request answers 503.
+ * - An outage window in which every request answers 503 (the simulation opens it when the producer
+ *   has finished, so the events still on their way ride it out on the target's retry policy).
  * The retry decision belongs to the target (eventbridge-model.ts), not to this model.
  */
 import type { Clock } from "./clock";
@@ -43,6 +44,11 @@ export class ApiDestinationModel {
     private readonly keyOf: (eventId: string) => string = (id) => id,
   ) {}
 
+  /** Opens the outage window (if the fault profile has one) at `atMs`. */
+  beginOutage(atMs: number): void {
+    this.outageStart ??= atMs;
+  }
+
   /** One HTTP attempt. `eventId` keys the fault draws (the envelope id differs per publication). */
   async invoke(body: string, eventId: string): Promise<HttpOutcome> {
     const outcome = await this.attempt(body, eventId);
@@ -59,9 +65,8 @@ export class ApiDestinationModel {
     this.attemptsByEvent.set(eventId, n);
     const key = this.keyOf(eventId);
     const now = this.clock.now();
-    this.outageStart ??= now + 2_000;
     const f = this.faults;
-    if (f.outageMs > 0 && now >= this.outageStart && now < this.outageStart + f.outageMs) {
+    if (f.outageMs > 0 && this.outageStart !== undefined && now >= this.outageStart && now < this.outageStart + f.outageMs) {
       await this.clock.sleep(REQUEST_LATENCY_MS);
       return { status: 503, reachedQueue: false, outage: true };
     }
