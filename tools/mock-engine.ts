@@ -304,7 +304,8 @@ export function mockOutputs(
                 return { id, state: { ...state, name: physical } };
             }
             if (type.startsWith("aws:")) {
-                return { id: physical, state: { ...state, name: physical, arn: arn(type.split(":")[1].split("/")[0], physical) } };
+                // Some resources take an `arn` input (an EventBridge target's destination): keep it.
+                return { id: physical, state: { ...state, name: physical, arn: inputs.arn ?? arn(type.split(":")[1].split("/")[0], physical) } };
             }
             return { id: `${name}-id`, state };
     }
