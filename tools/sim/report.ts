@@ -34,8 +34,10 @@ export function formatReport(runs: SimulationReport[], command: string): string 
   row("DUPLICATE EFFECTS", runs.map((r) => r.counts.duplicateEffects));
   row("handler ran more than once (events)", runs.map((r) => r.counts.handlerRanMoreThanOnce));
   row("  effect reached more than once (events)", runs.map((r) => r.counts.effectReachedMoreThanOnce));
+  const windows = [...new Set(runs.flatMap((r) => Object.keys(r.effectReachedTwiceBy)))].sort();
+  for (const w of windows) row(`    explained by: ${w}`, runs.map((r) => r.effectReachedTwiceBy[w] ?? 0));
   row("healthy events dead-lettered (need a redrive)", runs.map((r) => r.counts.deadLetteredHealthy));
-  row("poison not in a DLQ with its reason", runs.map((r) => r.unaccountedPoison.length));
+  row("poison not in a DLQ with its reason", runs.map((r) => r.counts.poisonNotDeadLettered));
   const reasons = [...new Set(runs.flatMap((r) => Object.keys(r.deadLettered)))].sort();
   if (reasons.length > 0) {
     lines.push("dead-lettered (messages, by queue and reason)");

@@ -102,9 +102,14 @@ export interface SimulationReport {
     /** Events whose handler reached its effect more than once: what an unconditional effect would have duplicated. */
     effectReachedMoreThanOnce: number;
     deadLetteredHealthy: number;
+    poisonNotDeadLettered: number;
     redelivered: number;
   };
   deadLettered: Record<string, number>;
+  /** Events whose handler reached its effect more than once, by the window that explains it (an event can have several). */
+  effectReachedTwiceBy: Record<string, number>;
+  /** Such events that no documented window explains: a defect if ever non-empty. */
+  unexplainedRepeats: string[];
   /** What the consumer did with each delivery (its outcome kinds). */
   consumerOutcomes: Record<string, number>;
   injected: Record<string, number>;
@@ -342,6 +347,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
         break;
     }
     if (await ledger.apply(eventId, clock.now())) effectsSeen++;
+    appliedEvents.add(eventId);
     if (plan?.fault === "crash-after-effect") {
       plan.crash();
       return never();
@@ -356,6 +362,16 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
 
   const deliveriesByEvent = new Map<string, number>();
   const outcomes: Record<string, number> = {};
+  // Why an event's handler may legitimately reach its effect twice: the windows runtime/consumer.ts documents.
+  const windows = new Map<string, Set<string>>();
+  const explain = (eventId: string | undefined, why: string) => {
+    if (!eventId) return;
+    const set = windows.get(eventId) ?? new Set<string>();
+    set.add(why);
+    windows.set(eventId, set);
+  };
+  const appliedEvents = new Set<string>();
+  const inFlightEvents = new Map<string, number>();
   let consumerInFlight = 0;
   let stopped = false;
   let redisRestarted = false;
@@ -381,6 +397,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     deliveriesByEvent.set(eventId, n);
     const fault = consumerFault(eventId, n);
     if (fault !== "none") inject(`consumer ${fault}`);
+    if (fault === "crash-after-effect") explain(eventId, "crash between effect and completion");
+    if (fault === "stall-past-lease") explain(eventId, "handler stalled past its lease");
+    inFlightEvents.set(eventId, (inFlightEvents.get(eventId) ?? 0) + 1);
     let crash!: () => void;
     const crashed = new Promise<void>((resolve) => (crash = resolve));
     const plan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5 };
@@ -400,7 +419,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
         )
         .then(
           (outcome) => {
-            const o = outcome as { kind: string; settleError?: unknown };
+            const o = outcome as { kind: string; settleError?: unknown; leaseExpiredBeforeComplete?: boolean };
+            if (o.kind === "lease-lost" || o.leaseExpiredBeforeComplete) explain(eventId, "handler overran its lease");
             const kind = o.settleError ? `${o.kind} (settle failed)` : o.kind;
             outcomes[kind] = (outcomes[kind] ?? 0) + 1;
           },
@@ -408,6 +428,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
         ),
       crashed,
     ]);
+    const left = (inFlightEvents.get(eventId) ?? 1) - 1;
+    if (left > 0) inFlightEvents.set(eventId, left);
+    else inFlightEvents.delete(eventId);
   };
   const worker = async (): Promise<void> => {
     while (!stopped) {
@@ -422,8 +445,13 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       if (!redisRestarted && f.redisRestartAt !== undefined && o.idempotencyRedis.restart && effectsSeen >= f.redisRestartAt * o.events) {
         redisRestarted = true;
         inject("idempotency redis stopped and restarted (data lost)");
+        // Every record Redis held is gone: completed events and leases of deliveries in flight.
+        for (const id of appliedEvents) explain(id, "Redis lost its records (restart)");
+        for (const id of inFlightEvents.keys()) explain(id, "Redis lost its records (restart)");
         consumerInFlight++;
         await clock.busy(o.idempotencyRedis.restart()).finally(() => consumerInFlight--);
+        for (const id of appliedEvents) explain(id, "Redis lost its records (restart)");
+        for (const id of inFlightEvents.keys()) explain(id, "Redis lost its records (restart)");
       }
     }
   };
@@ -503,6 +531,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     }
   }
   latencies.sort((a, b) => a - b);
+  const reachedTwiceBy: Record<string, number> = {};
+  const unexplained: string[] = [];
+  for (const [id, n] of counts.reached) {
+    if (n < 2) continue;
+    const why = windows.get(id);
+    if (!why) unexplained.push(id);
+    for (const w of why ?? ["UNEXPLAINED"]) reachedTwiceBy[w] = (reachedTwiceBy[w] ?? 0) + 1;
+  }
   const failures: string[] = [];
   if (!finished) failures.push(`the run did not finish within ${wallLimit} ms of wall time (${unsettled} events still on their way)`);
   if (lost.length > 0) failures.push(`${lost.length} events lost (produced, never applied, in no dead-letter queue)`);
@@ -530,9 +566,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       handlerRanMoreThanOnce: [...handlerRuns.values()].filter((n) => n > 1).length,
       effectReachedMoreThanOnce: [...counts.reached.values()].filter((n) => n > 1).length,
       deadLetteredHealthy,
+      poisonNotDeadLettered: unaccountedPoison.length,
       redelivered: queue.redeliveries,
     },
     deadLettered,
+    effectReachedTwiceBy: reachedTwiceBy,
+    unexplainedRepeats: unexplained.slice(0, 20),
     consumerOutcomes: outcomes,
     injected: {
       ...injected,
