@@ -3,7 +3,7 @@
  * faults, ending with the count (tools/sim/simulation.ts says what is real and what is a model).
  *
  *   npm run local -- --events 10000 --seed 42 [--faults none|default|heavy] [--baseline setnx-first]
- *                    [--handler conditional|plain] [--json] [--workers 16] [--wall-limit-minutes 60]
+ *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--workers 16] [--wall-limit-minutes 60]
  *                    [--dynamodb-url http://127.0.0.1:8000] [--redis-url redis://127.0.0.1:6379]
  *                    [--business-redis-url redis://…]
  *
@@ -32,6 +32,7 @@ interface Args {
   json: boolean;
   workers: number;
   wallLimitMinutes: number;
+  redisRestart: boolean;
   dynamodbUrl?: string;
   redisUrl?: string;
   businessRedisUrl?: string;
@@ -39,10 +40,10 @@ interface Args {
 
 const USAGE =
   "usage: npm run local -- [--events N] [--seed S] [--faults none|default|heavy] [--baseline setnx-first] " +
-  "[--handler conditional|plain] [--json] [--workers N] [--wall-limit-minutes M] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
+  "[--handler conditional|plain] [--json] [--no-redis-restart] [--workers N] [--wall-limit-minutes M] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitMinutes: 60 };
+  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitMinutes: 60, redisRestart: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -72,6 +73,7 @@ export function parseArgs(argv: string[]): Args {
         break;
       }
       case "--json": args.json = true; break;
+      case "--no-redis-restart": args.redisRestart = false; break;
       case "--workers": args.workers = integer(value(), 1); break;
       case "--wall-limit-minutes": args.wallLimitMinutes = integer(value(), 1); break;
       case "--dynamodb-url": args.dynamodbUrl = value(); break;
@@ -112,7 +114,8 @@ async function main(): Promise<number> {
   // The SDK warns on stderr that Node 22 will be required from 2027; the report does not need it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const args = parseArgs(process.argv.slice(2));
-  const faults = faultProfile(args.faults);
+  const profile = faultProfile(args.faults);
+  const faults = args.redisRestart ? profile : { ...profile, redisRestartAt: undefined };
   const cleanup: (() => Promise<void> | void)[] = [];
   try {
     let dynamodb: DynamoDBClient;
@@ -164,7 +167,7 @@ async function main(): Promise<number> {
     }
     cleanup.push(() => business.disconnect());
 
-    const command = `npm run local -- --events ${args.events} --seed ${args.seed} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}`;
+    const command = `npm run local -- --events ${args.events} --seed ${args.seed} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}`;
     const runs: SimulationReport[] = [];
     const designs: ConsumerDesign[] = args.baseline ? ["claim-complete", "setnx-first"] : ["claim-complete"];
     for (const consumer of designs) {

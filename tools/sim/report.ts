@@ -61,6 +61,7 @@ export function formatReport(runs: SimulationReport[], command: string): string 
     lines.push(`${DESIGN_LABEL[r.consumer]} FAILED: ${r.failures.join("; ")}`);
     if (r.lostEventIds.length) lines.push(`  lost, e.g.: ${r.lostEventIds.slice(0, 5).join(", ")}`);
     if (r.duplicateEventIds.length) lines.push(`  duplicated, e.g.: ${r.duplicateEventIds.slice(0, 5).join(", ")}`);
+    if (r.unexplainedRepeats.length) lines.push(`  effect reached twice, unexplained, e.g.: ${r.unexplainedRepeats.slice(0, 5).join(", ")}`);
     if (r.unaccountedPoison.length) lines.push(`  poison not dead-lettered, e.g.: ${r.unaccountedPoison.slice(0, 5).join(", ")}`);
     lines.push(`  reproduce with: ${command}`);
   }

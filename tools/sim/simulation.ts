@@ -543,6 +543,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   if (!finished) failures.push(`the run did not finish within ${wallLimit} ms of wall time (${unsettled} events still on their way)`);
   if (lost.length > 0) failures.push(`${lost.length} events lost (produced, never applied, in no dead-letter queue)`);
   if (duplicates.length > 0) failures.push(`${duplicates.length} events had their effect applied more than once`);
+  if (unexplained.length > 0) failures.push(`${unexplained.length} events reached their effect twice outside the documented windows`);
   if (unaccountedPoison.length > 0) failures.push(`${unaccountedPoison.length} poison events are not in a dead-letter queue with their reason`);
   const wallMs = Date.now() - wallStart;
   return {
