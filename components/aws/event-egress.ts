@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { alarmAbove, AlarmMetric } from "./alarms";
+import { fail, requireInteger } from "../validate";
 
 /** The Entra ID client credentials EventBridge exchanges for a Service Bus token. */
 export interface OAuthClientCredentials {
@@ -237,23 +239,8 @@ export class EventEgress extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const alarm = (role: string, description: string, metric: Omit<aws.cloudwatch.MetricAlarmArgs, "comparisonOperator" | "evaluationPeriods">) =>
-            new aws.cloudwatch.MetricAlarm(
-                `${name}-${role}`,
-                {
-                    alarmDescription: description,
-                    comparisonOperator: "GreaterThanThreshold",
-                    threshold: 0,
-                    evaluationPeriods: 1,
-                    period: 60,
-                    treatMissingData: "notBreaching",
-                    alarmActions: [args.alarmTopicArn],
-                    okActions: [args.alarmTopicArn],
-                    tags: args.tags,
-                    ...metric,
-                },
-                { parent: this },
-            );
+        const alarm = (role: string, description: string, metric: AlarmMetric) =>
+            alarmAbove(`${name}-${role}`, description, metric, { topicArn: args.alarmTopicArn, tags: args.tags }, this);
 
         alarm("dlq-depth-alarm", "Events that EventBridge could not deliver to Azure are waiting in the dead-letter queue: inspect, then `npm run redrive`", {
             namespace: "AWS/SQS",
@@ -299,15 +286,10 @@ export class EventEgress extends pulumi.ComponentResource {
 }
 
 function validateEgressArgs(args: EventEgressArgs): void {
-    const fail = (field: string, message: string): never => {
-        throw new Error(`EventEgress: args.${field} ${message}`);
-    };
-    if (!Array.isArray(args.sources) || args.sources.length === 0) fail("sources", "must name at least one event source");
-    const inRange = (field: keyof EventEgressArgs, value: number, min: number, max: number) => {
-        if (!Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${value}`);
-    };
-    inRange("maximumEventAgeSeconds", args.maximumEventAgeSeconds, 60, 86400);
-    inRange("maximumRetryAttempts", args.maximumRetryAttempts, 0, 185);
-    inRange("rateLimitPerSecond", args.rateLimitPerSecond, 1, 300);
-    inRange("archiveRetentionDays", args.archiveRetentionDays, 0, 36500);
+    const C = "EventEgress";
+    if (!Array.isArray(args.sources) || args.sources.length === 0) fail(C, "sources", "must name at least one event source");
+    requireInteger(C, "maximumEventAgeSeconds", args.maximumEventAgeSeconds, 60, 86400);
+    requireInteger(C, "maximumRetryAttempts", args.maximumRetryAttempts, 0, 185);
+    requireInteger(C, "rateLimitPerSecond", args.rateLimitPerSecond, 1, 300);
+    requireInteger(C, "archiveRetentionDays", args.archiveRetentionDays, 0, 36500);
 }

@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { alarmAbove, AlarmMetric } from "./alarms";
+import { requireInteger } from "../validate";
 import * as relayLambda from "../../runtime/relay-lambda";
 import { OUTBOX_STATUS_ATTRIBUTE, OUTBOX_STATUS_PENDING } from "../../runtime/outbox-schema";
 
@@ -173,23 +175,8 @@ export class OutboxRelay extends pulumi.ComponentResource {
             { parent: this, dependsOn: [policy] },
         );
 
-        const alarm = (role: string, description: string, metric: Omit<aws.cloudwatch.MetricAlarmArgs, "comparisonOperator" | "evaluationPeriods" | "threshold"> & { threshold?: number }) =>
-            new aws.cloudwatch.MetricAlarm(
-                `${name}-${role}`,
-                {
-                    alarmDescription: description,
-                    comparisonOperator: "GreaterThanThreshold",
-                    threshold: 0,
-                    evaluationPeriods: 1,
-                    period: 60,
-                    treatMissingData: "notBreaching",
-                    alarmActions: [args.alarmTopicArn],
-                    okActions: [args.alarmTopicArn],
-                    tags: args.tags,
-                    ...metric,
-                },
-                { parent: this },
-            );
+        const alarm = (role: string, description: string, metric: AlarmMetric) =>
+            alarmAbove(`${name}-${role}`, description, metric, { topicArn: args.alarmTopicArn, tags: args.tags }, this);
 
         alarm("errors-alarm", "The outbox relay failed invocations: its records are being retried and will reach the failure queue if it keeps failing", {
             namespace: "AWS/Lambda",
@@ -228,18 +215,13 @@ export class OutboxRelay extends pulumi.ComponentResource {
 }
 
 function validateRelayArgs(args: OutboxRelayArgs): void {
-    const inRange = (field: keyof OutboxRelayArgs, min: number, max: number) => {
-        const value = args[field] as number;
-        if (!Number.isInteger(value) || value < min || value > max) {
-            throw new Error(`OutboxRelay: args.${field} must be an integer from ${min} to ${max}, got ${value}`);
-        }
-    };
-    inRange("memoryMb", 128, 10240);
-    inRange("timeoutSeconds", 1, 900);
-    inRange("batchSize", 1, 10000);
-    inRange("batchWindowSeconds", 0, 300);
-    inRange("maximumRetryAttempts", 0, 10000);
-    inRange("maximumRecordAgeSeconds", 60, 604800);
-    inRange("iteratorAgeAlarmSeconds", 1, 604800);
-    inRange("logRetentionDays", 1, 3653);
+    const C = "OutboxRelay";
+    requireInteger(C, "memoryMb", args.memoryMb, 128, 10240);
+    requireInteger(C, "timeoutSeconds", args.timeoutSeconds, 1, 900);
+    requireInteger(C, "batchSize", args.batchSize, 1, 10000);
+    requireInteger(C, "batchWindowSeconds", args.batchWindowSeconds, 0, 300);
+    requireInteger(C, "maximumRetryAttempts", args.maximumRetryAttempts, 0, 10000);
+    requireInteger(C, "maximumRecordAgeSeconds", args.maximumRecordAgeSeconds, 60, 604800);
+    requireInteger(C, "iteratorAgeAlarmSeconds", args.iteratorAgeAlarmSeconds, 1, 604800);
+    requireInteger(C, "logRetentionDays", args.logRetentionDays, 1, 3653);
 }

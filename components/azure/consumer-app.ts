@@ -10,6 +10,7 @@ import * as web from "@pulumi/azure-native/web";
 import type { BusinessHandler } from "../../runtime/consumer";
 import { CONSUMER_SETTING_NAMES } from "../../runtime/functions-host";
 import { buildConsumerPackage, SERVICE_BUS_CONNECTION } from "./consumer-package";
+import { fail, requireInteger } from "../validate";
 
 /** Built-in roles the consumer's identity gets, each on one resource. */
 export const ROLE_IDS = {
@@ -283,15 +284,12 @@ export class ConsumerApp extends pulumi.ComponentResource {
 }
 
 function validateConsumerArgs(args: ConsumerAppArgs): void {
-    const inRange = (field: keyof ConsumerAppArgs, min: number, max: number) => {
-        const value = args[field] as number;
-        if (!Number.isInteger(value) || value < min || value > max) throw new Error(`ConsumerApp: args.${field} must be an integer from ${min} to ${max}, got ${value}`);
-    };
-    inRange("lockDurationSeconds", 5, 300);
-    inRange("maxConcurrentCalls", 1, 256);
-    inRange("logRetentionDays", 30, 730);
+    const C = "ConsumerApp";
+    requireInteger(C, "lockDurationSeconds", args.lockDurationSeconds, 5, 300);
+    requireInteger(C, "maxConcurrentCalls", args.maxConcurrentCalls, 1, 256);
+    requireInteger(C, "logRetentionDays", args.logRetentionDays, 30, 730);
     if (!/^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$/.test(args.redisSku)) {
-        throw new Error(`ConsumerApp: args.redisSku must be an Azure Managed Redis SKU such as Balanced_B0 or Balanced_B1, got ${JSON.stringify(args.redisSku)}`);
+        fail(C, "redisSku", `must be an Azure Managed Redis SKU such as Balanced_B0 or Balanced_B1, got ${JSON.stringify(args.redisSku)}`);
     }
-    if (typeof args.handler !== "function") throw new Error("ConsumerApp: args.handler must be the business handler function");
+    if (typeof args.handler !== "function") fail(C, "handler", "must be the business handler function");
 }

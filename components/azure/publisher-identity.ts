@@ -3,6 +3,7 @@ import * as azuread from "@pulumi/azuread";
 import * as random from "@pulumi/random";
 import * as time from "@pulumiverse/time";
 import * as authorization from "@pulumi/azure-native/authorization";
+import { fail, requireInteger } from "../validate";
 
 /** Built-in role "Azure Service Bus Data Sender": send to the entity in scope, nothing else. */
 export const SERVICE_BUS_DATA_SENDER_ROLE_ID = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39";
@@ -40,20 +41,14 @@ export function newestSlot(slots: readonly SlotState[]): SecretSlot {
 
 /** Checks the rotation settings against Entra ID's two-year limit and each other; throws naming the field. */
 export function validateRotation(args: Pick<PublisherIdentityArgs, "rotationDays" | "graceDays" | "propagationWaitSeconds">): void {
-    const fail = (field: string, message: string): never => {
-        throw new Error(`PublisherIdentity: args.${field} ${message}`);
-    };
-    const int = (field: "rotationDays" | "graceDays" | "propagationWaitSeconds", min: number, max: number) => {
-        const value = args[field];
-        if (!Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${value}`);
-    };
-    int("rotationDays", 2, 480);
-    int("graceDays", 1, 180);
-    int("propagationWaitSeconds", 0, 3600);
-    if (args.rotationDays % 2 !== 0) fail("rotationDays", `must be even so the second slot can be offset by exactly half a period, got ${args.rotationDays}`);
+    const C = "PublisherIdentity";
+    requireInteger(C, "rotationDays", args.rotationDays, 2, 480);
+    requireInteger(C, "graceDays", args.graceDays, 1, 180);
+    requireInteger(C, "propagationWaitSeconds", args.propagationWaitSeconds, 0, 3600);
+    if (args.rotationDays % 2 !== 0) fail(C, "rotationDays", `must be even so the second slot can be offset by exactly half a period, got ${args.rotationDays}`);
     // The second slot's first secret is issued at t0 and lives until t0 + 1.5 periods + grace.
     if (1.5 * args.rotationDays + args.graceDays > 730) {
-        fail("graceDays", `with rotationDays ${args.rotationDays} gives secrets living ${1.5 * args.rotationDays + args.graceDays} days; Entra ID allows at most 730 (1.5 × rotationDays + graceDays ≤ 730)`);
+        fail(C, "graceDays", `with rotationDays ${args.rotationDays} gives secrets living ${1.5 * args.rotationDays + args.graceDays} days; Entra ID allows at most 730 (1.5 × rotationDays + graceDays ≤ 730)`);
     }
 }
 

@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import * as servicebus from "@pulumi/azure-native/servicebus";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as authorization from "@pulumi/azure-native/authorization";
+import { fail, requireInteger } from "../validate";
 
 export interface ServiceBusIngressArgs {
     /** Resource group that holds the namespace and its alerting. */
@@ -187,20 +188,14 @@ export class ServiceBusIngress extends pulumi.ComponentResource {
 }
 
 function validateIngressArgs(args: ServiceBusIngressArgs): void {
-    const fail = (field: keyof ServiceBusIngressArgs, message: string): never => {
-        throw new Error(`ServiceBusIngress: args.${field} ${message}`);
-    };
-    const inRange = (field: keyof ServiceBusIngressArgs, min: number, max: number) => {
-        const value = args[field] as number;
-        if (!Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${value}`);
-    };
+    const C = "ServiceBusIngress";
     if (!/^[a-z][a-z0-9-]{4,42}$/.test(args.namespacePrefix)) {
-        fail("namespacePrefix", `must be 5-43 lower-case letters, digits or '-', starting with a letter (a 7-character suffix follows), got ${JSON.stringify(args.namespacePrefix)}`);
+        fail(C, "namespacePrefix", `must be 5-43 lower-case letters, digits or '-', starting with a letter (a 7-character suffix follows), got ${JSON.stringify(args.namespacePrefix)}`);
     }
-    if (args.sku !== "Standard" && args.sku !== "Premium") fail("sku", `must be Standard or Premium, got ${JSON.stringify(args.sku)}`);
-    if (args.sku === "Premium" && ![1, 2, 4, 8, 16].includes(args.capacity)) fail("capacity", `must be 1, 2, 4, 8 or 16 on Premium, got ${args.capacity}`);
-    inRange("maxDeliveryCount", 1, 2000);
-    inRange("lockDurationSeconds", 5, 300);
-    inRange("messageTtlDays", 1, 3650);
-    inRange("duplicateDetectionWindowMinutes", 0, 10080);
+    if (args.sku !== "Standard" && args.sku !== "Premium") fail(C, "sku", `must be Standard or Premium, got ${JSON.stringify(args.sku)}`);
+    if (args.sku === "Premium" && ![1, 2, 4, 8, 16].includes(args.capacity)) fail(C, "capacity", `must be 1, 2, 4, 8 or 16 on Premium, got ${args.capacity}`);
+    requireInteger(C, "maxDeliveryCount", args.maxDeliveryCount, 1, 2000);
+    requireInteger(C, "lockDurationSeconds", args.lockDurationSeconds, 5, 300);
+    requireInteger(C, "messageTtlDays", args.messageTtlDays, 1, 3650);
+    requireInteger(C, "duplicateDetectionWindowMinutes", args.duplicateDetectionWindowMinutes, 0, 10080);
 }
