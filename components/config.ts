@@ -190,7 +190,7 @@ export const CONFIG_DEFAULTS = {
     relayBatchSize: 100,
     relayBatchWindowSeconds: 1,
     relayMaximumRetryAttempts: 10,
-    relayMaximumRecordAgeSeconds: 86400,
+    relayMaximumRecordAgeSeconds: 21600,
     relayIteratorAgeAlarmSeconds: 300,
     logRetentionDays: 30,
     consumerMaxConcurrentCalls: 16,
@@ -279,7 +279,9 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         batchWindowSeconds: reader.integer("relayBatchWindowSeconds", 0, 300),
         // Finite by design: a record that can never be published must reach the failure queue.
         maximumRetryAttempts: reader.integer("relayMaximumRetryAttempts", 0, 10000),
-        maximumRecordAgeSeconds: reader.integer("relayMaximumRecordAgeSeconds", 60, 604800),
+        // The stream keeps records 24 h: a record must reach the failure queue well before it is
+        // trimmed, or nothing is left to redrive.
+        maximumRecordAgeSeconds: reader.integer("relayMaximumRecordAgeSeconds", 60, 72000),
         iteratorAgeAlarmSeconds: reader.integer("relayIteratorAgeAlarmSeconds", 1, 604800),
     };
     const logRetentionDays = reader.integer("logRetentionDays", 1, 3653);

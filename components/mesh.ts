@@ -155,6 +155,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 busArn: egress.busArn,
                 ...args.relay,
                 alarmTopicArn: alarms.topicArn,
+                deletionProtection: args.deletionProtection,
                 logRetentionDays: args.logRetentionDays,
                 tags,
             },
@@ -174,6 +175,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 maxConcurrentCalls: args.consumer.maxConcurrentCalls,
                 redisSku: args.consumer.redisSku,
                 redisHighAvailability: args.consumer.redisHighAvailability,
+                dedupeWindowDays: dedupeWindowDays(args),
+                deletionProtection: args.deletionProtection,
                 // Log Analytics keeps 30..730 days.
                 logRetentionDays: Math.min(730, Math.max(30, args.logRetentionDays)),
                 tags,
@@ -232,4 +235,15 @@ export function namespacePrefix(name: string): string {
     let prefix = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-").replace(/^[^a-z]+/, "");
     prefix = prefix.slice(0, 43).replace(/-+$/, "");
     return prefix.length >= 5 ? prefix : `mesh-${prefix}`.replace(/-+$/, "").padEnd(5, "0");
+}
+
+/**
+ * How long the consumer must remember completed event ids: at least as long as any copy of an event
+ * can come back — a week of slack, the AWS dead-letter queue's 14 days, the Service Bus message TTL,
+ * and the archive's replay window (an archive kept forever is covered for a year; replays older
+ * than that are re-applied, which the README says).
+ */
+export function dedupeWindowDays(args: Pick<MulticloudEventMeshArgs, "archiveRetentionDays" | "queue">): number {
+    const archive = args.archiveRetentionDays === 0 ? 365 : args.archiveRetentionDays;
+    return Math.max(7, 14, args.queue.messageTtlDays, archive);
 }

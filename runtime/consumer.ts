@@ -209,7 +209,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const base = { eventId, messageId };
 
       const start = now();
-      // Without lockedUntilUtc, assume the lock started when the message reached us (conservative).
+      // Without lockedUntilUtc (the Functions SDK-binding extension does not pass it), assume the lock
+      // started when the message reached us. That is optimistic by the time the message waited in
+      // the host; the host renews the lock while the function runs, which covers the difference.
       const lockEnd = message.lockedUntilUtc instanceof Date ? message.lockedUntilUtc.getTime() : start + lockMs;
       const waitUntil = Math.min(start + inProgressMaxWaitMs, lockEnd - 2 * marginMs);
       let poll = FIRST_IN_PROGRESS_POLL_MS;

@@ -74,8 +74,11 @@ export class EventValidationError extends Error {
 export type Result<T> = { ok: true; value: T } | { ok: false; error: EventValidationError };
 
 export interface ValidationOptions {
-  /** Accepted `schema_version` majors. Default `["1"]`. */
-  supportedSchemaMajors?: readonly string[];
+  /**
+   * Accepted `schema_version` majors. Default `["1"]`. `"any"` checks only the form: the relay is a
+   * transport and must not strand a newer event in its shard; the consumer decides what it supports.
+   */
+  supportedSchemaMajors?: readonly string[] | "any";
 }
 
 /** EventBridge's limit for one PutEvents entry, and for a whole PutEvents request. */
@@ -146,7 +149,7 @@ export function validateDomainEvent(value: unknown, options: ValidationOptions =
   const schemaVersion = SCHEMA_VERSION.exec(metadata.schema_version as string);
   if (!schemaVersion) return fail("InvalidField", "metadata.schema_version", "must look like MAJOR[.MINOR[.PATCH]]", id);
   const majors = options.supportedSchemaMajors ?? ["1"];
-  if (!majors.includes(schemaVersion[1])) {
+  if (majors !== "any" && !majors.includes(schemaVersion[1])) {
     return fail(
       "UnsupportedSchemaVersion",
       "metadata.schema_version",

@@ -19,6 +19,8 @@ export function createRelayLambdaHandler(config: RelayLambdaConfig): RelayHandle
     eventBridge: new EventBridgeClient({}),
     eventBusName: config.eventBusName,
     maxConcurrentRequests: config.maxConcurrentRequests,
+    // A transport: forward every well-formed event whatever its schema major; the consumer decides.
+    validation: { supportedSchemaMajors: "any" },
     logger: createJsonLogger({ service: "outbox-relay", level: config.logLevel }),
   });
 }

@@ -211,10 +211,18 @@ export async function main(argv: string[], print: Print = (line) => console.log(
             windowMs = Math.max(windowMs, isoDurationMs(queue.duplicateDetectionHistoryTimeWindow));
         }
     } catch (error) {
-        print(
-            `note: cannot read the queue's duplicate detection setting (${(error as Error).message.split("\n")[0]}); ` +
-                (args.duplicateDetectionWindowMinutes === undefined ? "assuming it is off (the default); pass --duplicate-detection-window MINUTES if it is on" : `using --duplicate-detection-window ${args.duplicateDetectionWindowMinutes}`),
-        );
+        const why = (error as Error).message.split("\n")[0];
+        if (args.duplicateDetectionWindowMinutes === undefined) {
+            // Guessing "off" could lose events: if it is on, the broker silently drops a resend with
+            // the same MessageId, and completing the dead letter would then discard the only copy.
+            print(
+                `error: cannot read the queue's duplicate detection setting (${why}). Nothing was changed. ` +
+                    "Pass --duplicate-detection-window MINUTES (0 if duplicate detection is off, as the mesh deploys it), or run with Azure Service Bus Data Owner on the queue.",
+            );
+            await Promise.allSettled([receiver.close(), sender.close(), client.close()]);
+            return 2;
+        }
+        print(`note: cannot read the queue's duplicate detection setting (${why}); using --duplicate-detection-window ${args.duplicateDetectionWindowMinutes}`);
     }
     try {
         const summary = await redriveServiceBusDeadLetters({

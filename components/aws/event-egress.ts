@@ -56,9 +56,9 @@ export function serviceBusSendEndpoint(namespaceFqdn: string, queueName: string)
  * POSTs each event into the Service Bus queue. Failed deliveries land in an encrypted SQS
  * dead-letter queue that only this rule may write to, and two alarms watch the path.
  *
- * Why the dead-letter queue is not optional: EventBridge does not retry a 4xx other than 401/407/409/429
- * (a 403 from Service Bus when the role assignment is missing, a 410 when the queue is gone); without
- * a dead-letter queue such an event is dropped.
+ * Why the dead-letter queue is not optional: EventBridge does not retry a 4xx other than
+ * 401/407/409/429 (a 413 for an oversized message, a 403 for an exceeded quota or disabled entity,
+ * a 410 when the queue is gone); without a dead-letter queue such an event is dropped.
  */
 export class EventEgress extends pulumi.ComponentResource {
     public readonly busName: pulumi.Output<string>;
@@ -86,7 +86,7 @@ export class EventEgress extends pulumi.ComponentResource {
                 eventPattern: JSON.stringify({ source: args.sources }),
                 description: "Replay source for events that must be re-delivered to Azure after an outage",
             },
-            { parent: this },
+            { parent: this, protect: args.deletionProtection },
         );
 
         const rule = new aws.cloudwatch.EventRule(

@@ -29,12 +29,14 @@ export interface OutboxRelayArgs {
     batchWindowSeconds: number;
     /** Retries of a failing batch before its records go to the failure queue (0..10000; finite). */
     maximumRetryAttempts: number;
-    /** Records older than this many seconds go to the failure queue instead of being retried (60..604800). */
+    /** Records older than this many seconds go to the failure queue instead of being retried (60..72000, inside the stream's 24 h). */
     maximumRecordAgeSeconds: number;
     /** Iterator age, in seconds, above which the stream is alarmed as falling behind. */
     iteratorAgeAlarmSeconds: number;
     /** SNS topic the relay's alarms notify. */
     alarmTopicArn: pulumi.Input<string>;
+    /** Protect the failure queue from deletion (it points at records not yet published). */
+    deletionProtection: boolean;
     /** Days the relay's logs are kept. */
     logRetentionDays: number;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -82,7 +84,7 @@ export class OutboxRelay extends pulumi.ComponentResource {
         const failureQueue = new aws.sqs.Queue(
             `${name}-failures`,
             { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true, tags: args.tags },
-            { parent: this },
+            { parent: this, protect: args.deletionProtection },
         );
 
         const role = new aws.iam.Role(
@@ -191,7 +193,7 @@ export class OutboxRelay extends pulumi.ComponentResource {
             statistic: "Maximum",
             threshold: args.iteratorAgeAlarmSeconds * 1000,
         });
-        alarm("failures-depth-alarm", "Outbox records the relay could not publish are parked in the failure queue: inspect them, then redrive", {
+        alarm("failures-depth-alarm", "Outbox records the relay gave up on: each message names a stream range; republish those records within 24 h of their creation (the stream trims them then; the items stay PENDING in the outbox table until their TTL)", {
             namespace: "AWS/SQS",
             metricName: "ApproximateNumberOfMessagesVisible",
             dimensions: { QueueName: failureQueue.name },
@@ -221,7 +223,7 @@ function validateRelayArgs(args: OutboxRelayArgs): void {
     requireInteger(C, "batchSize", args.batchSize, 1, 10000);
     requireInteger(C, "batchWindowSeconds", args.batchWindowSeconds, 0, 300);
     requireInteger(C, "maximumRetryAttempts", args.maximumRetryAttempts, 0, 10000);
-    requireInteger(C, "maximumRecordAgeSeconds", args.maximumRecordAgeSeconds, 60, 604800);
+    requireInteger(C, "maximumRecordAgeSeconds", args.maximumRecordAgeSeconds, 60, 72000);
     requireInteger(C, "iteratorAgeAlarmSeconds", args.iteratorAgeAlarmSeconds, 1, 604800);
     requireInteger(C, "logRetentionDays", args.logRetentionDays, 1, 3653);
 }

@@ -41,6 +41,14 @@ export interface ConsumerAppArgs {
     redisSku: string;
     /** Replicate Redis across two nodes (prod). */
     redisHighAvailability: boolean;
+    /**
+     * Days the consumer remembers a completed event id (1..3650). It must cover every way an event
+     * can come back: EventBridge retries (1 day), the AWS dead-letter queue (14 days), the Service
+     * Bus message TTL and the archive's replay window.
+     */
+    dedupeWindowDays: number;
+    /** Protect Redis (its records are what makes a redelivery a duplicate) from deletion. */
+    deletionProtection: boolean;
     /** Days Application Insights / Log Analytics keep logs (30..730). */
     logRetentionDays: number;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -176,7 +184,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
                 publicNetworkAccess: "Enabled",
                 tags: args.tags,
             },
-            { parent: this },
+            { parent: this, protect: args.deletionProtection },
         );
         const database = new redisenterprise.Database(
             `${name}-redis-db`,
@@ -193,7 +201,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
                 accessKeysAuthentication: "Disabled",
                 persistence: { aofEnabled: true, aofFrequency: "1s" },
             },
-            { parent: this },
+            { parent: this, protect: args.deletionProtection },
         );
         const redisAccess = new redisenterprise.AccessPolicyAssignment(
             `${name}-redis-access`,
@@ -240,6 +248,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
             [n.redisAuth]: "entra",
             [n.redisUsername]: identity.principalId,
             [n.clientId]: identity.clientId,
+            [n.dedupeWindowMs]: String(args.dedupeWindowDays * 86_400_000),
             APPLICATIONINSIGHTS_CONNECTION_STRING: insights.connectionString,
             APPLICATIONINSIGHTS_AUTHENTICATION_STRING: pulumi.interpolate`ClientId=${identity.clientId};Authorization=AAD`,
         };
@@ -287,6 +296,7 @@ function validateConsumerArgs(args: ConsumerAppArgs): void {
     const C = "ConsumerApp";
     requireInteger(C, "lockDurationSeconds", args.lockDurationSeconds, 5, 300);
     requireInteger(C, "maxConcurrentCalls", args.maxConcurrentCalls, 1, 256);
+    requireInteger(C, "dedupeWindowDays", args.dedupeWindowDays, 1, 3650);
     requireInteger(C, "logRetentionDays", args.logRetentionDays, 30, 730);
     if (!/^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$/.test(args.redisSku)) {
         fail(C, "redisSku", `must be an Azure Managed Redis SKU such as Balanced_B0 or Balanced_B1, got ${JSON.stringify(args.redisSku)}`);

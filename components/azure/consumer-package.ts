@@ -128,7 +128,13 @@ export function consumerFactory(businessHandler: BusinessHandler) {
             } else {
                 redis = new Redis(base);
             }
-            await redis.connect();
+            redis.on("error", (error: unknown) => logger.warn("Redis connection error", { error: logging.describeError(error) }));
+            try {
+                await redis.connect();
+            } catch (error) {
+                redis.disconnect();
+                throw error;
+            }
             const store = idempotency.createRedisIdempotencyStore(redis, {
                 keyPrefix: settings.keyPrefix,
                 dedupeWindowMs: settings.dedupeWindowMs,
@@ -138,12 +144,22 @@ export function consumerFactory(businessHandler: BusinessHandler) {
         };
 
         return async (context: functionsHost.ServiceBusMessageContextLike<functionsHost.ReceivedMessageLike>) => {
-            // A failed start is not cached: the next invocation tries again (messages stay locked, then return).
+            // A failed start is not cached: the next invocation tries again.
             ready = ready ?? start().catch((error) => {
                 ready = undefined;
                 throw error;
             });
-            const handle = await ready;
+            let handle;
+            try {
+                handle = await ready;
+            } catch (error) {
+                // Redis (or its token) is unavailable: like any store failure, run nothing, settle
+                // nothing as done, give the messages back for a later delivery.
+                logger.error("Consumer could not start (Redis unavailable); messages abandoned, handler not run", { error: logging.describeError(error) });
+                const messages = Array.isArray(context.messages) ? context.messages : [context.messages];
+                await Promise.allSettled(messages.map((m) => context.actions.abandon(m)));
+                return [];
+            }
             return handle(context);
         };
     };

@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import { all, one, preview, PreviewResult } from "../support/offline-preview";
-import { SERVICE_BUS_DATA_SENDER_ROLE_ID } from "../../components/azure/publisher-identity";
 
 /**
  * The real program (index.ts) evaluated with each stack's configuration under the mocked engine.
@@ -228,7 +227,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.equal(mapping.inputs.bisectBatchOnFunctionError, true);
             assert.deepEqual(mapping.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
             assert.equal(mapping.inputs.maximumRetryAttempts, 10);
-            assert.equal(mapping.inputs.maximumRecordAgeInSeconds, 86400);
+            assert.equal(mapping.inputs.maximumRecordAgeInSeconds, 21600, "parked well before the stream's 24 h trim");
             assert.deepEqual(mapping.inputs.destinationConfig, { onFailure: { destinationArn: failures.outputs.arn } });
             const [filter] = mapping.inputs.filterCriteria.filters;
             assert.deepEqual(JSON.parse(filter.pattern), { eventName: ["INSERT"], dynamodb: { NewImage: { status: { S: ["PENDING"] } } } });
@@ -287,6 +286,10 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.equal(settings.ServiceBusConnection__clientId, identity.outputs.clientId);
             assert.equal(settings.MESH_QUEUE_NAME, "mesh-events");
             assert.equal(settings.MESH_MESSAGE_LOCK_MS, "60000", "the consumer's lease is bounded by the queue's lock");
+            // Completed ids are remembered as long as any copy can come back: dev 14 days (the AWS DLQ),
+            // prod 90 days (the archive's replay window).
+            assert.equal(settings.MESH_DEDUPE_WINDOW_MS, String(14 * 86_400_000));
+            assert.equal(settingsOf(prod).MESH_DEDUPE_WINDOW_MS, String(90 * 86_400_000));
             assert.equal(settings.WEBSITE_RUN_FROM_PACKAGE, blob.outputs.url);
             assert.equal(settings.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID, identity.outputs.id);
             assert.equal(settings.AzureWebJobsStorage__credential, "managedidentity");
@@ -397,7 +400,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.equal(assignment.inputs.scope, queue.outputs.id, "the sender role is scoped to the queue, not the namespace");
             assert.equal(assignment.inputs.principalId, sp.outputs.objectId);
             assert.equal(assignment.inputs.principalType, "ServicePrincipal");
-            assert.ok(assignment.inputs.roleDefinitionId.endsWith(`/roleDefinitions/${SERVICE_BUS_DATA_SENDER_ROLE_ID}`));
+            assert.ok(assignment.inputs.roleDefinitionId.endsWith("/roleDefinitions/69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"), "Azure Service Bus Data Sender");
             assert.equal(dev.outputs.publisherClientId, app.outputs.clientId);
         });
 
@@ -445,6 +448,10 @@ describe("the mesh program under mocks (index.ts)", function () {
                 one(run, "azure-native:servicebus:Namespace"),
                 one(run, "azure-native:servicebus:Queue"),
                 one(run, "azure-native:resources:ResourceGroup"),
+                one(run, "aws:cloudwatch/eventArchive:EventArchive"),
+                one(run, "aws:sqs/queue:Queue", "-relay-failures"),
+                one(run, "azure-native:redisenterprise:RedisEnterprise"),
+                one(run, "azure-native:redisenterprise:Database"),
             ];
             for (const r of stateful(prod)) assert.equal(r.protect, true, `${r.name} is not protected in prod`);
             for (const r of stateful(dev)) assert.equal(r.protect, false, `${r.name} is protected in dev`);

@@ -59,6 +59,7 @@ describe("component argument validation", () => {
         iteratorAgeAlarmSeconds: 300,
         alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
         logRetentionDays: 30,
+        deletionProtection: false,
     };
 
     const consumer: ConsumerAppArgs = {
@@ -70,6 +71,8 @@ describe("component argument validation", () => {
         lockDurationSeconds: 60,
         handler: async () => undefined,
         maxConcurrentCalls: 16,
+        dedupeWindowDays: 14,
+        deletionProtection: false,
         redisSku: "Balanced_B0",
         redisHighAvailability: false,
         logRetentionDays: 30,
