@@ -132,7 +132,7 @@ export function createRedisIdempotencyStore(redis: Redis, options: RedisIdempote
       if (status === "claimed") return { status: "claimed", token, leaseMs };
       if (status === "completed") return { status: "completed" };
       if (status === "in-progress") return { status: "in-progress", retryAfterMs: Math.max(0, Number(ms)) };
-      throw new Error(`claim: unexpected reply from Redis script: ${String(status)}`);
+      throw new Error(`claim of event ${eventId}: unexpected reply from Redis script: ${String(status)}`);
     },
     async complete(eventId, token) {
       const result = await scripts[COMPLETE_COMMAND](prefix + eventId, token, windowMs);
@@ -143,7 +143,7 @@ export function createRedisIdempotencyStore(redis: Redis, options: RedisIdempote
         case "claimed-by-other":
           return result;
         default:
-          throw new Error(`complete: unexpected reply from Redis script: ${String(result)}`);
+          throw new Error(`complete of event ${eventId}: unexpected reply from Redis script: ${String(result)}`);
       }
     },
     async release(eventId, token) {
@@ -155,7 +155,7 @@ export function createRedisIdempotencyStore(redis: Redis, options: RedisIdempote
         case "claimed-by-other":
           return result;
         default:
-          throw new Error(`release: unexpected reply from Redis script: ${String(result)}`);
+          throw new Error(`release of event ${eventId}: unexpected reply from Redis script: ${String(result)}`);
       }
     },
   };

@@ -209,7 +209,7 @@ export function mockOutputs(
             return { id: `${inputs.scope}/providers/Microsoft.Authorization/locks/${name}`, state: { ...state, name } };
         case "azure-native:managedidentity:UserAssignedIdentity": {
             const id = `${rg(inputs.resourceGroupName)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${physical}`;
-            return { id, state: { ...state, name: physical, principalId: `${uuid.slice(0, -4)}9r1d`, clientId: `${uuid.slice(0, -4)}c11d`, tenantId: FAKE_TENANT } };
+            return { id, state: { ...state, name: physical, principalId: `${uuid.slice(0, -4)}9a1d`, clientId: `${uuid.slice(0, -4)}c11d`, tenantId: FAKE_TENANT } };
         }
         case "azure-native:storage:StorageAccount": {
             const account = inputs.accountName ?? physical;
@@ -248,11 +248,11 @@ export function mockOutputs(
         case "azure-native:operationalinsights:Workspace":
             return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.OperationalInsights/workspaces/${physical}`, state: { ...state, name: physical, customerId: uuid } };
         case "azuread:index/application:Application":
-            Object.assign(state, { clientId: uuid, objectId: `${uuid.slice(0, -4)}0bj0` });
-            return { id: `/applications/${uuid.slice(0, -4)}0bj0`, state };
+            Object.assign(state, { clientId: uuid, objectId: `${uuid.slice(0, -4)}0b30` });
+            return { id: `/applications/${uuid.slice(0, -4)}0b30`, state };
         case "azuread:index/servicePrincipal:ServicePrincipal":
-            Object.assign(state, { objectId: `${uuid.slice(0, -4)}5p00` });
-            return { id: `/servicePrincipals/${uuid.slice(0, -4)}5p00`, state };
+            Object.assign(state, { objectId: `${uuid.slice(0, -4)}5b00` });
+            return { id: `/servicePrincipals/${uuid.slice(0, -4)}5b00`, state };
         case "azuread:index/applicationPassword:ApplicationPassword":
             // The provider returns the password as a secret; so do the mocks.
             // A new rotateWhenChanged means a new password: new key id, new value.

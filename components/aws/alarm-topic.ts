@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 export interface AlarmTopicArgs {
     /** E-mail address subscribed to the topic; no subscription when undefined. */
     email?: pulumi.Input<string>;
+    /** Tags on every taggable resource of this component. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

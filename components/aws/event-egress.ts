@@ -34,6 +34,7 @@ export interface EventEgressArgs {
     alarmTopicArn: pulumi.Input<string>;
     /** Protect the dead-letter queue from deletion (it may hold the only copy of an event). */
     deletionProtection: boolean;
+    /** Tags on every taggable resource of this component. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

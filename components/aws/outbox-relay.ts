@@ -39,6 +39,7 @@ export interface OutboxRelayArgs {
     deletionProtection: boolean;
     /** Days the relay's logs are kept. */
     logRetentionDays: number;
+    /** Tags on every taggable resource of this component. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

@@ -23,7 +23,9 @@ export const ROLE_IDS = {
 export const MANAGED_REDIS_PORT = 10000;
 
 export interface ConsumerAppArgs {
+    /** Resource group of the app, its storage, Redis and telemetry. */
     resourceGroupName: pulumi.Input<string>;
+    /** Azure region of all of them. */
     location: pulumi.Input<string>;
     /** `<namespace>.servicebus.windows.net` of the mesh namespace. */
     namespaceFqdn: pulumi.Input<string>;
@@ -51,6 +53,7 @@ export interface ConsumerAppArgs {
     deletionProtection: boolean;
     /** Days Application Insights / Log Analytics keep logs (30..730). */
     logRetentionDays: number;
+    /** Tags on every taggable resource. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

@@ -30,6 +30,7 @@ export interface ServiceBusIngressArgs {
     alertEmail?: pulumi.Input<string>;
     /** Lock the namespace against deletion and protect it in Pulumi. */
     deletionProtection: boolean;
+    /** Tags on every taggable resource of this component. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
