@@ -18,7 +18,8 @@ const EVENTS = Number(process.env.SIM_EVENTS ?? 500);
 const PARALLEL = Number(process.env.SIM_PARALLEL ?? 4);
 
 describe("fault simulation of the whole event path (tools/sim)", function () {
-  this.timeout(300_000);
+  // About 100 events per second per seed on a 2-vCPU machine, with room to spare.
+  this.timeout(Math.max(300_000, (SEEDS.length * EVENTS * 60) / Math.min(PARALLEL, SEEDS.length)));
   let ddb: DynamoDbLocal;
   let businessServer: RedisServer;
   let business: Redis;

@@ -262,7 +262,6 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     );
     producerDone = true;
     apiDestination.beginOutage(clock.now());
-    if (process.env.SIM_DEBUG) process.stderr.write(`producer done after ${Date.now() - wallStart} ms wall\n`);
   })();
 
   // ── relay: real handler, invoked by the event source mapping model ────────────────────────
