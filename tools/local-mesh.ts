@@ -86,21 +86,33 @@ export function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function progressBar(label: string): ((p: Progress) => void) | undefined {
+function progressBar(label: string): { update: (p: Progress) => void; finish: () => void } | undefined {
   if (!process.stderr.isTTY) return undefined;
   let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 100) return;
-    last = now;
+  let latest: Progress | undefined;
+  const render = (p: Progress) => {
     const share = Math.min(1, p.effects / Math.max(1, p.expected));
     const width = 30;
     const filled = Math.round(share * width);
-    const sim = new Date(p.simulatedMs).toISOString().slice(11, 19);
+    const hours = Math.floor(p.simulatedMs / 3_600_000);
+    const sim = `${hours}:${new Date(p.simulatedMs).toISOString().slice(14, 19)}`;
     process.stderr.write(
       `\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(share * 100)).padStart(3)}% ` +
         `produced ${p.produced} published ${p.published} delivered ${p.delivered} effects ${p.effects} · simulated ${sim}  `,
     );
+  };
+  return {
+    update: (p) => {
+      latest = p;
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      render(p);
+    },
+    finish: () => {
+      if (latest) render(latest);
+      process.stderr.write("\n");
+    },
   };
 }
 
@@ -185,10 +197,10 @@ async function main(): Promise<number> {
           businessRedis: business,
           workers: args.workers,
           wallLimitMs: args.wallLimitMinutes * 60_000,
-          onProgress: progress,
+          onProgress: progress?.update,
         }),
       );
-      if (progress) process.stderr.write("\n");
+      progress?.finish();
     }
     process.stdout.write(args.json ? JSON.stringify({ command, runs }, null, 2) + "\n" : formatReport(runs, command) + "\n");
     return runs[0].passed ? 0 : 1;
