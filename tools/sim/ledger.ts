@@ -50,6 +50,11 @@ export class EffectLedger {
     return (await apply.call(this.redis, ...this.keys, eventId, this.contract, atMs)) === 1;
   }
 
+  /** Removes this run's ledger (a Redis given by URL outlives the run). */
+  async drop(): Promise<void> {
+    await this.redis.del(...this.keys);
+  }
+
   async read(): Promise<LedgerCounts> {
     const [reached, applied, first] = await Promise.all(this.keys.map((k) => this.redis.hgetall(k)));
     const numbers = (h: Record<string, string>) => new Map(Object.entries(h).map(([k, v]) => [k, Number(v)]));

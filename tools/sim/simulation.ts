@@ -489,6 +489,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
 
   // ── count ─────────────────────────────────────────────────────────────────────────────────
   const counts = await ledger.read();
+  await ledger.drop();
   const deadLettered: Record<string, number> = {};
   const dlqEvents = new Map<string, string[]>();
   const addDead = (where: string, eventId: string | undefined, reason: string) => {
