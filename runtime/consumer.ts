@@ -107,6 +107,14 @@ export interface ConsumerOptions {
    * leaseMs (enough for a crashed holder's lease to run out). 0 abandons at once.
    */
   inProgressMaxWaitMs?: number;
+  /**
+   * How long a delivery keeps retrying the claim, with backoff, while Redis is unreachable before
+   * it abandons the message. Bounded by the delivery's own lock. Default: leaseMs. Abandoning at
+   * once would let Service Bus burn every delivery attempt within a second of a Redis blip and
+   * dead-letter healthy events; waiting inside the lock rides out outages shorter than about
+   * lock × maxDeliveryCount. 0 abandons at once.
+   */
+  storeOutageMaxWaitMs?: number;
   validation?: ValidationOptions;
   /** Clock in ms, for tests. */
   now?: () => number;
@@ -156,6 +164,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     );
   }
   const inProgressMaxWaitMs = options.inProgressMaxWaitMs ?? leaseMs;
+  const storeOutageMaxWaitMs = options.storeOutageMaxWaitMs ?? leaseMs;
   const now = options.now ?? Date.now;
   const log = options.logger;
 
@@ -214,7 +223,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // the host; the host renews the lock while the function runs, which covers the difference.
       const lockEnd = message.lockedUntilUtc instanceof Date ? message.lockedUntilUtc.getTime() : start + lockMs;
       const waitUntil = Math.min(start + inProgressMaxWaitMs, lockEnd - 2 * marginMs);
+      const storeWaitUntil = Math.min(start + storeOutageMaxWaitMs, lockEnd - 2 * marginMs);
       let poll = FIRST_IN_PROGRESS_POLL_MS;
+      let storePause = FIRST_IN_PROGRESS_POLL_MS;
+      let storeFailures = 0;
       let claim: ClaimResult;
       let claimedAt: number;
       let lease: number;
@@ -229,7 +241,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         try {
           claim = await options.store.claim(eventId, lease);
         } catch (error) {
-          log.error("Idempotency store unavailable; message not acknowledged, handler not run", { ...base, stage: "claim", error: describeError(error) });
+          storeFailures++;
+          if (now() + storePause <= storeWaitUntil) {
+            if (storeFailures === 1) log.warn("Idempotency store unavailable; retrying the claim within this delivery's lock", { ...base, error: describeError(error) });
+            await sleep(storePause);
+            storePause = Math.min(storePause * 2, MAX_IN_PROGRESS_POLL_MS);
+            continue;
+          }
+          log.error("Idempotency store unavailable; message not acknowledged, handler not run", { ...base, stage: "claim", attempts: storeFailures, error: describeError(error) });
           return settleWith(
             { kind: "store-unavailable", stage: "claim", handlerRan: false, error, ...base, settled: "abandon" },
             () => settle.abandon(),

@@ -68,6 +68,7 @@ describe("runtime/consumer (real redis-server)", function () {
       leaseMs: 1000,
       safetyMarginMs: 200,
       inProgressMaxWaitMs: 0,
+      storeOutageMaxWaitMs: 0,
       ...overrides,
     });
     return { consumer, logger };
@@ -302,6 +303,37 @@ describe("runtime/consumer (real redis-server)", function () {
   });
 
   describe("Redis unavailable", () => {
+    it("a Redis outage shorter than the delivery's lock: the claim is retried and the event processed in the same delivery", async () => {
+      const ledger = new Ledger();
+      const { consumer, logger } = consumerWith(recordingHandler(ledger), { messageLockMs: 8000, leaseMs: 8000, safetyMarginMs: 500, storeOutageMaxWaitMs: 6000 });
+      await server.stop();
+      const event = makeEvent();
+      const settle = recordingSettlement();
+      const handling = consumer.handle(message(event, 1), settle);
+      await new Promise((r) => setTimeout(r, 400));
+      await server.restart();
+      const outcome = await handling;
+      assert.equal(outcome.kind, "processed", JSON.stringify(outcome));
+      assert.deepEqual(settle.records, [{ action: "complete" }], "no delivery attempt was spent on the outage");
+      assert.equal(ledger.count(event.metadata.event_id), 1);
+      assert.ok(logger.at("warn").some((l) => /retrying the claim/.test(l.message)));
+    });
+
+    it("an outage longer than the wait: abandoned after retrying, handler not run", async () => {
+      const ledger = new Ledger();
+      const { consumer } = consumerWith(recordingHandler(ledger), { storeOutageMaxWaitMs: 300 });
+      await server.stop();
+      const event = makeEvent();
+      const settle = recordingSettlement();
+      const t0 = Date.now();
+      const outcome = await consumer.handle(message(event, 1), settle);
+      assert.ok(outcome.kind === "store-unavailable" && outcome.stage === "claim" && !outcome.handlerRan, JSON.stringify(outcome));
+      assert.ok(Date.now() - t0 >= 100, "it retried for a while before giving the message back");
+      assert.deepEqual(settle.records, [{ action: "abandon" }]);
+      assert.equal(ledger.count(event.metadata.event_id), 0);
+      await server.restart();
+    });
+
     it("Redis stopped mid-run: no ack and no handler run; after restart the event is processed once", async () => {
       const ledger = new Ledger();
       const { consumer } = consumerWith(recordingHandler(ledger));
