@@ -12,6 +12,7 @@
  * (pure JavaScript, no browser), an SVG.
  */
 import type { RecordedResource } from "./mock-engine";
+import { roleName } from "../components/azure/roles";
 
 type Kind = "event" | "deadletter" | "alarm" | "identity" | "support";
 
@@ -29,15 +30,6 @@ interface Edge {
     label: string;
     kind: Kind;
 }
-
-/** Built-in Azure role definitions the mesh uses, by id. */
-const AZURE_ROLES: Record<string, string> = {
-    "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": "Azure Service Bus Data Sender",
-    "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": "Azure Service Bus Data Receiver",
-    "090c5cfd-751d-490a-894a-3ce6f1109419": "Azure Service Bus Data Owner",
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
-};
 
 const NODE_TYPES: Record<string, { title: string; kind: Kind; shape: Node["shape"] }> = {
     "aws:dynamodb/table:Table": { title: "DynamoDB table", kind: "event", shape: "store" },
@@ -143,39 +135,15 @@ const RELATIONS: Relation[] = [
     { from: "azure-native:web:WebApp", path: ["identity", "userAssignedIdentities", "*"], to: "azure-native:managedidentity:UserAssignedIdentity", keys: ["id"], label: "runs as", kind: "identity" },
     { from: "azure-native:redisenterprise:AccessPolicyAssignment", path: ["user", "objectId"], to: "azure-native:managedidentity:UserAssignedIdentity", keys: ["principalId"], label: "", kind: "identity", reverse: true, orDependency: true },
     { from: "azure-native:redisenterprise:AccessPolicyAssignment", path: ["databaseName"], to: "azure-native:redisenterprise:Database", keys: ["name", "databaseName"], label: "data access", kind: "identity", orDependency: true },
-    {
+    // A role assignment points at whatever it is scoped to, labelled with the role.
+    ...["azure-native:servicebus:Queue", "azure-native:storage:StorageAccount", "azure-native:applicationinsights:Component"].map((to) => ({
         from: "azure-native:authorization:RoleAssignment",
         path: ["scope"],
-        to: "azure-native:servicebus:Queue",
+        to,
         keys: ["id"],
-        label: (ra) => {
-            const id = String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "";
-            return AZURE_ROLES[id] ?? id;
-        },
-        kind: "identity",
-    },
-    {
-        from: "azure-native:authorization:RoleAssignment",
-        path: ["scope"],
-        to: "azure-native:storage:StorageAccount",
-        keys: ["id"],
-        label: (ra) => {
-            const id = String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "";
-            return AZURE_ROLES[id] ?? id;
-        },
-        kind: "identity",
-    },
-    {
-        from: "azure-native:authorization:RoleAssignment",
-        path: ["scope"],
-        to: "azure-native:applicationinsights:Component",
-        keys: ["id"],
-        label: (ra) => {
-            const id = String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "";
-            return AZURE_ROLES[id] ?? id;
-        },
-        kind: "identity",
-    },
+        label: (ra: RecordedResource) => roleName(String(ra.inputs.roleDefinitionId ?? "")) ?? String(ra.inputs.roleDefinitionId ?? "").split("/").pop() ?? "",
+        kind: "identity" as const,
+    })),
 ];
 
 function valuesAt(value: unknown, path: string[]): unknown[] {
@@ -214,7 +182,7 @@ export function meshDiagram(resources: RecordedResource[], stack: string): strin
         let detail = r.name;
         if (r.type === "aws:cloudwatch/metricAlarm:MetricAlarm") detail = `${r.inputs.metricName} ${r.inputs.comparisonOperator === "GreaterThanThreshold" ? ">" : "≥"} ${r.inputs.threshold}`;
         if (r.type === "azure-native:servicebus:Queue") detail = `${r.inputs.queueName} · maxDeliveryCount ${r.inputs.maxDeliveryCount}`;
-        if (r.type === "azure-native:authorization:RoleAssignment") detail = AZURE_ROLES[String(r.inputs.roleDefinitionId ?? "").split("/").pop() ?? ""] ?? r.name;
+        if (r.type === "azure-native:authorization:RoleAssignment") detail = roleName(String(r.inputs.roleDefinitionId ?? "")) ?? r.name;
         if (r.type === "aws:cloudwatch/eventTarget:EventTarget") {
             const retry = r.inputs.retryPolicy as { maximumRetryAttempts?: number; maximumEventAgeInSeconds?: number } | undefined;
             detail = retry ? `${retry.maximumRetryAttempts} retries / ${retry.maximumEventAgeInSeconds}s` : "no retry policy";

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as applicationinsights from "@pulumi/azure-native/applicationinsights";
-import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as redisenterprise from "@pulumi/azure-native/redisenterprise";
@@ -10,14 +9,9 @@ import * as web from "@pulumi/azure-native/web";
 import type { BusinessHandler } from "../../runtime/consumer";
 import { CONSUMER_SETTING_NAMES } from "../../runtime/functions-host";
 import { buildConsumerPackage, SERVICE_BUS_CONNECTION } from "./consumer-package";
+import { assignRole, BUILT_IN_ROLES, BuiltInRole } from "./roles";
 import { fail, requireInteger } from "../validate";
 
-/** Built-in roles the consumer's identity gets, each on one resource. */
-export const ROLE_IDS = {
-    serviceBusDataReceiver: "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
-    storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-    monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
-} as const;
 
 /** Azure Managed Redis database port (TLS). */
 export const MANAGED_REDIS_PORT = 10000;
@@ -77,26 +71,13 @@ export class ConsumerApp extends pulumi.ComponentResource {
         super("multicloud-mesh:azure:ConsumerApp", name, {}, opts);
         validateConsumerArgs(args);
 
-        const client = authorization.getClientConfigOutput({ parent: this });
-        const role = (id: string) => pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
-
         const identity = new managedidentity.UserAssignedIdentity(
             `${name}-identity`,
             { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags },
             { parent: this },
         );
-        const grant = (roleName: string, roleId: string, scope: pulumi.Input<string>, description: string) =>
-            new authorization.RoleAssignment(
-                `${name}-${roleName}`,
-                {
-                    principalId: identity.principalId,
-                    principalType: "ServicePrincipal",
-                    roleDefinitionId: role(roleId),
-                    scope,
-                    description,
-                },
-                { parent: this },
-            );
+        const grant = (role: string, builtIn: BuiltInRole, scope: pulumi.Input<string>, description: string) =>
+            assignRole(`${name}-${role}`, { role: builtIn, principalId: identity.principalId, scope, description }, this);
 
         const suffix = new random.RandomString(`${name}-suffix`, { length: 8, special: false, upper: false }, { parent: this });
         const account = new storage.StorageAccount(
@@ -123,7 +104,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
             { resourceGroupName: args.resourceGroupName, accountName: account.name, publicAccess: "None" },
             { parent: this },
         );
-        const blobOwner = grant("storage-blob-owner", ROLE_IDS.storageBlobDataOwner, account.id, "Functions host storage and the app package, by identity");
+        const blobOwner = grant("storage-blob-owner", BUILT_IN_ROLES.storageBlobDataOwner, account.id, "Functions host storage and the app package, by identity");
 
         const pkg = buildConsumerPackage({
             handler: args.handler,
@@ -147,7 +128,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
         );
         const packageUrl = pulumi.interpolate`https://${account.name}.blob.core.windows.net/${container.name}/${blob.name}`;
 
-        const receiver = grant("queue-receiver", ROLE_IDS.serviceBusDataReceiver, args.queueId, "The consumer receives and settles messages of this queue");
+        const receiver = grant("queue-receiver", BUILT_IN_ROLES.serviceBusDataReceiver, args.queueId, "The consumer receives and settles messages of this queue");
 
         const workspace = new operationalinsights.Workspace(
             `${name}-logs`,
@@ -174,7 +155,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const publisher = grant("insights-publisher", ROLE_IDS.monitoringMetricsPublisher, insights.id, "The consumer sends telemetry with its identity");
+        const publisher = grant("insights-publisher", BUILT_IN_ROLES.monitoringMetricsPublisher, insights.id, "The consumer sends telemetry with its identity");
 
         const redis = new redisenterprise.RedisEnterprise(
             `${name}-redis`,

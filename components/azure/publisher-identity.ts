@@ -2,11 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import * as random from "@pulumi/random";
 import * as time from "@pulumiverse/time";
-import * as authorization from "@pulumi/azure-native/authorization";
+import { assignRole, BUILT_IN_ROLES } from "./roles";
 import { fail, requireInteger } from "../validate";
 
-/** Built-in role "Azure Service Bus Data Sender": send to the entity in scope, nothing else. */
-export const SERVICE_BUS_DATA_SENDER_ROLE_ID = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39";
 
 export interface PublisherIdentityArgs {
     /** Display name of the Entra ID application, unique enough for an admin to recognise. */
@@ -105,18 +103,15 @@ export class PublisherIdentity extends pulumi.ComponentResource {
         const anchorB = new time.Offset(`${name}-slot-b-anchor`, { baseRfc3339: slotA.rotating.rfc3339, offsetDays: args.rotationDays / 2 }, { parent: this });
         const slotB = this.secretSlot(name, "b", application.id, args, anchorB.rfc3339);
 
-        const client = authorization.getClientConfigOutput({ parent: this });
-        const senderRole = new authorization.RoleAssignment(
+        const senderRole = assignRole(
             `${name}-queue-sender`,
             {
+                role: BUILT_IN_ROLES.serviceBusDataSender,
                 principalId: servicePrincipal.objectId,
-                // Declaring the type lets ARM accept a principal that Entra ID has not replicated yet.
-                principalType: "ServicePrincipal",
-                roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${SERVICE_BUS_DATA_SENDER_ROLE_ID}`,
                 scope: args.queueId,
                 description: "EventBridge API destination sends mesh events to this queue",
             },
-            { parent: this },
+            this,
         );
 
         // Reading the sleeps' ids makes the choice, and so the secret, wait for both propagation delays.
