@@ -67,19 +67,19 @@ export interface MeshConfig {
         propagationWaitSeconds: number;
     };
     relay: {
-        /** Memory of the relay Lambda in MB. */
+        /** Memory of the relay Lambda in MB (128..10240). */
         memoryMb: number;
-        /** Timeout of one relay invocation in seconds. */
+        /** Timeout of one relay invocation in seconds (1..900). */
         timeoutSeconds: number;
-        /** Stream records per invocation. */
+        /** Stream records per invocation (1..10000). */
         batchSize: number;
-        /** Seconds the mapping gathers records before invoking. */
+        /** Seconds the mapping gathers records before invoking (0..300). */
         batchWindowSeconds: number;
-        /** Retries of a failing batch before its records are parked in the failure queue. */
+        /** Retries of a failing batch before its records are parked in the failure queue (0..10000; finite). */
         maximumRetryAttempts: number;
-        /** Records older than this are parked instead of retried. */
+        /** Records older than this many seconds are parked instead of retried (60..72000, inside the stream's 24 h). */
         maximumRecordAgeSeconds: number;
-        /** Iterator age that raises the "stream falling behind" alarm. */
+        /** Iterator age, in seconds, that raises the "stream falling behind" alarm. */
         iteratorAgeAlarmSeconds: number;
     };
     /** Days function logs are kept. */

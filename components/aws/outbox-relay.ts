@@ -4,13 +4,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { alarmAbove, AlarmMetric } from "./alarms";
 import { requireInteger } from "../validate";
+import type { MeshConfig } from "../config";
+
+type RelaySettings = MeshConfig["relay"];
 import * as relayLambda from "../../runtime/relay-lambda";
 import { OUTBOX_STATUS_ATTRIBUTE, OUTBOX_STATUS_PENDING } from "../../runtime/outbox-schema";
 
 /** The only npm packages the relay loads at run time; every other dependency stays out of its archive. */
 export const RELAY_RUNTIME_PACKAGES: readonly string[] = ["@aws-sdk/client-eventbridge"];
 
-export interface OutboxRelayArgs {
+/** The function and mapping settings (memory, timeout, batching, retries, record age, alarm), as in the stack config. */
+export interface OutboxRelayArgs extends RelaySettings {
     /** ARN of the outbox table's stream (NEW_IMAGE). */
     streamArn: pulumi.Input<string>;
     /** ARN of the outbox table, to scope `dynamodb:ListStreams` to its streams. */
@@ -19,20 +23,6 @@ export interface OutboxRelayArgs {
     busName: pulumi.Input<string>;
     /** ARN of that bus: the only resource the relay may `events:PutEvents` to. */
     busArn: pulumi.Input<string>;
-    /** Memory of the function in MB (128..10240). */
-    memoryMb: number;
-    /** Timeout of one invocation in seconds (1..900). */
-    timeoutSeconds: number;
-    /** Records per invocation (1..10000). */
-    batchSize: number;
-    /** Seconds the mapping gathers records before invoking (0..300). */
-    batchWindowSeconds: number;
-    /** Retries of a failing batch before its records go to the failure queue (0..10000; finite). */
-    maximumRetryAttempts: number;
-    /** Records older than this many seconds go to the failure queue instead of being retried (60..72000, inside the stream's 24 h). */
-    maximumRecordAgeSeconds: number;
-    /** Iterator age, in seconds, above which the stream is alarmed as falling behind. */
-    iteratorAgeAlarmSeconds: number;
     /** SNS topic the relay's alarms notify. */
     alarmTopicArn: pulumi.Input<string>;
     /** Protect the failure queue from deletion (it points at records not yet published). */

@@ -10,26 +10,6 @@
 
 type PropertyValue = number | boolean | string | Date | null;
 
-/** The parts of a received dead letter the redrive reads (a subset of ServiceBusReceivedMessage). */
-export interface DeadLetter {
-    body: unknown;
-    messageId?: string | number | Buffer;
-    applicationProperties?: { [key: string]: PropertyValue };
-    contentType?: string;
-    correlationId?: string | number | Buffer;
-    subject?: string;
-    sessionId?: string;
-    partitionKey?: string;
-    replyTo?: string;
-    replyToSessionId?: string;
-    to?: string;
-    deadLetterReason?: string;
-    deadLetterErrorDescription?: string;
-    deliveryCount?: number;
-    sequenceNumber?: { toString(): string };
-    enqueuedTimeUtc?: Date;
-}
-
 /** A message sent to the queue again (assignable to ServiceBusMessage). */
 export interface ResentMessage {
     body: unknown;
@@ -43,6 +23,15 @@ export interface ResentMessage {
     replyTo?: string;
     replyToSessionId?: string;
     to?: string;
+}
+
+/** The parts of a received dead letter the redrive reads (a subset of ServiceBusReceivedMessage). */
+export interface DeadLetter extends ResentMessage {
+    deadLetterReason?: string;
+    deadLetterErrorDescription?: string;
+    deliveryCount?: number;
+    sequenceNumber?: { toString(): string };
+    enqueuedTimeUtc?: Date;
 }
 
 /** The dead-letter receiver: ServiceBusReceiver on `<queue>/$DeadLetterQueue`, peek-lock. */
