@@ -17,7 +17,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { startDynamoDbLocal, DynamoDbLocal } from "../test/support/dynamodb-local";
 import { RedisServer, startRedisServer } from "../test/support/redis-server";
-import { connectRedis, waitForReady } from "../test/support/redis-client";
+import { connectRedis, restartableRedis, waitForReady } from "../test/support/redis-client";
 import { faultProfile } from "./sim/faults";
 import type { HandlerContract } from "./sim/ledger";
 import { formatReport } from "./sim/report";
@@ -157,15 +157,7 @@ async function main(): Promise<number> {
       const server: RedisServer = await startRedisServer();
       cleanup.push(() => server.stop());
       const client = await connectRedis(server);
-      idempotency = {
-        client,
-        restart: async () => {
-          await server.stop();
-          await new Promise((r) => setTimeout(r, 200));
-          await server.restart();
-          await waitForReady(client);
-        },
-      };
+      idempotency = restartableRedis(server, client);
     }
     cleanup.push(() => idempotency.client.disconnect());
     let business: Redis;

@@ -1,5 +1,4 @@
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -7,6 +6,7 @@ import { buildConsumerPackage } from "../../components/azure/consumer-package";
 import { writeArchive } from "../../tools/archives";
 import { envelopeOf, makeEvent } from "../support/events";
 import { RedisServer, startRedisServer } from "../support/redis-server";
+import { runFreshNode } from "../support/fresh-node";
 
 /**
  * The consumer Functions package as the program builds it (serialized closure, v4 entry file,
@@ -94,8 +94,9 @@ describe("consumer Functions package (packaged as for deployment)", function () 
                 "});",
             ].join("\n"),
         );
-        const child = spawn(process.execPath, [script], {
+        const { status, stdout, stderr } = await runFreshNode(script, {
             cwd: pkg,
+            input: JSON.stringify(deliveries),
             env: {
                 PATH: process.env.PATH ?? "",
                 MESH_QUEUE_NAME: "mesh-events",
@@ -107,14 +108,6 @@ describe("consumer Functions package (packaged as for deployment)", function () 
                 ...env,
             },
         });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c) => (stdout += c));
-        child.stderr.on("data", (c) => (stderr += c));
-        child.stdin.end(JSON.stringify(deliveries));
-        const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
-        clearTimeout(killer);
         const lines = stdout.split("\n");
         return {
             status,

@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { one, preview, PreviewResult } from "../support/offline-preview";
+import { runFreshNode } from "../support/fresh-node";
 import { makeEvent } from "../support/events";
 import { PutEventsEndpoint, startPutEventsEndpoint } from "../support/put-events-endpoint";
 import { outboxItem } from "../../runtime/outbox-writer";
@@ -56,7 +56,6 @@ describe("relay Lambda closure (packaged as for deployment)", function () {
         assert.equal(fn.inputs.code.archive.files, files(archive).length);
     });
 
-    // Asynchronous on purpose: the PutEvents endpoint lives in this process and must keep answering.
     async function invoke(event: unknown, env: Record<string, string>): Promise<{ status: number | null; result?: any; stderr: string; stdout: string }> {
         const script = path.join(dir, "invoke-relay.js");
         fs.writeFileSync(
@@ -70,8 +69,9 @@ describe("relay Lambda closure (packaged as for deployment)", function () {
                 "});",
             ].join("\n"),
         );
-        const child = spawn(process.execPath, [script], {
+        const { status, stdout, stderr } = await runFreshNode(script, {
             cwd: archive,
+            input: JSON.stringify(event),
             // Only what the Lambda runtime would give it: no NODE_PATH into this repository.
             env: {
                 PATH: process.env.PATH ?? "",
@@ -82,14 +82,6 @@ describe("relay Lambda closure (packaged as for deployment)", function () {
                 ...env,
             },
         });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c) => (stdout += c));
-        child.stderr.on("data", (c) => (stderr += c));
-        child.stdin.end(JSON.stringify(event));
-        const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-        clearTimeout(killer);
         const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
         return { status, result: line ? JSON.parse(line.slice(7)) : undefined, stderr, stdout };
     }

@@ -47,20 +47,8 @@ export const messages = (v: PolicyVerdict) => v.violations.map((x) => x.message)
 export function programResources(stack: string): RecordedResource[] {
     const result = preview(["--stack", stack, "--json", "--show-secrets"]);
     if (result.status !== 0) throw new Error(`preview --stack ${stack} failed (${result.status}):\n${result.stderr}`);
-    return result.resources.map((r) => ({
-        urn: r.urn,
-        type: r.type,
-        name: r.name,
-        parent: r.parent,
-        provider: r.provider,
-        custom: r.custom,
-        inputs: r.inputs,
-        secretInputs: r.secretInputs,
-        protect: r.protect,
-        dependsOn: (r as unknown as { dependsOn?: string[] }).dependsOn ?? [],
-        outputs: r.outputs,
-        secretOutputs: r.secretOutputs,
-    }));
+    // Shallow copies: the preview result is cached and shared between tests.
+    return result.resources.map((r) => ({ ...r }));
 }
 
 /** A deep copy, so each broken program starts from the real one. */

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import type Redis from "ioredis";
 import { DynamoDbLocal, startDynamoDbLocal } from "../support/dynamodb-local";
 import { RedisServer, startRedisServer } from "../support/redis-server";
-import { connectRedis, waitForReady } from "../support/redis-client";
+import { connectRedis, restartableRedis } from "../support/redis-client";
 import { FAULT_PROFILES } from "../../tools/sim/faults";
 import { ConsumerDesign, runSimulation, SimulationReport } from "../../tools/sim/simulation";
 import type { HandlerContract } from "../../tools/sim/ledger";
@@ -49,15 +49,7 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
         handlerContract,
         dynamodb,
         streams,
-        idempotencyRedis: {
-          client,
-          restart: async () => {
-            await server.stop();
-            await new Promise((r) => setTimeout(r, 200));
-            await server.restart();
-            await waitForReady(client);
-          },
-        },
+        idempotencyRedis: restartableRedis(server, client),
         businessRedis: business,
         wallLimitMs: 240_000,
       });

@@ -4,8 +4,8 @@ import type { RecordedResource } from "../../tools/mock-engine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
-/** A resource as `preview --json` prints it: the mock engine's record, minus nothing. */
-export type PreviewResource = Omit<RecordedResource, "inputs" | "outputs" | "dependsOn"> & {
+/** A resource as `preview --json` prints it: the mock engine's record. */
+export type PreviewResource = Omit<RecordedResource, "inputs" | "outputs"> & {
     inputs: Record<string, any>;
     outputs: Record<string, any>;
 };

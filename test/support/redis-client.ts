@@ -64,3 +64,19 @@ export function recordCommands(client: Redis, into: string[]): () => void {
     client.sendCommand = original;
   };
 }
+
+/**
+ * A client on a server this process started, with a restart that really stops the server (its data
+ * is lost: no persistence), starts it on the same port and waits for the client to reconnect.
+ */
+export function restartableRedis(server: RedisServer, client: Redis): { client: Redis; restart: () => Promise<void> } {
+  return {
+    client,
+    restart: async () => {
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 200));
+      await server.restart();
+      await waitForReady(client);
+    },
+  };
+}
