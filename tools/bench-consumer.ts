@@ -17,7 +17,7 @@ import { createConsumer, ConsumerMessage, Settlement } from "../runtime/consumer
 import { createRedisIdempotencyStore, CONSUMER_REDIS_OPTIONS } from "../runtime/idempotency-store";
 import { createNaiveSetNxConsumer } from "../runtime/naive-setnx-consumer";
 import { silentLogger } from "../runtime/logger";
-import { startRedisServer } from "../test/support/redis-server";
+import { startRedisServer } from "./local-servers/redis-server";
 
 const IN_FLIGHT = 16;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);

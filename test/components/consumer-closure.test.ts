@@ -5,7 +5,7 @@ import * as path from "path";
 import { buildConsumerPackage } from "../../components/azure/consumer-package";
 import { writeArchive } from "../../tools/archives";
 import { envelopeOf, makeEvent } from "../support/events";
-import { RedisServer, startRedisServer } from "../support/redis-server";
+import { RedisServer, startRedisServer } from "../../tools/local-servers/redis-server";
 import { runFreshNode } from "../support/fresh-node";
 
 /**

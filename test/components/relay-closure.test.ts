@@ -5,7 +5,7 @@ import * as path from "path";
 import { one, preview, PreviewResult } from "../support/offline-preview";
 import { runFreshNode } from "../support/fresh-node";
 import { makeEvent } from "../support/events";
-import { PutEventsEndpoint, startPutEventsEndpoint } from "../support/put-events-endpoint";
+import { PutEventsEndpoint, startPutEventsEndpoint } from "../../tools/local-servers/put-events-endpoint";
 import { outboxItem } from "../../runtime/outbox-writer";
 import type { DomainEvent } from "../../runtime/event";
 

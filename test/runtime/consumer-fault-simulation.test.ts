@@ -5,8 +5,8 @@ import { BusinessHandler, createConsumer, Settlement } from "../../runtime/consu
 import { createRedisIdempotencyStore } from "../../runtime/idempotency-store";
 import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
 import { silentLogger } from "../../runtime/logger";
-import { RedisServer, startRedisServer } from "../support/redis-server";
-import { connectRedis } from "../support/redis-client";
+import { RedisServer, startRedisServer } from "../../tools/local-servers/redis-server";
+import { connectRedis } from "../../tools/local-servers/redis-client";
 import { Delivery, SimulatedQueue } from "../support/simulated-queue";
 import { envelopeOf, makeEvent } from "../support/events";
 

@@ -5,8 +5,8 @@ import { BusinessHandler, ConsumerMessage, ConsumerOptions, createConsumer, sett
 import { createRedisIdempotencyStore, IdempotencyStore } from "../../runtime/idempotency-store";
 import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
 import { DomainEvent } from "../../runtime/event";
-import { RedisServer, startRedisServer } from "../support/redis-server";
-import { connectRedis, waitForReady } from "../support/redis-client";
+import { RedisServer, startRedisServer } from "../../tools/local-servers/redis-server";
+import { connectRedis, waitForReady } from "../../tools/local-servers/redis-client";
 import { envelopeOf, makeEvent } from "../support/events";
 import { recordingSettlement } from "../support/settlement";
 import { memoryLogger } from "../support/memory-logger";

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import Redis from "ioredis";
 import { keepTokenFresh, readConsumerSettings } from "../../runtime/functions-host";
-import { connectRedis, waitForReady } from "../support/redis-client";
-import { RedisServer, startRedisServer } from "../support/redis-server";
+import { connectRedis, waitForReady } from "../../tools/local-servers/redis-client";
+import { RedisServer, startRedisServer } from "../../tools/local-servers/redis-server";
 
 describe("consumer host settings (runtime/functions-host.ts)", () => {
     const valid = {

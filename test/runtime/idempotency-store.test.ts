@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import Redis from "ioredis";
 import { createRedisIdempotencyStore, DEFAULT_DEDUPE_WINDOW_MS, IdempotencyStore } from "../../runtime/idempotency-store";
-import { RedisServer, startRedisServer } from "../support/redis-server";
-import { commandCalls, connectRedis, diffCalls, recordCommands } from "../support/redis-client";
+import { RedisServer, startRedisServer } from "../../tools/local-servers/redis-server";
+import { commandCalls, connectRedis, diffCalls, recordCommands } from "../../tools/local-servers/redis-client";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -17,8 +17,8 @@ import {
 } from "../../runtime/outbox-writer";
 import { OUTBOX_EVENT_ATTRIBUTE, OUTBOX_STATUS_ATTRIBUTE, OUTBOX_TTL_ATTRIBUTE } from "../../runtime/outbox-schema";
 import { PUT_EVENTS_MAX_ENTRY_BYTES } from "../../runtime/event";
-import { DynamoDbLocal, startDynamoDbLocal } from "../support/dynamodb-local";
-import { startResponseDroppingProxy } from "../support/response-dropping-proxy";
+import { DynamoDbLocal, startDynamoDbLocal } from "../../tools/local-servers/dynamodb-local";
+import { startResponseDroppingProxy } from "../../tools/local-servers/response-dropping-proxy";
 import { makeEvent } from "../support/events";
 
 const ORDERS = "orders";

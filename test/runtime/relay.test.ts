@@ -11,9 +11,9 @@ import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { createOutboxWriter, outboxItem } from "../../runtime/outbox-writer";
 import { compareSequenceNumbers, createRelayHandler, DynamoDBStreamEvent, planPutEventsRequests, StreamBatchResponse } from "../../runtime/relay";
 import { DomainEvent, PUT_EVENTS_MAX_ENTRY_BYTES, PUT_EVENTS_MAX_REQUEST_BYTES } from "../../runtime/event";
-import { DynamoDbLocal, startDynamoDbLocal } from "../support/dynamodb-local";
-import { readStreamAsLambdaEvent } from "../support/dynamodb-streams";
-import { PutEventsEndpoint, startPutEventsEndpoint } from "../support/put-events-endpoint";
+import { DynamoDbLocal, startDynamoDbLocal } from "../../tools/local-servers/dynamodb-local";
+import { readStreamAsLambdaEvent } from "../../tools/local-servers/dynamodb-streams";
+import { PutEventsEndpoint, startPutEventsEndpoint } from "../../tools/local-servers/put-events-endpoint";
 import { makeEvent } from "../support/events";
 import { memoryLogger } from "../support/memory-logger";
 

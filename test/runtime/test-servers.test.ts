@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { spawnManaged, tcpExchange } from "../support/processes";
-import { startRedisServer } from "../support/redis-server";
+import { spawnManaged, tcpExchange } from "../../tools/local-servers/processes";
+import { startRedisServer } from "../../tools/local-servers/redis-server";
 
 /** The real-server helpers the runtime tests stand on must fail clearly and leave nothing behind. */
 describe("test support: real servers", function () {

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import type Redis from "ioredis";
-import { DynamoDbLocal, startDynamoDbLocal } from "../support/dynamodb-local";
-import { RedisServer, startRedisServer } from "../support/redis-server";
-import { connectRedis, restartableRedis } from "../support/redis-client";
+import { DynamoDbLocal, startDynamoDbLocal } from "../../tools/local-servers/dynamodb-local";
+import { RedisServer, startRedisServer } from "../../tools/local-servers/redis-server";
+import { connectRedis, restartableRedis } from "../../tools/local-servers/redis-client";
 import { FAULT_PROFILES } from "../../tools/sim/faults";
 import { ConsumerDesign, runSimulation, SimulationReport } from "../../tools/sim/simulation";
 import type { HandlerContract } from "../../tools/sim/ledger";

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { redriveSqsDeadLetters, replayFromArchive, toRepublishEntry, EventBridgeEvent } from "../../tools/redrive/aws";
-import { startPutEventsEndpoint, PutEventsEndpoint, acceptAll } from "../support/put-events-endpoint";
-import { startSqsEndpoint, SqsEndpoint } from "./redrive-sqs-endpoint";
+import { startPutEventsEndpoint, PutEventsEndpoint, acceptAll } from "../../tools/local-servers/put-events-endpoint";
+import { startSqsEndpoint, SqsEndpoint } from "../../tools/local-servers/sqs-endpoint";
 
 const BUS = "mesh-dev-egress-bus";
 const RULE_ARN = "arn:aws:events:eu-west-1:123456789012:rule/mesh-dev-egress-bus/mesh-dev-egress-rule-1a2b3c";

@@ -4,9 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseRedriveArgs, UsageError } from "../../tools/redrive";
-import { startPutEventsEndpoint } from "../support/put-events-endpoint";
+import { startPutEventsEndpoint } from "../../tools/local-servers/put-events-endpoint";
 import { ROOT } from "../support/offline-preview";
-import { startSqsEndpoint } from "./redrive-sqs-endpoint";
+import { startSqsEndpoint } from "../../tools/local-servers/sqs-endpoint";
 
 const OUTPUTS = {
     awsRegion: "eu-west-1",

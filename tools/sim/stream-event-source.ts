@@ -22,7 +22,7 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from "../../runtime/relay";
 import { compareSequenceNumbers } from "../../runtime/relay";
-import { toLambdaRecord } from "../../test/support/dynamodb-streams";
+import { toLambdaRecord } from "../local-servers/dynamodb-streams";
 import type { SimClock } from "./clock";
 
 export type InvocationResult = { kind: "response"; response: StreamBatchResponse } | { kind: "function-error"; reason: string };

@@ -4,7 +4,7 @@ import * as net from "net";
 import * as path from "path";
 
 /**
- * Shared plumbing for the real servers the runtime tests start: free ports, process groups that
+ * Shared plumbing for the real servers the runtime tests and the tools (npm run local, bench, smoke) start: free ports, process groups that
  * are always killed (even when mocha exits early), and readiness polling with an error that says
  * what the server printed before it died.
  */
