@@ -51,6 +51,10 @@ export interface RecordedResource {
     /** Resource options that matter to a reader. */
     protect: boolean;
     dependsOn: string[];
+    /** `replaceOnChanges` of the registration: the cloud-constraints check needs it for create-only properties. */
+    replaceOnChanges?: string[];
+    /** `deleteBeforeReplace` of the registration (a fixed-name resource cannot be created before its old self is gone). */
+    deleteBeforeReplace?: boolean;
     /** Outputs: for custom resources the mocked state (with `id`), for components what they registered. */
     outputs: Record<string, unknown>;
     /** Top-level output names whose value is a secret. */
@@ -434,6 +438,8 @@ export async function runProgram(options: {
                     secretInputs: Object.entries(raw).filter(([, v]) => unwrapSecrets(v)[1]).map(([k]) => k),
                     protect: Boolean(req.getProtect()),
                     dependsOn: req.getDependenciesList(),
+                    replaceOnChanges: req.getReplaceonchangesList(),
+                    deleteBeforeReplace: Boolean(req.getDeletebeforereplace()),
                     outputs: { ...(unwrapSecrets(state)[0] as Record<string, unknown>), ...(stored?.id ? { id: stored.id } : {}) },
                     secretOutputs: Object.entries(state).filter(([, v]) => unwrapSecrets(v)[1]).map(([k]) => k),
                 });

@@ -13,6 +13,7 @@ import type { PolicyPackConfig } from "@pulumi/policy";
 import { FAKE_NOW, loadStackConfig, ProgramRun, RecordedResource, runProgram } from "./mock-engine";
 import { formatPolicyReport, PolicyReport, runPolicies } from "./policy-runner";
 import { meshDiagram, meshDiagramMarkdown, meshDiagramSvg, replaceReadmeDiagram } from "./diagram";
+import { checkCloudConstraints, CloudConstraintsResult, formatCloudConstraints } from "./cloud-constraints";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "multicloud-mesh";
@@ -159,7 +160,7 @@ function printTree(run: ProgramRun, stack: string, showSecrets: boolean): void {
     console.log("\nValues that only a cloud provider computes (ARNs, ids, endpoints, secrets) are invented by the mocks.");
 }
 
-function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: PolicyReport): unknown {
+function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: PolicyReport, constraints: CloudConstraintsResult): unknown {
     const hide = (values: Record<string, unknown>, secretKeys: string[]) =>
         showSecrets ? values : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretKeys.includes(k) ? "[secret]" : v]));
     return {
@@ -173,6 +174,8 @@ function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: 
             custom: r.custom,
             protect: r.protect,
             dependsOn: r.dependsOn,
+            replaceOnChanges: r.replaceOnChanges,
+            deleteBeforeReplace: r.deleteBeforeReplace,
             inputs: hide(r.inputs, r.secretInputs),
             secretInputs: r.secretInputs,
             // Outputs echo inputs, so a secret input must not come back out through them either.
@@ -182,6 +185,16 @@ function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: 
         outputs: hide(run.outputs, run.secretOutputs),
         secretOutputs: run.secretOutputs,
         policies,
+        cloudConstraints: {
+            failing: constraints.failing,
+            pending: constraints.pending,
+            stalePending: constraints.stalePending,
+            checkedValues: constraints.checkedValues,
+            skippedComputed: constraints.skippedComputed,
+            autoNames: constraints.autoNames,
+            providerForcesNew: constraints.providerForcesNew,
+            exempt: constraints.exempt,
+        },
     };
 }
 
@@ -214,6 +227,8 @@ async function main(): Promise<void> {
         [entraPolicy]: { referenceTime: FAKE_NOW, ...(typeof entry === "string" ? { enforcementLevel: entry } : entry ?? {}) },
     };
     const report = await runPolicies(run.resources, { config: policyConfig });
+    // What the mocks accept but a cloud API would refuse (names, enums, ranges, create-only properties).
+    const constraints = checkCloudConstraints(run.resources);
     const written: string[] = [];
     if (options.diagramDir) {
         const dir = path.join(options.diagramDir, options.stack);
@@ -233,18 +248,24 @@ async function main(): Promise<void> {
         }
     }
     if (options.json) {
-        console.log(JSON.stringify(toJson(run, options.stack, options.showSecrets, report), null, 2));
+        console.log(JSON.stringify(toJson(run, options.stack, options.showSecrets, report, constraints), null, 2));
     } else {
         if (!options.policyOnly) {
             printTree(run, options.stack, options.showSecrets);
             console.log("");
         }
         console.log(formatPolicyReport(report, options.stack));
+        console.log(`\n${formatCloudConstraints(constraints, options.stack)}`);
         if (written.length > 0) console.log(`\nDiagram of the mesh: ${written.join(", ")}`);
     }
     if (!report.passed) {
         if (options.json) console.error(formatPolicyReport(report, options.stack));
         process.exit(3);
+    }
+    if (constraints.failing.length > 0) {
+        if (options.json) console.error(formatCloudConstraints(constraints, options.stack));
+        console.error(`\npreview failed: ${constraints.failing.length} value(s) the cloud APIs would reject (resource, property, value, rule above)`);
+        process.exit(4);
     }
 }
 
