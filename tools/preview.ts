@@ -5,7 +5,10 @@
  * no Pulumi CLI and no cloud credentials, and prints every resource it would create as a tree, then
  * the stack outputs, then the verdicts of the CrossGuard pack in policy/ run against those
  * resources (tools/policy-runner.ts). Exits non-zero with the program's error when the program
- * throws, and with the violations when a mandatory policy is violated.
+ * throws, and with the violations when a mandatory policy is violated. Then checks every name and
+ * property against the clouds' documented constraints (tools/cloud-constraints, docs/cloud-constraints.md)
+ * and exits 4 naming resource, property, value and rule for each one a cloud API would reject
+ * (`--strict-constraints`: also the violations listed as pending another change).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -35,10 +38,12 @@ interface Options {
     diagramDir?: string;
     /** Also replace the stack's diagram embedded in README.md. */
     updateReadme: boolean;
+    /** Fail on cloud-constraint violations that are listed as pending another change, too. */
+    strictConstraints: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {}, diagramDir: path.join(ROOT, ".preview"), updateReadme: false };
+    const options: Options = { stack: "dev", json: false, showSecrets: false, overrides: {}, policyOnly: false, policyConfig: {}, diagramDir: path.join(ROOT, ".preview"), updateReadme: false, strictConstraints: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {
@@ -59,6 +64,8 @@ function parseArgs(argv: string[]): Options {
             options.diagramDir = path.resolve(value);
         } else if (arg === "--update-readme") {
             options.updateReadme = true;
+        } else if (arg === "--strict-constraints") {
+            options.strictConstraints = true;
         } else if (arg === "--no-diagram") {
             options.diagramDir = undefined;
         } else if (arg === "--policy-only") {
@@ -205,7 +212,7 @@ async function main(): Promise<void> {
     } catch (err) {
         if (err instanceof UsageError) {
             if (err.message) console.error(`preview: ${err.message}`);
-            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...] [--diagram-dir DIR | --no-diagram] [--update-readme]");
+            console.error("usage: npm run preview -- [--stack dev|prod] [--json] [--show-secrets] [--config key=value ...] [--policy-only] [--policy-config policy.key=value ...] [--diagram-dir DIR | --no-diagram] [--update-readme] [--strict-constraints]");
             process.exit(err.message ? 2 : 0);
         }
         throw err;
@@ -262,9 +269,10 @@ async function main(): Promise<void> {
         if (options.json) console.error(formatPolicyReport(report, options.stack));
         process.exit(3);
     }
-    if (constraints.failing.length > 0) {
+    const rejected = constraints.failing.length + (options.strictConstraints ? constraints.pending.length : 0);
+    if (rejected > 0) {
         if (options.json) console.error(formatCloudConstraints(constraints, options.stack));
-        console.error(`\npreview failed: ${constraints.failing.length} value(s) the cloud APIs would reject (resource, property, value, rule above)`);
+        console.error(`\npreview failed: ${rejected} value(s) the cloud APIs would reject (resource, property, value, rule above)`);
         process.exit(4);
     }
 }

@@ -84,7 +84,7 @@ export const azureCoreConstraints: TypeConstraints[] = [
         },
         rules: [
             oneOf("sku.name", ["Free", "Standard", "Premium", "PerNode", "PerGB2018", "Standalone", "CapacityReservation", "LACluster"], `${LAW} WorkspaceSku.name`),
-            range("retentionInDays", 30, 730, "learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure (interactive retention 30-730 days for PerGB2018)", "days"),
+            range("retentionInDays", 4, 730, "learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure (analytics retention: down to 4 days by API, up to 2 years)", "days"),
             oneOf("publicNetworkAccessForIngestion", ["Enabled", "Disabled", "SecuredByPerimeter"], `${LAW} PublicNetworkAccessType`),
             oneOf("publicNetworkAccessForQuery", ["Enabled", "Disabled", "SecuredByPerimeter"], `${LAW} PublicNetworkAccessType`),
         ],
