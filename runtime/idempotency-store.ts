@@ -236,6 +236,8 @@ export function createRedisIdempotencyStore(redis: Redis, options: RedisIdempote
   return {
     async claim(eventId, leaseMs, token = newToken()) {
       if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`claim of event ${eventId}: leaseMs must be a positive integer, got ${leaseMs}`);
+      // The record is kept for the window from its last write: a longer lease would vanish while held.
+      if (leaseMs >= windowMs) throw new Error(`claim of event ${eventId}: leaseMs (${leaseMs}) must be shorter than dedupeWindowMs (${windowMs})`);
       checkToken("claim", eventId, token);
       const [status, n] = await scripts[CLAIM_COMMAND](prefix + eventId, token, leaseMs, windowMs);
       if (status === "claimed") return { status: "claimed", token, leaseMs, generation: Number(n) };

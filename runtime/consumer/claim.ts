@@ -55,15 +55,26 @@ export async function claimStage(deps: ClaimDeps, input: ClaimInput): Promise<{ 
   const token = input.token ?? randomUUID();
   const waitUntil = Math.min(start + timing.inProgressMaxWaitMs, lockEnd - 2 * timing.marginMs);
   const storeWaitUntil = Math.min(start + timing.storeOutageMaxWaitMs, lockEnd - 2 * timing.marginMs);
+  let storeFailures = 0;
+  // After a failed attempt, our claim may have run on the server: free it before giving up, so the
+  // next delivery does not wait for a lease nobody works on (best effort: Redis may still be away).
+  const releaseIfClaimMayHaveRun = async (): Promise<string | undefined> => {
+    if (storeFailures === 0) return undefined;
+    try {
+      return await store.release(eventId, token);
+    } catch {
+      return "failed";
+    }
+  };
   let poll = FIRST_POLL_MS;
   let storePause = FIRST_POLL_MS;
-  let storeFailures = 0;
   for (;;) {
     const claimedAt = now();
     const remainingLockMs = lockEnd - claimedAt;
     const leaseMs = Math.min(timing.leaseMs, Math.floor(remainingLockMs));
     if (leaseMs <= 2 * timing.marginMs) {
-      log.warn("Too little lock time left to process safely; abandoned without claiming", { ...base, remainingLockMs });
+      const released = await releaseIfClaimMayHaveRun();
+      log.warn("Too little lock time left to process safely; abandoned without claiming", { ...base, remainingLockMs, released });
       return { outcome: { kind: "lock-too-short", remainingLockMs, ...base, settled: "abandon" } };
     }
     let claim;
@@ -77,12 +88,7 @@ export async function claimStage(deps: ClaimDeps, input: ClaimInput): Promise<{ 
         storePause = Math.min(storePause * 2, MAX_POLL_MS);
         continue;
       }
-      let released: string;
-      try {
-        released = await store.release(eventId, token);
-      } catch {
-        released = "failed";
-      }
+      const released = await releaseIfClaimMayHaveRun();
       log.error("Idempotency store unavailable; message not acknowledged, handler not run", {
         ...base,
         stage: "claim",

@@ -138,6 +138,12 @@ describe("runtime/idempotency-store (real redis-server)", function () {
     assert.equal(await store.release(randomUUID(), "anyone"), "record-missing");
   });
 
+  it("refuses a lease as long as the dedupe window (the record would vanish while held), and an empty token", async () => {
+    const short = createRedisIdempotencyStore(redis, { keyPrefix: "t:", dedupeWindowMs: 1000 });
+    await assert.rejects(short.claim(randomUUID(), 1000), /leaseMs \(1000\) must be shorter than dedupeWindowMs \(1000\)/);
+    await assert.rejects(store.claim(randomUUID(), 1000, ""), /token must be a non-empty string/);
+  });
+
   it("lease records are kept for the dedupe window (the fence), not for the lease", async () => {
     const id = randomUUID();
     await store.claim(id, 1000);
