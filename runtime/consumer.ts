@@ -10,33 +10,44 @@
  * handler fails, so the redelivery looks like a duplicate and is completed: the event is lost.
  * Here a claim is a lease that expires, a failure releases it, and only success writes "done".
  *
- * Timing rules, enforced at construction and per message:
- *   handler deadline  <  lease  ≤  remaining message lock
- * - lease ≤ lock: when the lock runs out the message goes to another worker; if our lease outlived
- *   the lock, that worker would see "in progress" and spend delivery attempts waiting for it.
- * - deadline < lease: the handler gets an AbortSignal that fires `safetyMarginMs` before the lease
- *   expires, leaving time to record completion while we still own the lease.
+ * One delivery goes through five stages, each a module in runtime/consumer/ with its rules
+ * written beside it: parse (poison → dead-letter) → claim (lease within the lock; duplicate → ack;
+ * in progress → wait, then abandon; store down → retry, then abandon) → run (handler with a
+ * deadline; failure → release, abandon) → complete (fenced; the store's answer decides ack or
+ * abandon) → settle (carry it out; a failed settle is logged, the message comes back).
+ * Timing (runtime/consumer/timing.ts): handler deadline < lease ≤ remaining message lock.
  *
  * Residual risk (documented, reported, not hidden): exactly-once EFFECTS hold only if the handler
  * finishes (or honours the AbortSignal and stops without effect) before the lease expires. If it
  * overruns, another worker may claim the expired lease and run the handler again. The complete
- * script then refuses our completion (fencing) and the consumer reports outcome `lease-lost`
- * (logged as an error), abandons instead of acknowledging while the other worker holds the claim,
- * and acknowledges only once the record is known completed. The same holds if Redis loses data
- * (failover without persistence) between claim and complete. Handlers whose effects can be
- * conditioned on the event id (a conditional write keyed by it) close that window completely.
+ * script then tells us so (fencing, even after the other worker's lease expired too) and the
+ * consumer reports outcome `lease-lost` (logged as an error, counted as `effectMayHaveRunTwice`),
+ * abandons instead of acknowledging while the other worker holds the claim, and acknowledges once
+ * the record is completed. If Redis loses the record (restart or failover without persistence)
+ * the store says so at completion (`recordMissing`), but cannot say who else ran. Handlers whose
+ * effects can be conditioned on the event id (a conditional write keyed by it) close that window.
+ * docs/consumer-guarantees.md lists every window that remains.
  */
-import { DomainEvent, EventBridgeEnvelope, parseDelivery, ValidationOptions } from "./event";
-import { ClaimResult, CompleteResult, IdempotencyStore } from "./idempotency-store";
-import { describeError, Logger } from "./logger";
+import type { DomainEvent, EventBridgeEnvelope, ValidationOptions } from "./event";
+import type { IdempotencyStore } from "./idempotency-store";
+import type { Logger } from "./logger";
+import { claimStage } from "./consumer/claim";
+import { completeStage } from "./consumer/complete";
+import { lockEndOf } from "./consumer/lock";
+import { parseStage } from "./consumer/parse";
+import { runStage } from "./consumer/run";
+import { settleStage } from "./consumer/settle";
+import { resolveTiming } from "./consumer/timing";
+
+export { HandlerDeadlineExceeded } from "./consumer/run";
 
 /** What the consumer needs from a Service Bus message (a `ServiceBusReceivedMessage` has all of it). */
 export interface ConsumerMessage {
-  /** The body as received: JSON text, bytes, or already-parsed JSON (hosts differ). */
+  /** The body as received: JSON text (a UTF-8 byte-order mark is allowed), bytes, or already-parsed JSON (hosts differ). */
   body: unknown;
   messageId?: string | number | Buffer;
   deliveryCount?: number;
-  /** When this delivery's lock expires; the lease is shortened to fit inside it. */
+  /** When this delivery's lock expires; the lease is shortened to fit inside it. Not a valid Date: ignored, with a warning. */
   lockedUntilUtc?: Date;
 }
 
@@ -58,6 +69,13 @@ export interface HandlerContext {
   messageId?: string;
   deliveryCount?: number;
   envelope?: EventBridgeEnvelope;
+  /**
+   * The claim's generation (1 for the first claim of this event, +1 for each later claim by another
+   * delivery). It only grows while the record lives, so a downstream conditional write can use it
+   * as a fencing token ("apply only if the stored generation is lower"). Always set by
+   * `createConsumer`; optional only so the SET NX baseline (naive-setnx-consumer.ts) stays as it was.
+   */
+  generation?: number;
 }
 
 export type BusinessHandler = (event: DomainEvent, context: HandlerContext) => Promise<void>;
@@ -74,8 +92,11 @@ interface OutcomeBase {
 }
 
 export type ConsumerOutcome =
-  /** First successful processing; acknowledged. */
-  | (OutcomeBase & { kind: "processed"; leaseExpiredBeforeComplete: boolean })
+  /**
+   * First successful processing; acknowledged. `recordMissing`: the store had lost the record by
+   * completion time (logged as an error: nobody can tell whether another worker ran the handler).
+   */
+  | (OutcomeBase & { kind: "processed"; leaseExpiredBeforeComplete: boolean; recordMissing: boolean })
   /** Already completed earlier; acknowledged without running the handler. */
   | (OutcomeBase & { kind: "duplicate" })
   /** Another worker held the lease for longer than this delivery could wait; abandoned so it comes back. */
@@ -86,8 +107,13 @@ export type ConsumerOutcome =
   | (OutcomeBase & { kind: "poison"; reason: string; description: string })
   /** Redis failed; not acknowledged. `handlerRan` says whether the effect may already have happened. */
   | (OutcomeBase & { kind: "store-unavailable"; stage: "claim" | "complete"; handlerRan: boolean; error: unknown })
-  /** The handler succeeded but its lease expired and another worker claimed (or completed) the event. */
-  | (OutcomeBase & { kind: "lease-lost"; otherWorker: "in-progress" | "completed" })
+  /**
+   * The handler succeeded but its lease had expired and another worker claimed the event after it:
+   * the other is still working (`in-progress`: abandoned), completed it (`completed`), or stopped
+   * without completing (`took-over`: crashed or released; our completion was recorded). In every
+   * case the effect may have run twice; it is logged as an error and counted.
+   */
+  | (OutcomeBase & { kind: "lease-lost"; otherWorker: "in-progress" | "completed" | "took-over" })
   /** Too little lock time left on this delivery to run the handler safely; abandoned without claiming. */
   | (OutcomeBase & { kind: "lock-too-short"; remainingLockMs: number });
 
@@ -120,254 +146,69 @@ export interface ConsumerOptions {
   now?: () => number;
 }
 
+/** Deliveries handled by one consumer instance, by outcome, plus the two counts an operator alerts on. */
+export type ConsumerCounts = Record<ConsumerOutcome["kind"], number> & {
+  /** `lease-lost` outcomes: each is an event whose effect may have been applied twice. */
+  effectMayHaveRunTwice: number;
+  /** Completions that found the idempotency record gone (Redis lost data). */
+  recordMissing: number;
+};
+
 export interface Consumer {
   handle(message: ConsumerMessage, settle: Settlement): Promise<ConsumerOutcome>;
 }
 
-export class HandlerDeadlineExceeded extends Error {
-  override readonly name = "HandlerDeadlineExceeded";
-  constructor(eventId: string, deadline: Date) {
-    const message = `handler for event ${eventId} passed its deadline ${deadline.toISOString()} (lease about to expire)`;
-    super(message);
-    // Set again: Pulumi's closure serializer turns `super(…)` into `Error.call(this, …)` (see event.ts).
-    this.message = message;
-  }
+export interface CountingConsumer extends Consumer {
+  /** Live counters since this consumer was created (read-only for callers). */
+  readonly counts: Readonly<ConsumerCounts>;
 }
-
-const FIRST_IN_PROGRESS_POLL_MS = 50;
-const MAX_IN_PROGRESS_POLL_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function messageIdOf(message: ConsumerMessage): string | undefined {
-  const id = message.messageId;
-  if (id === undefined || id === null) return undefined;
-  return Buffer.isBuffer(id) ? id.toString("hex") : String(id);
-}
-
-export function createConsumer(options: ConsumerOptions): Consumer {
-  const lockMs = options.messageLockMs;
-  if (!Number.isInteger(lockMs) || lockMs <= 0) throw new Error(`createConsumer: messageLockMs must be a positive integer, got ${lockMs}`);
-  const leaseMs = options.leaseMs ?? lockMs;
-  if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`createConsumer: leaseMs must be a positive integer, got ${leaseMs}`);
-  if (leaseMs > lockMs) {
-    throw new Error(
-      `createConsumer: leaseMs (${leaseMs}) must not exceed messageLockMs (${lockMs}): a lease that outlives the lock ` +
-        "blocks the redelivered message behind a claim nobody is working on",
-    );
-  }
-  const marginMs = options.safetyMarginMs ?? Math.min(5000, Math.floor(leaseMs / 5));
-  if (!(marginMs > 0 && 2 * marginMs < leaseMs)) {
-    // Below 2 × margin of lock left, a delivery is abandoned unclaimed: a larger margin would refuse every message.
-    throw new Error(
-      `createConsumer: safetyMarginMs (${marginMs}) must be > 0 and < leaseMs / 2 (${leaseMs / 2}) so the handler's deadline falls well inside the lease`,
-    );
-  }
-  const inProgressMaxWaitMs = options.inProgressMaxWaitMs ?? leaseMs;
-  const storeOutageMaxWaitMs = options.storeOutageMaxWaitMs ?? leaseMs;
+export function createConsumer(options: ConsumerOptions): CountingConsumer {
+  const timing = resolveTiming(options);
   const now = options.now ?? Date.now;
   const log = options.logger;
+  const store = options.store;
+  const counts: ConsumerCounts = {
+    processed: 0,
+    duplicate: 0,
+    "in-progress-elsewhere": 0,
+    "handler-failed": 0,
+    poison: 0,
+    "store-unavailable": 0,
+    "lease-lost": 0,
+    "lock-too-short": 0,
+    effectMayHaveRunTwice: 0,
+    recordMissing: 0,
+  };
 
-  async function settleWith<T extends ConsumerOutcome>(outcome: T, action: () => Promise<void>): Promise<T> {
-    try {
-      await action();
-    } catch (error) {
-      outcome.settleError = error;
-      log.warn("Settling the message failed; it will be delivered again", {
-        eventId: outcome.eventId,
-        messageId: outcome.messageId,
-        kind: outcome.kind,
-        settled: outcome.settled,
-        error: describeError(error),
-      });
-    }
-    return outcome;
-  }
-
-  async function completeWithRetry(eventId: string, token: string, leaseEnd: number): Promise<CompleteResult> {
-    // One retry budget bounded by the lease: a completion recorded after the lease expired is
-    // still accepted by the script if nobody else claimed, so the last attempt may overrun a little.
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        return await options.store.complete(eventId, token);
-      } catch (error) {
-        lastError = error;
-        if (now() + 100 * 2 ** attempt >= leaseEnd) break;
-        await sleep(100 * 2 ** attempt);
-      }
-    }
-    throw lastError;
-  }
+  const finish = async (outcome: ConsumerOutcome, settlement: Settlement): Promise<ConsumerOutcome> => {
+    counts[outcome.kind]++;
+    if (outcome.kind === "lease-lost") counts.effectMayHaveRunTwice++;
+    if (outcome.kind === "processed" && outcome.recordMissing) counts.recordMissing++;
+    return settleStage(outcome, settlement, log);
+  };
 
   return {
-    async handle(message, settle) {
-      const messageId = messageIdOf(message);
-      const parsed = parseDelivery(message.body, options.validation);
-      if (!parsed.ok) {
-        const e = parsed.error;
-        const description = e.message.slice(0, 1024);
-        log.error("Poison message dead-lettered", { eventId: e.eventId, messageId, reason: e.fault, field: e.field, description });
-        return settleWith(
-          { kind: "poison", reason: e.fault, description, eventId: e.eventId, messageId, settled: "deadLetter" },
-          () => settle.deadLetter(e.fault, description),
-        );
-      }
-      const { event, envelope } = parsed.value;
-      const eventId = event.metadata.event_id;
-      const base = { eventId, messageId };
+    counts,
+    async handle(message, settlement) {
+      const parse = parseStage(message, options.validation, log);
+      if (!parse.ok) return finish(parse.outcome, settlement);
+      const { event, envelope, eventId, messageId } = parse.parsed;
 
       const start = now();
-      // Without lockedUntilUtc (the Functions SDK-binding extension does not pass it), assume the lock
-      // started when the message reached us. That is optimistic by the time the message waited in
-      // the host; the host renews the lock while the function runs, which covers the difference.
-      const lockEnd = message.lockedUntilUtc instanceof Date ? message.lockedUntilUtc.getTime() : start + lockMs;
-      const waitUntil = Math.min(start + inProgressMaxWaitMs, lockEnd - 2 * marginMs);
-      const storeWaitUntil = Math.min(start + storeOutageMaxWaitMs, lockEnd - 2 * marginMs);
-      let poll = FIRST_IN_PROGRESS_POLL_MS;
-      let storePause = FIRST_IN_PROGRESS_POLL_MS;
-      let storeFailures = 0;
-      let claim: ClaimResult;
-      let claimedAt: number;
-      let lease: number;
-      for (;;) {
-        claimedAt = now();
-        const remainingLockMs = lockEnd - claimedAt;
-        lease = Math.min(leaseMs, Math.floor(remainingLockMs));
-        if (lease <= 2 * marginMs) {
-          log.warn("Too little lock time left to process safely; abandoned without claiming", { ...base, remainingLockMs });
-          return settleWith({ kind: "lock-too-short", remainingLockMs, ...base, settled: "abandon" }, () => settle.abandon());
-        }
-        try {
-          claim = await options.store.claim(eventId, lease);
-        } catch (error) {
-          storeFailures++;
-          if (now() + storePause <= storeWaitUntil) {
-            if (storeFailures === 1) log.warn("Idempotency store unavailable; retrying the claim within this delivery's lock", { ...base, error: describeError(error) });
-            await sleep(storePause);
-            storePause = Math.min(storePause * 2, MAX_IN_PROGRESS_POLL_MS);
-            continue;
-          }
-          log.error("Idempotency store unavailable; message not acknowledged, handler not run", { ...base, stage: "claim", attempts: storeFailures, error: describeError(error) });
-          return settleWith(
-            { kind: "store-unavailable", stage: "claim", handlerRan: false, error, ...base, settled: "abandon" },
-            () => settle.abandon(),
-          );
-        }
-        if (claim.status === "completed") {
-          log.info("Duplicate delivery acknowledged without running the handler", { ...base, waitedMs: claimedAt - start });
-          return settleWith({ kind: "duplicate", ...base, settled: "complete" }, () => settle.complete());
-        }
-        if (claim.status === "claimed") break;
-        // In progress elsewhere. Waiting a little (within our own lock) usually settles it in this
-        // delivery: the holder completes (then we ack) or its lease runs out (then we run it).
-        // Abandoning at once would burn a delivery attempt per poll and can push a duplicate copy
-        // into the dead-letter queue while the holder is still working.
-        const pause = Math.min(poll, claim.retryAfterMs + 5);
-        if (now() + pause > waitUntil) {
-          log.info("Event in progress on another worker; abandoning so it comes back", {
-            ...base,
-            retryAfterMs: claim.retryAfterMs,
-            waitedMs: now() - start,
-          });
-          return settleWith(
-            { kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, waitedMs: now() - start, ...base, settled: "abandon" },
-            () => settle.abandon(),
-          );
-        }
-        await sleep(pause);
-        poll = Math.min(poll * 2, MAX_IN_PROGRESS_POLL_MS);
-      }
+      const lockEnd = lockEndOf(message, start, timing.lockMs, log, { eventId, messageId });
+      const claim = await claimStage({ store, log, now, sleep }, { eventId, messageId, start, lockEnd, timing });
+      if ("outcome" in claim) return finish(claim.outcome, settlement);
 
-      const token = claim.token;
-      const leaseEnd = claimedAt + lease;
-      const deadline = new Date(leaseEnd - marginMs);
-      // The AbortSignal is built on first access: creating one costs more than a Redis round trip's
-      // client-side work, and many handlers never look at it. The deadline is the same either way.
-      let controller: AbortController | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const context: HandlerContext = {
-        get signal() {
-          if (!controller) {
-            const created = new AbortController();
-            controller = created;
-            const abort = () => created.abort(new HandlerDeadlineExceeded(eventId, deadline));
-            const remaining = deadline.getTime() - now();
-            if (remaining <= 0) abort();
-            else timer = setTimeout(abort, remaining);
-          }
-          return controller.signal;
-        },
-        deadline,
-        eventId,
-        messageId,
-        deliveryCount: message.deliveryCount,
-        envelope,
-      };
-      try {
-        await options.handler(event, context);
-      } catch (error) {
-        if (timer) clearTimeout(timer);
-        let released: string;
-        try {
-          released = await options.store.release(eventId, token);
-        } catch (releaseError) {
-          released = "failed";
-          log.warn("Could not release the lease after a handler failure; it will expire on its own", {
-            ...base,
-            error: describeError(releaseError),
-          });
-        }
-        log.error("Handler failed; lease released, message abandoned for redelivery", {
-          ...base,
-          deliveryCount: message.deliveryCount,
-          released,
-          error: describeError(error),
-        });
-        return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.abandon());
-      }
-      if (timer) clearTimeout(timer);
+      const run = await runStage(
+        { handler: options.handler, store, log, now },
+        { event, envelope, eventId, messageId, deliveryCount: message.deliveryCount, claimed: claim.claimed, marginMs: timing.marginMs },
+      );
+      if (!run.ok) return finish(run.outcome, settlement);
 
-      let completed: CompleteResult;
-      try {
-        completed = await completeWithRetry(eventId, token, leaseEnd);
-      } catch (error) {
-        log.error(
-          "Handler succeeded but completion could not be recorded; message not acknowledged. " +
-            "If the lease expires before Redis is back, the handler may run again for this event",
-          { ...base, stage: "complete", error: describeError(error) },
-        );
-        return settleWith(
-          { kind: "store-unavailable", stage: "complete", handlerRan: true, error, ...base, settled: "abandon" },
-          () => settle.abandon(),
-        );
-      }
-
-      switch (completed) {
-        case "completed":
-        case "completed-after-lease-expiry": {
-          const late = completed === "completed-after-lease-expiry";
-          if (late) log.warn("Handler outlived its lease; nobody else had claimed, so completion was recorded", { ...base, elapsedMs: now() - start, leaseMs: lease });
-          return settleWith({ kind: "processed", leaseExpiredBeforeComplete: late, ...base, settled: "complete" }, () => settle.complete());
-        }
-        case "completed-by-other":
-          // The effect ran twice (ours and the other worker's). The event is done, so the message can go.
-          log.error("Lease expired before completion and another worker completed the event: its effect was applied twice", {
-            ...base,
-            elapsedMs: now() - start,
-            leaseMs: lease,
-          });
-          return settleWith({ kind: "lease-lost", otherWorker: "completed", ...base, settled: "complete" }, () => settle.complete());
-        case "claimed-by-other":
-          // Not acknowledged: the record is not complete, and another worker owns it. The redelivery
-          // finds it completed (then acknowledges) or released (then runs the handler again).
-          log.error("Lease expired before completion and another worker has claimed the event; completion refused, message abandoned", {
-            ...base,
-            elapsedMs: now() - start,
-            leaseMs: lease,
-          });
-          return settleWith({ kind: "lease-lost", otherWorker: "in-progress", ...base, settled: "abandon" }, () => settle.abandon());
-      }
+      return finish(await completeStage({ store, log, now, sleep }, { eventId, messageId, start, claimed: claim.claimed }), settlement);
     },
   };
 }

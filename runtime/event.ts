@@ -189,7 +189,9 @@ export function parseDelivery(body: unknown, options: ValidationOptions = {}): R
   if (typeof body === "string" || body instanceof Uint8Array) {
     const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
     try {
-      value = JSON.parse(text);
+      // A UTF-8 byte-order mark (decoded as U+FEFF) may precede JSON text: RFC 8259 §8.1 lets a
+      // parser ignore it, and some senders add one; JSON.parse would refuse it.
+      value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (error) {
       return fail("NotJson", "(body)", `is not valid JSON: ${(error as Error).message}`);
     }

@@ -29,6 +29,15 @@ function message(event: DomainEvent | unknown, deliveryCount = 1, extra: Partial
   const body = isDomainEvent(event) ? JSON.stringify(envelopeOf(event)) : event;
   return { body, messageId: randomUUID(), deliveryCount, ...extra };
 }
+/** The lease left on a held record, by Redis' clock (the record itself is kept for the dedupe window). */
+async function leaseLeftMs(admin: Redis, key: string): Promise<number | "released"> {
+  const value = String(await admin.get(key));
+  if (value.startsWith("free:")) return "released";
+  const held = /^held:\d+:(\d+):/.exec(value);
+  if (!held) throw new Error(`not a lease record: ${value}`);
+  const [sec, micro] = await admin.time();
+  return Number(held[1]) - (Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
+}
 function isDomainEvent(value: unknown): value is DomainEvent {
   return typeof value === "object" && value !== null && "metadata" in value && "data" in value;
 }
@@ -159,7 +168,7 @@ describe("runtime/consumer (real redis-server)", function () {
     assert.equal(failed.kind, "handler-failed");
     assert.ok(failed.kind === "handler-failed" && failed.released === "released");
     assert.deepEqual(settle1.records, [{ action: "abandon" }]);
-    assert.equal(await admin.exists(KEY_PREFIX + event.metadata.event_id), 0, "no record left behind");
+    assert.match(String(await admin.get(KEY_PREFIX + event.metadata.event_id)), /^free:1:/, "the lease is released (the record keeps its fence)");
     assert.ok(logger.at("error").some((l) => l.attributes.eventId === event.metadata.event_id));
 
     const settle2 = recordingSettlement();
@@ -221,7 +230,7 @@ describe("runtime/consumer (real redis-server)", function () {
     it("a slow handler is aborted before its lease expires, releases, and the next worker applies the effect once", async () => {
       const ledger = new Ledger();
       const key = KEY_PREFIX;
-      let leaseLeftAtAbort = -1;
+      let leaseLeftAtAbort = -1 as number | "released";
       let abortedAt = 0;
       const started = Date.now();
       const slow = consumerWith(async (e, ctx) => {
@@ -239,13 +248,13 @@ describe("runtime/consumer (real redis-server)", function () {
       // Observe the lease at the moment of abort from outside.
       const probe = (async () => {
         while (abortedAt === 0) await sleep(5);
-        leaseLeftAtAbort = await admin.pttl(key + event.metadata.event_id);
+        leaseLeftAtAbort = await leaseLeftMs(admin, key + event.metadata.event_id);
       })();
       const outcome = await slowHandle;
       await probe;
       assert.equal(outcome.kind, "handler-failed");
       assert.ok(abortedAt - started < 1000 - 100, `aborted after ${abortedAt - started} ms, before the 1000 ms lease`);
-      assert.ok(leaseLeftAtAbort === -2 || leaseLeftAtAbort > 0, "abort fired while the lease was still ours (or already released)");
+      assert.ok(leaseLeftAtAbort === "released" || leaseLeftAtAbort > 0, `abort fired while the lease was still ours (or already released): ${leaseLeftAtAbort}`);
       const retried = await next.handle(message(event, 2), recordingSettlement());
       assert.equal(retried.kind, "processed");
       assert.equal(ledger.count(event.metadata.event_id), 1);
@@ -273,7 +282,7 @@ describe("runtime/consumer (real redis-server)", function () {
       assert.ok(outcomeA.kind === "lease-lost" && outcomeA.otherWorker === "in-progress");
       assert.deepEqual(settleA.records, [{ action: "abandon" }], "not acknowledged blindly");
       assert.ok(a.logger.at("error").some((l) => /another worker has claimed/.test(l.message)));
-      assert.match(String(await admin.get(KEY_PREFIX + event.metadata.event_id)), /^lease:/, "B's claim untouched");
+      assert.match(String(await admin.get(KEY_PREFIX + event.metadata.event_id)), /^held:2:/, "B's claim untouched");
 
       openB();
       assert.equal((await bHandle).kind, "processed");
@@ -299,7 +308,90 @@ describe("runtime/consumer (real redis-server)", function () {
       assert.ok(outcomeA.kind === "lease-lost" && outcomeA.otherWorker === "completed");
       assert.deepEqual(settleA.records, [{ action: "complete" }]);
       assert.ok(a.logger.at("error").some((l) => /applied twice/.test(l.message)));
+      assert.equal(a.consumer.counts.effectMayHaveRunTwice, 1);
     });
+  });
+
+  describe("fencing after two expiries (found on a real Redis)", () => {
+    it("A overruns, B takes over, applies the effect and crashes, B's lease expires, then A completes: reported as a possible double effect, counted, acknowledged", async () => {
+      const ledger = new Ledger();
+      const a = consumerWith(async (e) => {
+        await sleep(2700); // ignores its AbortSignal, outlives its own lease and B's
+        ledger.apply(e.metadata.event_id);
+      });
+      const b = consumerWith(async (e) => {
+        ledger.apply(e.metadata.event_id);
+        await new Promise<never>(() => {}); // B crashes right after its effect: it never completes
+      });
+      const event = makeEvent();
+      const key = KEY_PREFIX + event.metadata.event_id;
+      const settleA = recordingSettlement();
+      const aHandle = a.consumer.handle(message(event, 1), settleA);
+      await sleep(1100); // A's lease (1000 ms) is gone
+      void b.consumer.handle(message(event, 2), recordingSettlement());
+      await sleep(50);
+      assert.match(String(await admin.get(key)), /^held:2:/, "B took over");
+      const outcomeA = await aHandle; // by now B's lease has expired too
+      assert.ok(outcomeA.kind === "lease-lost" && outcomeA.otherWorker === "took-over", JSON.stringify(outcomeA));
+      assert.deepEqual(settleA.records, [{ action: "complete" }], "the event is done: recording it prevents a third run");
+      assert.match(String(await admin.get(key)), /^done:/);
+      assert.ok(a.logger.at("error").some((l) => /may have been applied twice/.test(l.message) && l.attributes.eventId === event.metadata.event_id));
+      assert.equal(a.consumer.counts.effectMayHaveRunTwice, 1);
+      assert.equal(a.consumer.counts["lease-lost"], 1);
+      assert.equal(ledger.count(event.metadata.event_id), 2, "the double effect the report is about");
+      assert.equal((await a.consumer.handle(message(event, 3), recordingSettlement())).kind, "duplicate");
+    });
+
+    it("A overruns, nobody takes over: A's late completion is a clean 'processed' (nobody else ran it)", async () => {
+      const ledger = new Ledger();
+      const a = consumerWith(async (e) => {
+        await sleep(1200);
+        ledger.apply(e.metadata.event_id);
+      });
+      const outcome = await a.consumer.handle(message(makeEvent()), recordingSettlement());
+      assert.ok(outcome.kind === "processed" && outcome.leaseExpiredBeforeComplete && !outcome.recordMissing, JSON.stringify(outcome));
+      assert.equal(a.consumer.counts.effectMayHaveRunTwice, 0);
+      assert.equal(a.logger.at("error").length, 0);
+    });
+
+    it("the record lost between claim and complete (Redis data loss): acknowledged, reported as an error and counted", async () => {
+      const a = consumerWith(async (e) => {
+        await admin.del(KEY_PREFIX + e.metadata.event_id);
+      });
+      const outcome = await a.consumer.handle(message(makeEvent()), recordingSettlement());
+      assert.ok(outcome.kind === "processed" && outcome.recordMissing, JSON.stringify(outcome));
+      assert.equal(a.consumer.counts.recordMissing, 1);
+      assert.ok(a.logger.at("error").some((l) => /record was missing/.test(l.message)));
+    });
+  });
+
+  describe("lockedUntilUtc that is not a valid date", () => {
+    for (const [name, value] of [
+      ["an invalid Date", new Date("not a date")],
+      ["a string", "2026-12-01T10:00:00Z"],
+    ] as const) {
+      it(`${name}: treated as absent with a warning, the event processed (never a store outage)`, async () => {
+        const ledger = new Ledger();
+        const { consumer, logger } = consumerWith(recordingHandler(ledger));
+        const event = makeEvent();
+        const settle = recordingSettlement();
+        const outcome = await consumer.handle(message(event, 1, { lockedUntilUtc: value as Date }), settle);
+        assert.equal(outcome.kind, "processed", JSON.stringify(outcome));
+        assert.deepEqual(settle.records, [{ action: "complete" }]);
+        assert.equal(ledger.count(event.metadata.event_id), 1);
+        assert.ok(logger.at("warn").some((l) => /lockedUntilUtc is not a valid date/.test(l.message) && l.attributes.eventId === event.metadata.event_id));
+      });
+    }
+  });
+
+  it("a body with a UTF-8 byte-order mark is processed, not dead-lettered", async () => {
+    const ledger = new Ledger();
+    const { consumer } = consumerWith(recordingHandler(ledger));
+    const event = makeEvent();
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(envelopeOf(event)))]);
+    const outcome = await consumer.handle(message(body), recordingSettlement());
+    assert.equal(outcome.kind, "processed");
+    assert.equal(ledger.count(event.metadata.event_id), 1);
   });
 
   describe("Redis unavailable", () => {
@@ -421,7 +513,8 @@ describe("runtime/consumer (real redis-server)", function () {
       let seen: { deadline: number; pttl: number } | undefined;
       const { consumer } = consumerWith(
         async (e, ctx) => {
-          seen = { deadline: ctx.deadline.getTime(), pttl: await admin.pttl(KEY_PREFIX + e.metadata.event_id) };
+          const left = await leaseLeftMs(admin, KEY_PREFIX + e.metadata.event_id);
+          seen = { deadline: ctx.deadline.getTime(), pttl: typeof left === "number" ? left : -1 };
         },
         { messageLockMs: 60_000, leaseMs: 60_000, safetyMarginMs: 1000 },
       );

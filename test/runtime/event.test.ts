@@ -77,6 +77,24 @@ describe("runtime/event", () => {
       }
     });
 
+    it("accepts a UTF-8 byte-order mark before the JSON, as text and as bytes", () => {
+      const event = makeEvent();
+      const json = JSON.stringify(envelopeOf(event));
+      const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+      for (const body of ["\ufeff" + json, Buffer.concat([bom, Buffer.from(json)]), new Uint8Array(Buffer.concat([bom, Buffer.from(JSON.stringify(event))]))]) {
+        const result = parseDelivery(body);
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.error.message));
+        assert.equal(result.value.event.metadata.event_id, event.metadata.event_id);
+      }
+    });
+
+    it("still refuses a byte-order mark before something that is not JSON, or a second one", () => {
+      for (const body of ["\ufeff{not json", "\ufeff\ufeff{}", "\ufeff"]) {
+        const result = parseDelivery(body);
+        assert.ok(!result.ok && result.error.fault === "NotJson", JSON.stringify(body));
+      }
+    });
+
     it("accepts a replayed envelope (EventBridge adds replay-name)", () => {
       const result = parseDelivery(envelopeOf(makeEvent(), { "replay-name": "replay-1" }));
       assert.ok(result.ok);
