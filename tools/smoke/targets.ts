@@ -155,11 +155,13 @@ export function parseSmokeArgs(argv: string[], sources: OutputSources): SmokeArg
 
     let source = flags["--source"];
     if (!source) {
-        const sourcesOutput = outputs[OUTPUTS.eventSources];
-        if (!Array.isArray(sourcesOutput) || sourcesOutput.length === 0 || typeof sourcesOutput[0] !== "string") {
+        // index.ts exports the list comma-separated (a stack output other stacks read must be a string).
+        const raw = outputs[OUTPUTS.eventSources];
+        const list = typeof raw === "string" ? raw.split(",").filter((s) => s !== "") : Array.isArray(raw) ? raw.filter((s): s is string => typeof s === "string") : [];
+        if (list.length === 0) {
             throw new UsageError(`${origin}: output ${OUTPUTS.eventSources} is missing or empty; pass --source with one of the stack's eventSources, or deploy this version (pulumi up)`);
         }
-        source = sourcesOutput[0];
+        source = list[0];
     }
 
     const timeoutSeconds = flags["--timeout"] ? integerFlag("--timeout", flags["--timeout"], 1, MAX_TIMEOUT_SECONDS) : DEFAULT_TIMEOUT_SECONDS;
