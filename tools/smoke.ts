@@ -15,7 +15,7 @@ import { parseSmokeArgs, SmokeTargets, UsageError, USAGE } from "./smoke/targets
 
 export function formatVerdict(report: SmokeReport): string {
     if (report.verdict === "PASS") {
-        return `smoke: PASS: event ${report.eventId} went AWS → Azure and was applied once in ${((report.latencyMs ?? 0) / 1000).toFixed(2)} s end to end`;
+        return `smoke: PASS: event ${report.eventId} went AWS → Azure and was applied (its record reads done:) in ${((report.latencyMs ?? 0) / 1000).toFixed(2)} s end to end`;
     }
     return `smoke: FAIL at ${report.hop}: ${report.reason}`;
 }
@@ -35,7 +35,12 @@ async function cloudPorts(targets: SmokeTargets): Promise<{ ports: SmokePorts; c
     // Azure Managed Redis with Entra ID: AUTH <object id> <access token for REDIS_TOKEN_SCOPE>, over TLS
     // only (learn.microsoft.com/azure/redis/entra-for-authentication: "User = object ID of the
     // managed identity or service principal", and the same for a user added under Authentication).
-    const token = await credential.getToken(REDIS_TOKEN_SCOPE);
+    let token: { token: string } | null;
+    try {
+        token = await credential.getToken(REDIS_TOKEN_SCOPE);
+    } catch (error) {
+        throw new Error(`cannot get an Entra token for ${REDIS_TOKEN_SCOPE} with DefaultAzureCredential (az login?): ${(error as Error).message.split("\n")[0]}`);
+    }
     if (!token) throw new Error(`DefaultAzureCredential returned no token for ${REDIS_TOKEN_SCOPE}; run az login`);
     const username = targets.redisUsername ?? objectIdOfToken(token.token);
     const redis = new Redis({
@@ -47,7 +52,8 @@ async function cloudPorts(targets: SmokeTargets): Promise<{ ports: SmokePorts; c
         ...CONSUMER_REDIS_OPTIONS,
         lazyConnect: true,
         enableOfflineQueue: true,
-        retryStrategy: () => null,
+        // A few quick reconnects ride out a dropped connection during the wait; a refused AUTH fails fast.
+        retryStrategy: (times: number) => (times > 3 ? null : 500),
     });
     redis.on("error", () => {
         /* surfaced by the commands that fail */
@@ -76,6 +82,10 @@ async function cloudPorts(targets: SmokeTargets): Promise<{ ports: SmokePorts; c
 }
 
 export async function main(argv: string[]): Promise<number> {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        console.log(USAGE);
+        return 0;
+    }
     let targets: SmokeTargets;
     try {
         targets = parseSmokeArgs(argv, {

@@ -105,5 +105,8 @@ describe("npm run smoke: arguments and stack outputs", () => {
         assert.equal(run.status, 2, run.stderr);
         assert.match(run.stderr, /--stack needs a value/);
         assert.match(run.stderr, /What only a real cloud proves/);
+        const help = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "smoke.ts"), "--help"], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(help.status, 0, help.stderr);
+        assert.match(help.stdout, /^usage: npm run smoke -- \(--stack NAME \| --outputs FILE\)/);
     });
 });
