@@ -67,6 +67,10 @@ export const resourceGroupName = mesh.resourceGroupName;
 export const serviceBusNamespaceFqdn = mesh.serviceBusNamespaceFqdn;
 export const queueName = mesh.queueName;
 export const apiDestinationArn = mesh.apiDestinationArn;
+// npm run smoke reads these two: the connection it checks, and a source the rule forwards.
+// Comma-separated (sources cannot contain commas): stack outputs read by MeshReference are strings.
+export const connectionName = mesh.connectionName;
+export const eventSources = config.events.sources.join(",");
 export const awsDeadLetterQueueUrl = mesh.awsDeadLetterQueueUrl;
 export const awsDeadLetterQueueArn = mesh.awsDeadLetterQueueArn;
 export const azureDeadLetterPath = mesh.azureDeadLetterPath;

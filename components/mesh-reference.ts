@@ -61,6 +61,10 @@ export interface MeshOutputs {
     redisHostName?: string;
     /** Which of the publisher's two rotating client-secret slots ("a" or "b") the connection uses now. */
     publisherActiveSecretSlot?: string;
+    /** Name of the EventBridge connection (DescribeConnection takes the name; npm run smoke checks its state). */
+    connectionName?: string;
+    /** The `source` values the mesh's rule forwards, comma-separated. */
+    eventSources?: string;
 }
 
 /** Whether a stack of the mesh always has an output (`required`) or may lack it (`optional`). */
@@ -95,6 +99,8 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     consumerIdentityPrincipalId: "optional",
     redisHostName: "optional",
     publisherActiveSecretSlot: "optional",
+    connectionName: "optional",
+    eventSources: "optional",
 };
 
 /** Each output of `T` as a `pulumi.Output`; an optional one resolves to `undefined` when the stack lacks it. */

@@ -65,6 +65,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
     public readonly queueName: pulumi.Output<string>;
     public readonly queueId: pulumi.Output<string>;
     public readonly apiDestinationArn: pulumi.Output<string>;
+    public readonly connectionName: pulumi.Output<string>;
     public readonly awsDeadLetterQueueUrl: pulumi.Output<string>;
     public readonly awsDeadLetterQueueArn: pulumi.Output<string>;
     public readonly azureDeadLetterPath: pulumi.Output<string>;
@@ -202,6 +203,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
         this.queueName = ingress.queueName;
         this.queueId = ingress.queueId;
         this.apiDestinationArn = egress.apiDestinationArn;
+        this.connectionName = egress.connectionName;
         this.awsDeadLetterQueueUrl = egress.deadLetterQueueUrl;
         this.awsDeadLetterQueueArn = egress.deadLetterQueueArn;
         this.azureDeadLetterPath = ingress.deadLetterPath;
@@ -218,6 +220,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             serviceBusNamespaceFqdn: this.serviceBusNamespaceFqdn,
             queueName: this.queueName,
             apiDestinationArn: this.apiDestinationArn,
+            connectionName: this.connectionName,
             awsDeadLetterQueueUrl: this.awsDeadLetterQueueUrl,
             azureDeadLetterPath: this.azureDeadLetterPath,
             publisherClientId: this.publisherClientId,

@@ -67,6 +67,8 @@ export class EventEgress extends pulumi.ComponentResource {
     public readonly archiveArn: pulumi.Output<string>;
     public readonly ruleArn: pulumi.Output<string>;
     public readonly connectionArn: pulumi.Output<string>;
+    /** DescribeConnection takes the name, not the ARN (npm run smoke checks the state). */
+    public readonly connectionName: pulumi.Output<string>;
     public readonly apiDestinationArn: pulumi.Output<string>;
     public readonly deadLetterQueueArn: pulumi.Output<string>;
     public readonly deadLetterQueueUrl: pulumi.Output<string>;
@@ -269,6 +271,7 @@ export class EventEgress extends pulumi.ComponentResource {
         this.archiveArn = archive.arn;
         this.ruleArn = rule.arn;
         this.connectionArn = connection.arn;
+        this.connectionName = connection.name;
         this.apiDestinationArn = apiDestination.arn;
         this.deadLetterQueueArn = deadLetterQueue.arn;
         this.deadLetterQueueUrl = deadLetterQueue.url;
@@ -279,6 +282,7 @@ export class EventEgress extends pulumi.ComponentResource {
             archiveArn: this.archiveArn,
             ruleArn: this.ruleArn,
             connectionArn: this.connectionArn,
+            connectionName: this.connectionName,
             apiDestinationArn: this.apiDestinationArn,
             deadLetterQueueArn: this.deadLetterQueueArn,
             deadLetterQueueUrl: this.deadLetterQueueUrl,
