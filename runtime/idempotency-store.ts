@@ -226,6 +226,21 @@ function checkToken(operation: string, eventId: string, token: string): void {
   }
 }
 
+/**
+ * The state of a raw record as GET returns it, for tools that read Redis directly (npm run smoke):
+ * they must not depend on the record's encoding, which the scripts above own. A `held` record may
+ * be past its lease: the scripts keep it as the fence (see the file comment).
+ */
+export type RecordState = "absent" | "held" | "free" | "done";
+
+export function recordState(value: string | null | undefined): RecordState {
+  if (value === null || value === undefined) return "absent";
+  if (/^held:\d+:\d+:/.test(value) || value.startsWith("lease:")) return "held";
+  if (/^free:\d+:/.test(value)) return "free";
+  if (value.startsWith("done:")) return "done";
+  throw new Error(`unrecognised idempotency record: ${JSON.stringify(value.slice(0, 40))}`);
+}
+
 export function createRedisIdempotencyStore(redis: Redis, options: RedisIdempotencyStoreOptions = {}): IdempotencyStore {
   const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   const windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;

@@ -6,7 +6,7 @@ import IORedis from "ioredis";
 import type Redis from "ioredis";
 import { createConsumer, Settlement } from "../../runtime/consumer";
 import type { DomainEvent } from "../../runtime/event";
-import { createRedisIdempotencyStore } from "../../runtime/idempotency-store";
+import { createRedisIdempotencyStore, recordState } from "../../runtime/idempotency-store";
 import { compareSequenceNumbers, createRelayHandler, DynamoDBStreamRecord } from "../../runtime/relay";
 import { DynamoDbLocal, startDynamoDbLocal } from "../../tools/local-servers/dynamodb-local";
 import { readStreamAsLambdaEvent } from "../../tools/local-servers/dynamodb-streams";
@@ -285,7 +285,7 @@ describe("npm run smoke, end to end against local servers (relay and consumer re
         assert.match(verdict, /^smoke: PASS: event [0-9a-f-]{36} went AWS → Azure and was applied \(its record reads done:\) in \d+\.\d\d s end to end$/);
         // Measured from outside the consumer: the handler's own count and Redis itself.
         assert.deepEqual(path.applied, [report.eventId]);
-        assert.match((await redis.get(`mesh:idem:${report.eventId}`)) ?? "", /^done:/);
+        assert.equal(recordState(await redis.get(`mesh:idem:${report.eventId}`)), "done");
         const items = await outboxItems();
         assert.equal(items.length, 1);
         assert.equal(JSON.parse(items[0].event.S!).metadata.type, SMOKE_EVENT_TYPE);
@@ -354,12 +354,12 @@ describe("npm run smoke, end to end against local servers (relay and consumer re
         assert.ok(Date.now() - started < 20_000, "the dead letter ends the wait early");
     });
 
-    it("FAIL at consumer: the handler hangs, the claim stays a lease and never turns done", async () => {
+    it("FAIL at consumer: the handler hangs, the claim stays held and never turns done", async () => {
         path.consumer = "handler-hangs";
         const { report } = await smoke({ timeoutMs: 5_000 });
         failedAt(report, "consumer");
-        assert.match(report.reason!, /still holds a lease on [0-9a-f-]{36}/);
-        assert.match((await redis.get(`mesh:idem:${report.eventId}`)) ?? "", /^lease:/);
+        assert.match(report.reason!, /has claimed [0-9a-f-]{36} but not completed it/);
+        assert.equal(recordState(await redis.get(`mesh:idem:${report.eventId}`)), "held");
     });
 
     it("FAIL at consumer: Redis refuses the user (no access policy assignment), before anything is written", async () => {

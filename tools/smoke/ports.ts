@@ -28,7 +28,7 @@ export interface ConnectionPort {
     describe(): Promise<ConnectionState>;
 }
 
-/** The idempotency record of one event: `lease:<token>`, `done:<token>` or null (GET on Redis). */
+/** The idempotency record of one event, raw as GET returns it (null when absent); runtime/idempotency-store.ts `recordState` reads it. */
 export interface IdempotencyRecordPort {
     get(key: string): Promise<string | null>;
 }

@@ -11,6 +11,7 @@ import { hostname } from "os";
 import { randomUUID } from "crypto";
 import type { DomainEvent } from "../../runtime/event";
 import { createOutboxWriter, OutboxCommitError } from "../../runtime/outbox-writer";
+import { recordState } from "../../runtime/idempotency-store";
 import type { PeekedMessage, QueueDepth, SmokePorts } from "./ports";
 import type { SmokeTargets } from "./targets";
 
@@ -135,11 +136,11 @@ export async function runSmoke(ports: SmokePorts, targets: SmokeTargets, options
             lastRedisError = error;
         }
         const elapsed = now() - started;
-        if (record?.startsWith("lease:") && claimedAt === undefined) claimedAt = elapsed;
-        if (record?.startsWith("done:")) break;
+        if (recordState(record) === "held" && claimedAt === undefined) claimedAt = elapsed;
+        if (recordState(record) === "done") break;
         options.progress(
             `waiting for the consumer to apply ${eventId}: ${(elapsed / 1000).toFixed(1)} s of ${targets.timeoutMs / 1000} s, ` +
-                `record ${record ? record.slice(0, 5) : lastRedisError ? `unreadable (${describe(lastRedisError)})` : "absent"}`,
+                `record ${record ? recordState(record) : lastRedisError ? `unreadable (${describe(lastRedisError)})` : "absent"}`,
         );
         if (polls % 10 === 9) {
             const deadLettered = await findIn(() => ports.serviceBus.peekDeadLetters(peekMax), eventId);
@@ -187,8 +188,8 @@ export async function runSmoke(ports: SmokePorts, targets: SmokeTargets, options
         const waited = `${targets.timeoutMs / 1000} s`;
         const deadLettered = await findIn(() => ports.serviceBus.peekDeadLetters(peekMax), eventId);
         if (deadLettered) return fail("consumer", `event ${eventId} was dead-lettered by Service Bus: ${reasonOf(deadLettered)}`, eventId);
-        if (record?.startsWith("lease:")) {
-            return fail("consumer", `after ${waited} the consumer still holds a lease on ${eventId} (handler running, stuck or crashed mid-event); see the consumer app's logs`, eventId);
+        if (recordState(record) === "held") {
+            return fail("consumer", `after ${waited} the consumer has claimed ${eventId} but not completed it (handler running, stuck or crashed mid-event); see the consumer app's logs`, eventId);
         }
         if (lastRedisError) return fail("consumer", `Redis became unreadable while waiting: ${describe(lastRedisError)}`, eventId);
         const waiting = await findIn(() => ports.serviceBus.peekQueue(peekMax), eventId);
