@@ -6,7 +6,7 @@
  * `@azure/service-bus` receiver (see `settlementFromReceiver`) drive the same code.
  *
  * Why claim/complete/release and not `SET event_id NX EX` (the source design, kept as
- * naive-consumer.ts): with SET NX the key is written before the handler runs and stays when the
+ * naive-setnx-consumer.ts): with SET NX the key is written before the handler runs and stays when the
  * handler fails, so the redelivery looks like a duplicate and is completed: the event is lost.
  * Here a claim is a lease that expires, a failure releases it, and only success writes "done".
  *

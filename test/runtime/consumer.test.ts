@@ -315,8 +315,10 @@ describe("runtime/consumer (real redis-server)", function () {
   describe("fencing after two expiries (found on a real Redis)", () => {
     it("A overruns, B takes over, applies the effect and crashes, B's lease expires, then A completes: reported as a possible double effect, counted, acknowledged", async () => {
       const ledger = new Ledger();
+      let openA!: () => void;
+      const gateA = new Promise<void>((r) => (openA = r));
       const a = consumerWith(async (e) => {
-        await sleep(2700); // ignores its AbortSignal, outlives its own lease and B's
+        await gateA; // ignores its AbortSignal, outlives its own lease and B's
         ledger.apply(e.metadata.event_id);
       });
       const b = consumerWith(async (e) => {
@@ -325,13 +327,23 @@ describe("runtime/consumer (real redis-server)", function () {
       });
       const event = makeEvent();
       const key = KEY_PREFIX + event.metadata.event_id;
+      const leaseExpired = async (generation: number) => {
+        for (;;) {
+          if (String(await admin.get(key)).startsWith(`held:${generation}:`)) {
+            const left = await leaseLeftMs(admin, key);
+            if (typeof left === "number" && left <= 0) return;
+          }
+          await sleep(20);
+        }
+      };
       const settleA = recordingSettlement();
       const aHandle = a.consumer.handle(message(event, 1), settleA);
-      await sleep(1100); // A's lease (1000 ms) is gone
+      await leaseExpired(1); // A's lease is gone, by Redis' clock
       void b.consumer.handle(message(event, 2), recordingSettlement());
-      await sleep(50);
-      assert.match(String(await admin.get(key)), /^held:2:/, "B took over");
-      const outcomeA = await aHandle; // by now B's lease has expired too
+      await leaseExpired(2); // B took over, applied its effect, crashed; its lease is gone too
+      assert.equal(ledger.count(event.metadata.event_id), 1, "B's effect");
+      openA();
+      const outcomeA = await aHandle;
       assert.ok(outcomeA.kind === "lease-lost" && outcomeA.otherWorker === "took-over", JSON.stringify(outcomeA));
       assert.deepEqual(settleA.records, [{ action: "complete" }], "the event is done: recording it prevents a third run");
       assert.match(String(await admin.get(key)), /^done:/);
