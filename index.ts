@@ -3,13 +3,14 @@ import * as aws from "@pulumi/aws";
 import * as azuread from "@pulumi/azuread";
 import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import * as azureNativeAuthorization from "@pulumi/azure-native/authorization";
-import { readMeshConfig } from "./components/config";
+import { alarmReceiverWarnings, readMeshConfig } from "./components/config";
 import { MulticloudEventMesh } from "./components/mesh";
 import { logEventHandler } from "./runtime/handlers";
 import { StackDeployments } from "./components/deployments";
 
 const config = readMeshConfig(new pulumi.Config());
 const stack = pulumi.getStack();
+for (const warning of alarmReceiverWarnings(config.alarms)) void pulumi.log.warn(warning);
 const tags = { "mesh:project": pulumi.getProject(), "mesh:stack": stack, ...config.tags };
 
 // Credentials come from the environment (AWS_*, ARM_* / OIDC in Pulumi Deployments), never from config.
@@ -27,7 +28,7 @@ const mesh = new MulticloudEventMesh(
         serviceBus: config.serviceBus,
         delivery: config.delivery,
         archiveRetentionDays: config.archiveRetentionDays,
-        alarmEmail: config.alarmEmail,
+        alarms: config.alarms,
         deletionProtection: config.deletionProtection,
         publisherRotation: config.publisher,
         relay: config.relay,
@@ -77,6 +78,7 @@ export const azureDeadLetterPath = mesh.azureDeadLetterPath;
 export const publisherClientId = mesh.publisherClientId;
 export const publisherSecretEndDate = mesh.publisherSecretEndDate;
 export const publisherActiveSecretSlot = mesh.publisherActiveSecretSlot;
+export const secretExpiryPageAt = mesh.secretExpiryPageAt;
 export const alarmTopicArn = mesh.alarmTopicArn;
 export const relayFunctionName = mesh.relayFunctionName;
 export const relayFailureQueueUrl = mesh.relayFailureQueueUrl;

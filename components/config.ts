@@ -56,7 +56,8 @@ export interface MeshConfig {
         rateLimitPerSecond: number;
     };
     archiveRetentionDays: number;
-    alarmEmail?: string;
+    /** Who is told when an alarm fires, on both clouds. */
+    alarms: AlarmReceivers;
     deletionProtection: boolean;
     publisher: {
         /** Days between two rotations of one secret slot (the two slots alternate every half period). */
@@ -106,6 +107,18 @@ export interface MeshConfig {
         scheduleCron: string | false;
     };
     tags: Record<string, string>;
+}
+
+/** The receivers every alarm of the mesh notifies; at least one is required when `requireAlarmReceiver` is true. */
+export interface AlarmReceivers {
+    /** Subscribed (e-mail) to the mesh's own SNS topic and added to the Azure action group. */
+    email?: string;
+    /** An existing SNS topic (same region) that every AWS alarm also notifies. */
+    snsTopicArn?: string;
+    /** An existing Azure Monitor action group that every Azure alert also notifies. */
+    actionGroupId?: string;
+    /** Days before the active publisher secret's end date at which the expiry alarm fires. */
+    secretExpiryDays: number;
 }
 
 /** Thrown when configuration is invalid; `problems` has one entry per bad key. */
@@ -161,6 +174,17 @@ const EVENT_SOURCE = /^[A-Za-z0-9._\-/]{1,256}$/;
 const QUEUE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
 const REDIS_SKU = /^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// SNS topic ARN. Topic names: 1-256 ASCII letters, digits, '_' and '-' (SNS API reference,
+// CreateTopic, "Name"); a FIFO topic's name ends in ".fifo" and every Publish to it needs a
+// MessageGroupId (SNS API reference, Publish), which CloudWatch alarms and the Scheduler/EventBridge
+// targets here do not send: FIFO topics are refused.
+export const SNS_TOPIC_ARN = /^arn:aws(?:-[a-z]+)*:sns:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
+// Azure Monitor action group resource id: the ActionGroups_CreateOrUpdate path in
+// Azure/azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights/stable/2023-01-01/actionGroups_API.json;
+// the resource group name follows common-types/resource-management/v3 ResourceGroupNameParameter
+// (1-90 of letters, digits, '_', '-', '.', '(', ')'); the action group name has no pattern there (any
+// non-empty path segment). ARM ids are case-insensitive, so the fixed segments are matched that way.
+export const ACTION_GROUP_ID = /^\/subscriptions\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/resourceGroups\/[-\w.()]{1,90}\/providers\/Microsoft\.Insights\/actionGroups\/[^/]{1,260}$/i;
 const TAG = /^([^=]{1,128})=(.{0,256})$/;
 
 /** Every key the program reads, with the default Pulumi.yaml declares for it. */
@@ -181,6 +205,10 @@ export const CONFIG_DEFAULTS = {
     apiDestinationRateLimitPerSecond: 300,
     archiveRetentionDays: 7,
     alarmEmail: "",
+    alarmSnsTopicArn: "",
+    alarmActionGroupId: "",
+    requireAlarmReceiver: false,
+    secretExpiryAlarmDays: 21,
     deletionProtection: false,
     publisherRotationDays: 90,
     publisherRotationGraceDays: 14,
@@ -256,10 +284,43 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
     // 0 keeps archived events indefinitely (EventBridge's own meaning of RetentionDays = 0).
     const archiveRetentionDays = reader.integer("archiveRetentionDays", 0, 36500);
     const alarmEmail = reader.string("alarmEmail", (v) => v === "" || EMAIL.test(v), "an e-mail address, or empty for no subscription");
+    const alarmSnsTopicArn = reader.string(
+        "alarmSnsTopicArn",
+        (v) => v === "" || SNS_TOPIC_ARN.test(v),
+        "an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>, not .fifo), or empty for none",
+    );
+    const topicRegion = SNS_TOPIC_ARN.exec(alarmSnsTopicArn)?.[1];
+    if (topicRegion !== undefined && topicRegion !== region) {
+        // CloudWatch alarm actions, EventBridge targets and Scheduler targets are regional resources
+        // of this stack; a topic elsewhere would need cross-region delivery we have not verified.
+        problems.push(`${key("alarmSnsTopicArn")}: the topic is in ${topicRegion} but the stack's ${key("awsRegion")} is ${region}; use a topic in ${region}`);
+    }
+    const alarmActionGroupId = reader.string(
+        "alarmActionGroupId",
+        (v) => v === "" || ACTION_GROUP_ID.test(v),
+        "an action group resource id (/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Insights/actionGroups/<name>), or empty for none",
+    );
+    const requireAlarmReceiver = reader.boolean("requireAlarmReceiver");
+    if (requireAlarmReceiver && alarmEmail === "" && alarmSnsTopicArn === "" && alarmActionGroupId === "") {
+        problems.push(
+            `${key("requireAlarmReceiver")}: is true but no alarm receiver is set; set at least one of ${key("alarmEmail")}, ` +
+                `${key("alarmSnsTopicArn")}, ${key("alarmActionGroupId")} (or every alarm of this stack reaches no one)`,
+        );
+    }
     const deletionProtection = reader.boolean("deletionProtection");
     const rotationDays = reader.integer("publisherRotationDays", 2, 480);
     const graceDays = reader.integer("publisherRotationGraceDays", 1, 180);
     const propagationWaitSeconds = reader.integer("publisherPropagationWaitSeconds", 0, 3600);
+    const secretExpiryDays = reader.integer("secretExpiryAlarmDays", 1, 365);
+    // The active secret is the newest: the other slot replaces it half a period after it was issued,
+    // and it lives a full period plus the grace. An alarm N days before its end therefore fires only
+    // when rotations have stalled, as long as N < period/2 + grace; otherwise it fires while healthy.
+    if (secretExpiryDays >= rotationDays / 2 + graceDays) {
+        problems.push(
+            `${key("secretExpiryAlarmDays")}: ${secretExpiryDays} days would page before the next rotation is even due; keep it below ` +
+                `${key("publisherRotationDays")}/2 + ${key("publisherRotationGraceDays")} = ${rotationDays / 2 + graceDays}`,
+        );
+    }
     if (rotationDays % 2 !== 0) {
         problems.push(`${key("publisherRotationDays")}: ${rotationDays} must be even (the second secret slot is offset by half a period)`);
     }
@@ -338,7 +399,12 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         serviceBus: { sku, capacity },
         delivery: { maximumEventAgeSeconds, maximumRetryAttempts, rateLimitPerSecond },
         archiveRetentionDays,
-        alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
+        alarms: {
+            email: alarmEmail === "" ? undefined : alarmEmail,
+            snsTopicArn: alarmSnsTopicArn === "" ? undefined : alarmSnsTopicArn,
+            actionGroupId: alarmActionGroupId === "" ? undefined : alarmActionGroupId,
+            secretExpiryDays,
+        },
         deletionProtection,
         publisher: { rotationDays, graceDays, propagationWaitSeconds },
         relay,
@@ -347,6 +413,27 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         deployments,
         tags,
     };
+}
+
+// RFC 2606 / RFC 6761 reserve these names for documentation and tests: no mail ever reaches them.
+const PLACEHOLDER_EMAIL_DOMAIN = /@(?:[^@]+\.)?(?:example\.(?:com|net|org)|[^@]+\.(?:example|invalid|test|localhost))$|@(?:example|invalid|test|localhost)$/i;
+
+/**
+ * What the program should warn about the alarm receivers (the program passes each line to
+ * pulumi.log.warn): none at all, or only a placeholder address that no mail reaches.
+ */
+export function alarmReceiverWarnings(alarms: AlarmReceivers): string[] {
+    const { email, snsTopicArn, actionGroupId } = alarms;
+    if (email === undefined && snsTopicArn === undefined && actionGroupId === undefined) {
+        return [
+            `no alarm receiver is configured: every alarm of this stack notifies no one. Set ${key("alarmEmail")}, ` +
+                `${key("alarmSnsTopicArn")} or ${key("alarmActionGroupId")} (and ${key("requireAlarmReceiver")}: true to make it mandatory)`,
+        ];
+    }
+    if (email !== undefined && PLACEHOLDER_EMAIL_DOMAIN.test(email) && snsTopicArn === undefined && actionGroupId === undefined) {
+        return [`${key("alarmEmail")} is ${email}, a reserved placeholder domain that receives no mail: replace it with your on-call address`];
+    }
+    return [];
 }
 
 function key(name: ConfigKey): string {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import * as resources from "@pulumi/azure-native/resources";
 import { AlarmTopic } from "./aws/alarm-topic";
+import { CredentialAlarms } from "./aws/credential-alarms";
 import type { MeshConfig } from "./config";
 import type { BusinessHandler } from "../runtime/consumer";
 import { ConsumerApp } from "./azure/consumer-app";
@@ -26,8 +27,8 @@ export interface MulticloudEventMeshArgs {
     delivery: MeshConfig["delivery"];
     /** Days the EventBridge archive keeps events for replay; 0 keeps them indefinitely. */
     archiveRetentionDays: number;
-    /** Address notified by every alarm on both clouds; no subscription when undefined. */
-    alarmEmail?: pulumi.Input<string>;
+    /** Who every alarm notifies on both clouds, and how early the secret-expiry page fires. */
+    alarms: MeshConfig["alarms"];
     /** Protect stateful resources (table, queues, namespace) against deletion. */
     deletionProtection: boolean;
     /** Rotation of the publisher's client secrets (period, grace, propagation wait). */
@@ -80,13 +81,17 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
     public readonly relayFailureQueueUrl: pulumi.Output<string>;
     public readonly relayFailureQueueArn: pulumi.Output<string>;
     public readonly azureActionGroupId: pulumi.Output<string>;
+    /** Every action group an Azure alert must notify: the mesh's own, then the team's when configured. */
+    public readonly azureAlertActionGroupIds: pulumi.Output<string[]>;
+    /** RFC 3339 instant at which the secret-expiry page fires unless a rotation moves it. */
+    public readonly secretExpiryPageAt: pulumi.Output<string>;
 
     constructor(name: string, args: MulticloudEventMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:index:MulticloudEventMesh", name, {}, opts);
 
         const tags = args.tags ?? {};
 
-        const alarms = new AlarmTopic(`${name}-alarms`, { email: args.alarmEmail, tags }, { parent: this });
+        const alarms = new AlarmTopic(`${name}-alarms`, { email: args.alarms.email, externalTopicArn: args.alarms.snsTopicArn, tags }, { parent: this });
 
         const outbox = new OutboxTable(`${name}-outbox`, { deletionProtection: args.deletionProtection, tags }, { parent: this });
 
@@ -109,7 +114,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 lockDurationSeconds: args.queue.lockDurationSeconds,
                 messageTtlDays: args.queue.messageTtlDays,
                 duplicateDetectionWindowMinutes: args.queue.duplicateDetectionWindowMinutes,
-                alertEmail: args.alarmEmail,
+                alertEmail: args.alarms.email,
+                extraActionGroupIds: args.alarms.actionGroupId === undefined ? [] : [args.alarms.actionGroupId],
                 deletionProtection: args.deletionProtection,
                 tags,
             },
@@ -139,12 +145,27 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 maximumEventAgeSeconds: args.delivery.maximumEventAgeSeconds,
                 maximumRetryAttempts: args.delivery.maximumRetryAttempts,
                 rateLimitPerSecond: args.delivery.rateLimitPerSecond,
-                alarmTopicArn: alarms.topicArn,
+                alarmTopicArns: alarms.notifyTopicArns,
                 deletionProtection: args.deletionProtection,
                 tags,
             },
             // EventBridge must not get a token before Service Bus would honour it: wait for the role.
             { parent: this, dependsOn: [publisher] },
+        );
+
+        const credentialAlarms = new CredentialAlarms(
+            `${name}-credential-alarms`,
+            {
+                topicArn: alarms.topicArn,
+                topicKeyArn: alarms.keyArn,
+                teamTopicArn: args.alarms.snsTopicArn,
+                connectionArn: egress.connectionArn,
+                secretEndDate: publisher.secretEndDate,
+                activeSlot: publisher.activeSlot,
+                expiryAlarmDays: args.alarms.secretExpiryDays,
+                tags,
+            },
+            { parent: this },
         );
 
         const relay = new OutboxRelay(
@@ -154,8 +175,9 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 tableArn: outbox.tableArn,
                 busName: egress.busName,
                 busArn: egress.busArn,
+                serviceBusTier: args.serviceBus.sku,
                 ...args.relay,
-                alarmTopicArn: alarms.topicArn,
+                alarmTopicArns: alarms.notifyTopicArns,
                 deletionProtection: args.deletionProtection,
                 logRetentionDays: args.logRetentionDays,
                 tags,
@@ -212,6 +234,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
         this.publisherActiveSecretSlot = publisher.activeSlot;
         this.alarmTopicArn = alarms.topicArn;
         this.azureActionGroupId = ingress.actionGroupId;
+        this.azureAlertActionGroupIds = ingress.alertActionGroupIds;
+        this.secretExpiryPageAt = credentialAlarms.secretExpiryPageAt;
         this.registerOutputs({
             busName: this.busName,
             busArn: this.busArn,
@@ -225,6 +249,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             azureDeadLetterPath: this.azureDeadLetterPath,
             publisherClientId: this.publisherClientId,
             alarmTopicArn: this.alarmTopicArn,
+            secretExpiryPageAt: this.secretExpiryPageAt,
             relayFunctionName: this.relayFunctionName,
             relayFailureQueueUrl: this.relayFailureQueueUrl,
             consumerFunctionAppName: this.consumerFunctionAppName,

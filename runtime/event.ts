@@ -51,7 +51,8 @@ export type EventFault =
   | "InvalidEventId"
   | "UnsupportedSchemaVersion"
   | "EnvelopeMismatch"
-  | "EntryTooLarge";
+  | "EntryTooLarge"
+  | "MessageTooLarge";
 
 export class EventValidationError extends Error {
   override readonly name = "EventValidationError";
@@ -81,8 +82,14 @@ export interface ValidationOptions {
   supportedSchemaMajors?: readonly string[] | "any";
 }
 
-/** EventBridge's limit for one PutEvents entry, and for a whole PutEvents request. */
-export const PUT_EVENTS_MAX_ENTRY_BYTES = 256 * 1024;
+/**
+ * EventBridge's limit for one PutEvents entry: 1 MB since 2026-01-29 (AWS Compute Blog, "More room
+ * to build: serverless services now support payloads up to 1 MB", EventBridge event buses; it was
+ * 256 KB, as older pages of the PutEvents API reference still say). Read as 1 MiB; on either tier
+ * the Service Bus limit below, applied to the larger delivered message, is the one that binds.
+ */
+export const PUT_EVENTS_MAX_ENTRY_BYTES = 1024 * 1024;
+/** Bytes per PutEvents request the relay packs: kept at the former 256 KB (smaller requests, never too large ones); a bigger entry travels alone. */
 export const PUT_EVENTS_MAX_REQUEST_BYTES = 256 * 1024;
 export const PUT_EVENTS_MAX_ENTRIES = 10;
 
@@ -273,17 +280,98 @@ export function toPutEventsEntry(event: DomainEvent, eventBusName: string, detai
   };
 }
 
-/** Refuses, with the event id and the numbers, an event whose PutEvents entry would exceed 256 KB. */
-export function checkEntrySize(event: DomainEvent, detail: string = JSON.stringify(event)): Result<number> {
-  const size = putEventsEntrySize(toPutEventsEntry(event, "-", detail));
-  if (size > PUT_EVENTS_MAX_ENTRY_BYTES) {
-    return fail(
-      "EntryTooLarge",
-      "(event)",
-      `would make a ${size}-byte PutEvents entry; EventBridge accepts at most ${PUT_EVENTS_MAX_ENTRY_BYTES} bytes ` +
-        "(Source + DetailType + Detail + 14 for Time, UTF-8). Store the payload elsewhere and send a reference",
-      event.metadata.event_id,
-    );
+export type ServiceBusTier = "Standard" | "Premium";
+
+/**
+ * Largest message a Service Bus queue accepts, properties included ("Service Bus quotas": 256 KB on
+ * Standard; on Premium the queue's maxMessageSizeInKilobytes, default 1024, which the mesh's queue
+ * does not change). Service Bus refuses a bigger message, and EventBridge does not retry that
+ * answer: the event would go to the dead-letter queue instead of Azure.
+ */
+export const SERVICE_BUS_MAX_MESSAGE_BYTES: Readonly<Record<ServiceBusTier, number>> = { Standard: 256 * 1024, Premium: 1024 * 1024 };
+
+/**
+ * Bytes reserved for what Service Bus counts besides the body: system properties and the custom
+ * properties it makes of request headers. Not a measured figure (no Service Bus here): a margin.
+ */
+export const SERVICE_BUS_PROPERTIES_ALLOWANCE_BYTES = 8 * 1024;
+
+// The largest values EventBridge puts around `detail` in the event the API destination POSTs: its
+// version, an id (UUID), the account, the time (seconds, Z), the region, no resources (the relay
+// sends none), and `replay-name` (archive names: at most 48 characters) on a replayed event.
+const ENVELOPE_TEMPLATE = {
+  version: "0",
+  id: "00000000-0000-0000-0000-000000000000",
+  account: "000000000000",
+  time: "0000-00-00T00:00:00Z",
+  region: "x".repeat(32),
+  resources: [] as string[],
+  "replay-name": "x".repeat(48),
+};
+
+/**
+ * Bytes of the JSON body the API destination POSTs for this entry: the EventBridge event with the
+ * entry's Source and DetailType and its Detail as the `detail` object, each fixed field at its
+ * largest. Detail is counted as the bytes the producer wrote; EventBridge re-serializes it, which
+ * we assume does not grow compact JSON (not verifiable here; docs/alarms-and-rotation.md).
+ */
+export function deliveredEnvelopeSize(entry: { Source: string; DetailType: string; Detail: string }): number {
+  const frame = JSON.stringify({ ...ENVELOPE_TEMPLATE, "detail-type": entry.DetailType, source: entry.Source, detail: null });
+  return Buffer.byteLength(frame, "utf8") - "null".length + Buffer.byteLength(entry.Detail, "utf8");
+}
+
+/** Both sizes of an entry against both limits; `problem` names the first limit it breaks. */
+export interface DeliverySize {
+  entryBytes: number;
+  /** Delivered body plus the properties allowance: what Service Bus would count. */
+  messageBytes: number;
+  problem?: { fault: "EntryTooLarge" | "MessageTooLarge"; sizeBytes: number; limitBytes: number; detail: string };
+}
+
+/** Measures an entry against EventBridge's entry limit and the tier's Service Bus message limit. */
+export function measureDelivery(entry: { Source: string; DetailType: string; Detail: string; Time?: Date }, tier: ServiceBusTier): DeliverySize {
+  const entryBytes = putEventsEntrySize(entry);
+  const messageBytes = deliveredEnvelopeSize(entry) + SERVICE_BUS_PROPERTIES_ALLOWANCE_BYTES;
+  const messageLimit = SERVICE_BUS_MAX_MESSAGE_BYTES[tier];
+  if (entryBytes > PUT_EVENTS_MAX_ENTRY_BYTES) {
+    return {
+      entryBytes,
+      messageBytes,
+      problem: {
+        fault: "EntryTooLarge",
+        sizeBytes: entryBytes,
+        limitBytes: PUT_EVENTS_MAX_ENTRY_BYTES,
+        detail:
+          `makes a ${entryBytes}-byte PutEvents entry; EventBridge accepts at most ${PUT_EVENTS_MAX_ENTRY_BYTES} bytes ` +
+          "(Source + DetailType + Detail + 14 for Time, UTF-8)",
+      },
+    };
   }
-  return { ok: true, value: size };
+  if (messageBytes > messageLimit) {
+    return {
+      entryBytes,
+      messageBytes,
+      problem: {
+        fault: "MessageTooLarge",
+        sizeBytes: messageBytes,
+        limitBytes: messageLimit,
+        detail:
+          `would reach Service Bus as a ${messageBytes}-byte message (a ${entryBytes}-byte entry inside the EventBridge envelope, ` +
+          `plus ${SERVICE_BUS_PROPERTIES_ALLOWANCE_BYTES} reserved for message properties); Service Bus ${tier} accepts at most ${messageLimit} bytes`,
+      },
+    };
+  }
+  return { entryBytes, messageBytes };
+}
+
+/**
+ * Refuses, with the event id and both sizes, an event that EventBridge would not accept or whose
+ * delivered message the tier's Service Bus queue would not accept. Returns the entry size.
+ */
+export function checkEntrySize(event: DomainEvent, detail: string = JSON.stringify(event), tier: ServiceBusTier = "Standard"): Result<number> {
+  const measured = measureDelivery(toPutEventsEntry(event, "-", detail), tier);
+  if (measured.problem) {
+    return fail(measured.problem.fault, "(event)", `${measured.problem.detail}. Store the payload elsewhere and send a reference`, event.metadata.event_id);
+  }
+  return { ok: true, value: measured.entryBytes };
 }

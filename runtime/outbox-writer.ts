@@ -9,7 +9,7 @@ import {
   TransactWriteItemsCommand,
   TransactWriteItemsCommandOutput,
 } from "@aws-sdk/client-dynamodb";
-import { checkEntrySize, DomainEvent, EventValidationError, validateDomainEvent, ValidationOptions } from "./event";
+import { checkEntrySize, DomainEvent, EventValidationError, ServiceBusTier, validateDomainEvent, ValidationOptions } from "./event";
 import {
   OUTBOX_EVENT_ATTRIBUTE,
   OUTBOX_KEY_ATTRIBUTE,
@@ -21,6 +21,26 @@ import {
 /** DynamoDB's per-transaction action limit. */
 export const MAX_TRANSACTION_ITEMS = 100;
 export const DEFAULT_OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * DynamoDB's item size limit, attribute names and values included (DynamoDB Developer Guide,
+ * "Quotas": 400 KB). On Premium the outbox item, not Service Bus, is what caps an event.
+ */
+export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * Size of an item the way DynamoDB documents it: the UTF-8 bytes of each attribute name plus its
+ * value (strings in UTF-8; numbers about one byte per two significant digits, plus one).
+ */
+export function dynamoDbItemSize(item: Record<string, AttributeValue>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) {
+    size += Buffer.byteLength(name, "utf8");
+    if (value.S !== undefined) size += Buffer.byteLength(value.S, "utf8");
+    else if (value.N !== undefined) size += Math.ceil(value.N.replace(/^-|\.|^0+/g, "").length / 2) + 1;
+    else throw new Error(`dynamoDbItemSize: attribute ${name} is neither S nor N`);
+  }
+  return size;
+}
 
 /** The one DynamoDB call the writer makes. A `DynamoDBClient` satisfies it. */
 export interface TransactWritePort {
@@ -37,6 +57,11 @@ export interface OutboxWriterOptions {
    */
   ttlSeconds?: number;
   validation?: ValidationOptions;
+  /**
+   * Tier of the Service Bus namespace the events end up in: each event must fit, inside the
+   * EventBridge envelope, in that tier's largest message. Default Standard, the smaller limit.
+   */
+  serviceBusTier?: ServiceBusTier;
 }
 
 export interface CommitResult {
@@ -150,6 +175,10 @@ function tableOf(write: TransactWriteItem): string | undefined {
 export function createOutboxWriter(options: OutboxWriterOptions): OutboxWriter {
   if (!options.outboxTableName) throw new Error("createOutboxWriter: outboxTableName is required");
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_OUTBOX_TTL_SECONDS;
+  const tier = options.serviceBusTier ?? "Standard";
+  if (tier !== "Standard" && tier !== "Premium") {
+    throw new Error(`createOutboxWriter: serviceBusTier must be Standard or Premium, got ${JSON.stringify(tier)}`);
+  }
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
     throw new Error(`createOutboxWriter: ttlSeconds must be a positive integer, got ${ttlSeconds}`);
   }
@@ -188,12 +217,21 @@ export function createOutboxWriter(options: OutboxWriterOptions): OutboxWriter {
         if (seen.has(id)) refuse("DuplicateEventInCommit", `event ${id} appears twice in one commit.`);
         seen.add(id);
         const detail = JSON.stringify(event);
-        const size = checkEntrySize(event, detail);
+        const size = checkEntrySize(event, detail, tier);
         if (!size.ok) refuse("EventTooLarge", (size as { error: EventValidationError }).error.message + ".");
+        const item = outboxItem(event, ttlSeconds);
+        const itemBytes = dynamoDbItemSize(item);
+        if (itemBytes > DYNAMODB_MAX_ITEM_BYTES) {
+          refuse(
+            "EventTooLarge",
+            `event ${id}: its outbox item would be ${itemBytes} bytes; DynamoDB accepts items of at most ${DYNAMODB_MAX_ITEM_BYTES} bytes ` +
+              "(names and values). Store the payload elsewhere and send a reference.",
+          );
+        }
         outboxWrites.push({
           Put: {
             TableName: options.outboxTableName,
-            Item: outboxItem(event, ttlSeconds),
+            Item: item,
             ConditionExpression: "attribute_not_exists(#id)",
             ExpressionAttributeNames: { "#id": OUTBOX_KEY_ATTRIBUTE },
           },

@@ -16,11 +16,11 @@
  */
 import { PutEventsCommand, PutEventsCommandOutput, PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import {
+  measureDelivery,
   parseDomainEvent,
   PUT_EVENTS_MAX_ENTRIES,
-  PUT_EVENTS_MAX_ENTRY_BYTES,
   PUT_EVENTS_MAX_REQUEST_BYTES,
-  putEventsEntrySize,
+  ServiceBusTier,
   toPutEventsEntry,
   ValidationOptions,
 } from "./event";
@@ -88,6 +88,13 @@ export interface RelayOptions {
   /** First backoff before an entry retry; doubles each time, with jitter. Default 100 ms. */
   entryRetryBaseDelayMs?: number;
   validation?: ValidationOptions;
+  /**
+   * Tier of the Service Bus namespace behind the API destination. An event whose delivered message
+   * would exceed that tier's limit is not published (Service Bus would refuse it, and EventBridge
+   * does not retry that): it is reported with the reason, and so reaches the failure queue.
+   * Default Standard, the smaller limit.
+   */
+  serviceBusTier?: ServiceBusTier;
 }
 
 export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse>;
@@ -151,6 +158,10 @@ export function createRelayHandler(options: RelayOptions): RelayHandler {
   const entryRetries = options.entryRetries ?? 2;
   const baseDelayMs = options.entryRetryBaseDelayMs ?? 100;
   const log = options.logger;
+  const tier = options.serviceBusTier ?? "Standard";
+  if (tier !== "Standard" && tier !== "Premium") {
+    throw new Error(`createRelayHandler: serviceBusTier must be Standard or Premium, got ${JSON.stringify(tier)}`);
+  }
 
   return async (event) => {
     const failed = new Map<string, string>(); // sequence number -> why
@@ -210,12 +221,13 @@ export function createRelayHandler(options: RelayOptions): RelayHandler {
         continue;
       }
       const entry = toPutEventsEntry(domainEvent, options.eventBusName, text);
-      const size = putEventsEntrySize(entry);
-      if (size > PUT_EVENTS_MAX_ENTRY_BYTES) {
-        reportFailure(record, domainEvent.metadata.event_id, "EntryTooLarge", { sizeBytes: size, limitBytes: PUT_EVENTS_MAX_ENTRY_BYTES });
+      const measured = measureDelivery(entry, tier);
+      if (measured.problem) {
+        const { fault, sizeBytes, limitBytes, detail } = measured.problem;
+        reportFailure(record, domainEvent.metadata.event_id, fault, { sizeBytes, limitBytes, serviceBusTier: tier, detail });
         continue;
       }
-      pending.push({ sequenceNumber: record.dynamodb!.SequenceNumber ?? "", eventId: domainEvent.metadata.event_id, entry, size });
+      pending.push({ sequenceNumber: record.dynamodb!.SequenceNumber ?? "", eventId: domainEvent.metadata.event_id, entry, size: measured.entryBytes });
     }
 
     for (const p of pending) {

@@ -6,13 +6,14 @@ export type AlarmMetric = Pick<aws.cloudwatch.MetricAlarmArgs, "namespace" | "me
 
 /**
  * Every AWS alarm of the mesh has the same shape: one minute, one evaluation, above a threshold
- * (0 unless given), missing data is fine, notify the alarm topic on alarm and on recovery.
+ * (0 unless given), missing data is fine, notify every alarm topic on alarm and on recovery (the
+ * mesh's own and, when configured, the team's existing one: CloudWatch takes up to five actions).
  */
 export function alarmAbove(
     name: string,
     description: string,
     metric: AlarmMetric,
-    notify: { topicArn: pulumi.Input<string>; tags?: pulumi.Input<Record<string, pulumi.Input<string>>> },
+    notify: { topicArns: pulumi.Input<pulumi.Input<string>[]>; tags?: pulumi.Input<Record<string, pulumi.Input<string>>> },
     parent: pulumi.Resource,
 ): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
@@ -24,8 +25,8 @@ export function alarmAbove(
             evaluationPeriods: 1,
             period: 60,
             treatMissingData: "notBreaching",
-            alarmActions: [notify.topicArn],
-            okActions: [notify.topicArn],
+            alarmActions: notify.topicArns,
+            okActions: notify.topicArns,
             tags: notify.tags,
             ...metric,
         },

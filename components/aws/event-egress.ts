@@ -30,8 +30,8 @@ export interface EventEgressArgs {
     maximumRetryAttempts: number;
     /** Invocations per second the API destination allows (1..300). */
     rateLimitPerSecond: number;
-    /** SNS topic the dead-letter and failed-invocation alarms notify. */
-    alarmTopicArn: pulumi.Input<string>;
+    /** SNS topics the dead-letter and failed-invocation alarms notify. */
+    alarmTopicArns: pulumi.Input<pulumi.Input<string>[]>;
     /** Protect the dead-letter queue from deletion (it may hold the only copy of an event). */
     deletionProtection: boolean;
     /** Tags on every taggable resource of this component. */
@@ -243,7 +243,7 @@ export class EventEgress extends pulumi.ComponentResource {
         );
 
         const alarm = (role: string, description: string, metric: AlarmMetric) =>
-            alarmAbove(`${name}-${role}`, description, metric, { topicArn: args.alarmTopicArn, tags: args.tags }, this);
+            alarmAbove(`${name}-${role}`, description, metric, { topicArns: args.alarmTopicArns, tags: args.tags }, this);
 
         alarm("dlq-depth-alarm", "Events that EventBridge could not deliver to Azure are waiting in the dead-letter queue: inspect, then `npm run redrive`", {
             namespace: "AWS/SQS",

@@ -21,10 +21,12 @@ export interface OutboxRelayArgs extends RelaySettings {
     tableArn: pulumi.Input<string>;
     /** Name of the EventBridge bus the relay publishes to. */
     busName: pulumi.Input<string>;
+    /** Tier of the Service Bus namespace behind the bus: the relay holds back events too large for it. */
+    serviceBusTier: "Standard" | "Premium";
     /** ARN of that bus: the only resource the relay may `events:PutEvents` to. */
     busArn: pulumi.Input<string>;
-    /** SNS topic the relay's alarms notify. */
-    alarmTopicArn: pulumi.Input<string>;
+    /** SNS topics the relay's alarms notify. */
+    alarmTopicArns: pulumi.Input<pulumi.Input<string>[]>;
     /** Protect the failure queue from deletion (it points at records not yet published). */
     deletionProtection: boolean;
     /** Days the relay's logs are kept. */
@@ -132,7 +134,7 @@ export class OutboxRelay extends pulumi.ComponentResource {
                 architectures: ["arm64"],
                 memorySize: args.memoryMb,
                 timeout: args.timeoutSeconds,
-                environment: { variables: { MESH_EVENT_BUS_NAME: args.busName } },
+                environment: { variables: { MESH_EVENT_BUS_NAME: args.busName, MESH_SERVICE_BUS_TIER: args.serviceBusTier } },
                 loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
                 // Runs once per cold start; the returned handler serves every invocation of the container.
                 callbackFactory: () => {
@@ -140,7 +142,9 @@ export class OutboxRelay extends pulumi.ComponentResource {
                     if (!eventBusName) {
                         throw new Error("outbox relay: MESH_EVENT_BUS_NAME is not set; the function's environment is misconfigured");
                     }
-                    return relayLambda.createRelayLambdaHandler({ eventBusName });
+                    // Unset means Standard, the smaller limit; an unknown value stops the relay, named.
+                    const serviceBusTier = process.env.MESH_SERVICE_BUS_TIER as relayLambda.RelayLambdaConfig["serviceBusTier"];
+                    return relayLambda.createRelayLambdaHandler({ eventBusName, serviceBusTier });
                 },
                 codePathOptions: { extraExcludePackages: relayExcludedPackages() },
                 tags: args.tags,
@@ -169,7 +173,7 @@ export class OutboxRelay extends pulumi.ComponentResource {
         );
 
         const alarm = (role: string, description: string, metric: AlarmMetric) =>
-            alarmAbove(`${name}-${role}`, description, metric, { topicArn: args.alarmTopicArn, tags: args.tags }, this);
+            alarmAbove(`${name}-${role}`, description, metric, { topicArns: args.alarmTopicArns, tags: args.tags }, this);
 
         alarm("errors-alarm", "The outbox relay failed invocations: its records are being retried and will reach the failure queue if it keeps failing", {
             namespace: "AWS/Lambda",
@@ -216,5 +220,8 @@ function validateRelayArgs(args: OutboxRelayArgs): void {
     requireInteger(C, "maximumRetryAttempts", args.maximumRetryAttempts, 0, 10000);
     requireInteger(C, "maximumRecordAgeSeconds", args.maximumRecordAgeSeconds, 60, 72000);
     requireInteger(C, "iteratorAgeAlarmSeconds", args.iteratorAgeAlarmSeconds, 1, 604800);
+    if (args.serviceBusTier !== "Standard" && args.serviceBusTier !== "Premium") {
+        throw new Error(`${C}: args.serviceBusTier must be Standard or Premium, got ${JSON.stringify(args.serviceBusTier)}`);
+    }
     requireInteger(C, "logRetentionDays", args.logRetentionDays, 1, 3653);
 }

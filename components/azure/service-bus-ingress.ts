@@ -4,6 +4,7 @@ import * as servicebus from "@pulumi/azure-native/servicebus";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { fail, requireInteger } from "../validate";
+import { ACTION_GROUP_ID } from "../config";
 
 export interface ServiceBusIngressArgs {
     /** Resource group that holds the namespace and its alerting. */
@@ -26,8 +27,13 @@ export interface ServiceBusIngressArgs {
     messageTtlDays: number;
     /** Duplicate detection window in minutes; 0 turns it off. */
     duplicateDetectionWindowMinutes: number;
-    /** Receivers of the dead-letter alert; none when undefined. */
+    /** E-mail receiver of the mesh's action group; none when undefined. */
     alertEmail?: pulumi.Input<string>;
+    /**
+     * Existing action groups (resource ids) every alert also notifies, for teams that page through
+     * another tool: an action group cannot contain another, so each alert lists them all.
+     */
+    extraActionGroupIds?: string[];
     /** Lock the namespace against deletion and protect it in Pulumi. */
     deletionProtection: boolean;
     /** Tags on every taggable resource of this component. */
@@ -57,6 +63,8 @@ export class ServiceBusIngress extends pulumi.ComponentResource {
     /** Entity path of the queue's dead-letter sub-queue, as the Service Bus SDKs address it. */
     public readonly deadLetterPath: pulumi.Output<string>;
     public readonly actionGroupId: pulumi.Output<string>;
+    /** The mesh's action group, then `extraActionGroupIds`: what every Azure alert of the mesh must list. */
+    public readonly alertActionGroupIds: pulumi.Output<string[]>;
 
     constructor(name: string, args: ServiceBusIngressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:azure:ServiceBusIngress", name, {}, opts);
@@ -136,6 +144,9 @@ export class ServiceBusIngress extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const extra = args.extraActionGroupIds ?? [];
+        const alertGroups = actionGroup.id.apply((own) => [own, ...extra]);
+
         new monitor.MetricAlert(
             `${name}-dlq-alert`,
             {
@@ -164,7 +175,7 @@ export class ServiceBusIngress extends pulumi.ComponentResource {
                         },
                     ],
                 },
-                actions: [{ actionGroupId: actionGroup.id }],
+                actions: pulumi.output(alertGroups).apply((ids) => ids.map((actionGroupId) => ({ actionGroupId }))),
                 tags: args.tags,
             },
             { parent: this },
@@ -177,6 +188,7 @@ export class ServiceBusIngress extends pulumi.ComponentResource {
         this.queueId = queue.id;
         this.deadLetterPath = pulumi.interpolate`${queue.name}/$DeadLetterQueue`;
         this.actionGroupId = actionGroup.id;
+        this.alertActionGroupIds = alertGroups;
         this.registerOutputs({
             namespaceName: this.namespaceName,
             namespaceFqdn: this.namespaceFqdn,
@@ -184,6 +196,7 @@ export class ServiceBusIngress extends pulumi.ComponentResource {
             queueId: this.queueId,
             deadLetterPath: this.deadLetterPath,
             actionGroupId: this.actionGroupId,
+            alertActionGroupIds: this.alertActionGroupIds,
         });
     }
 }
@@ -199,4 +212,7 @@ function validateIngressArgs(args: ServiceBusIngressArgs): void {
     requireInteger(C, "lockDurationSeconds", args.lockDurationSeconds, 5, 300);
     requireInteger(C, "messageTtlDays", args.messageTtlDays, 1, 3650);
     requireInteger(C, "duplicateDetectionWindowMinutes", args.duplicateDetectionWindowMinutes, 0, 10080);
+    for (const [i, id] of (args.extraActionGroupIds ?? []).entries()) {
+        if (!ACTION_GROUP_ID.test(id)) fail(C, `extraActionGroupIds[${i}]`, `must be an action group resource id (/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Insights/actionGroups/<name>), got ${JSON.stringify(id)}`);
+    }
 }

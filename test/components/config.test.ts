@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { CONFIG_DEFAULTS, MeshConfigError, readMeshConfig } from "../../components/config";
+import { alarmReceiverWarnings, CONFIG_DEFAULTS, MeshConfigError, readMeshConfig } from "../../components/config";
 import { namespacePrefix } from "../../components/mesh";
 import { isoDurationSeconds } from "../../components/azure/service-bus-ingress";
 import { entraTokenEndpoint, serviceBusSendEndpoint } from "../../components/aws/event-egress";
@@ -54,7 +54,7 @@ describe("stack configuration (components/config.ts)", () => {
         assert.deepEqual(config.events.sources, ["enterprise.transactions"]);
         assert.deepEqual(config.delivery, { maximumEventAgeSeconds: 86400, maximumRetryAttempts: 185, rateLimitPerSecond: 300 });
         assert.equal(config.azure.tenantId, undefined);
-        assert.equal(config.alarmEmail, undefined);
+        assert.equal(config.alarms.email, undefined);
         assert.deepEqual(config.tags, {});
     });
 
@@ -73,7 +73,7 @@ describe("stack configuration (components/config.ts)", () => {
         assert.equal(config.queue.maxDeliveryCount, 7);
         assert.equal(config.deletionProtection, true);
         assert.deepEqual(config.tags, { team: "payments", owner: "platform=core" });
-        assert.equal(config.alarmEmail, "oncall@example.com");
+        assert.equal(config.alarms.email, "oncall@example.com");
         assert.equal(config.azure.tenantId, "11111111-2222-4333-8444-555555555555");
     });
 
@@ -99,6 +99,14 @@ describe("stack configuration (components/config.ts)", () => {
         ["rate limit 0", { apiDestinationRateLimitPerSecond: "0" }, /^multicloud-mesh:apiDestinationRateLimitPerSecond: "0" .* from 1 to 300$/],
         ["negative archive retention", { archiveRetentionDays: "-1" }, /^multicloud-mesh:archiveRetentionDays: "-1"/],
         ["malformed e-mail", { alarmEmail: "oncall" }, /^multicloud-mesh:alarmEmail: "oncall" is not allowed; expected an e-mail address/],
+        ["SNS topic ARN with a bad account", { alarmSnsTopicArn: "arn:aws:sns:us-east-1:1234:pager" }, /^multicloud-mesh:alarmSnsTopicArn: "arn:aws:sns:us-east-1:1234:pager" is not allowed; expected an SNS standard topic ARN/],
+        ["FIFO SNS topic", { alarmSnsTopicArn: "arn:aws:sns:us-east-1:123456789012:pager.fifo" }, /^multicloud-mesh:alarmSnsTopicArn: .* not \.fifo/],
+        ["SQS ARN as the alarm topic", { alarmSnsTopicArn: "arn:aws:sqs:us-east-1:123456789012:pager" }, /^multicloud-mesh:alarmSnsTopicArn: .* is not allowed/],
+        ["SNS topic in another region", { alarmSnsTopicArn: "arn:aws:sns:eu-west-1:123456789012:pager" }, /^multicloud-mesh:alarmSnsTopicArn: the topic is in eu-west-1 but the stack's multicloud-mesh:awsRegion is us-east-1/],
+        ["action group id of another resource type", { alarmActionGroupId: "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/ops/providers/Microsoft.Insights/metricAlerts/pager" }, /^multicloud-mesh:alarmActionGroupId: .* is not allowed; expected an action group resource id/],
+        ["action group id without a subscription GUID", { alarmActionGroupId: "/subscriptions/prod/resourceGroups/ops/providers/Microsoft.Insights/actionGroups/pager" }, /^multicloud-mesh:alarmActionGroupId: .* is not allowed/],
+        ["required receiver missing", { requireAlarmReceiver: "true" }, /^multicloud-mesh:requireAlarmReceiver: is true but no alarm receiver is set; set at least one of multicloud-mesh:alarmEmail, multicloud-mesh:alarmSnsTopicArn, multicloud-mesh:alarmActionGroupId/],
+        ["expiry alarm that fires before a rotation is due", { secretExpiryAlarmDays: "59" }, /^multicloud-mesh:secretExpiryAlarmDays: 59 days would page before the next rotation is even due; keep it below .* = 59$/],
         ["boolean spelled yes", { deletionProtection: "yes" }, /^multicloud-mesh:deletionProtection: "yes" is not allowed; expected true or false$/],
         ["secret rotation past Entra's 2 years", { publisherRotationDays: "480", publisherRotationGraceDays: "30" }, /^multicloud-mesh:publisherRotationGraceDays: with multicloud-mesh:publisherRotationDays 480, secrets would live 750 days/],
         ["odd rotation period", { publisherRotationDays: "91" }, /^multicloud-mesh:publisherRotationDays: 91 must be even/],
@@ -115,6 +123,37 @@ describe("stack configuration (components/config.ts)", () => {
             assert.match(problems[0], message);
         });
     }
+
+    it("alarm receivers: any one of the three satisfies requireAlarmReceiver; valid ids are kept", () => {
+        const topic = "arn:aws:sns:us-east-1:123456789012:pager-duty_1";
+        const group = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/ops-rg.(1)/providers/microsoft.insights/actionGroups/pager";
+        assert.equal(readMeshConfig(source({ requireAlarmReceiver: "true", alarmEmail: "a@b.io" })).alarms.email, "a@b.io");
+        assert.equal(readMeshConfig(source({ requireAlarmReceiver: "true", alarmSnsTopicArn: topic })).alarms.snsTopicArn, topic);
+        assert.equal(readMeshConfig(source({ requireAlarmReceiver: "true", alarmActionGroupId: group })).alarms.actionGroupId, group);
+        assert.equal(readMeshConfig(source({ secretExpiryAlarmDays: "58" })).alarms.secretExpiryDays, 58);
+    });
+
+    it("warns when alarms reach no one, or only a reserved placeholder domain", () => {
+        assert.match(alarmReceiverWarnings({ secretExpiryDays: 21 }).join(), /no alarm receiver is configured: every alarm of this stack notifies no one/);
+        assert.match(alarmReceiverWarnings({ email: "platform-oncall@example.com", secretExpiryDays: 21 }).join(), /reserved placeholder domain/);
+        assert.match(alarmReceiverWarnings({ email: "ops@corp.test", secretExpiryDays: 21 }).join(), /reserved placeholder domain/);
+        assert.deepEqual(alarmReceiverWarnings({ email: "oncall@examples.com", secretExpiryDays: 21 }), []);
+        assert.deepEqual(alarmReceiverWarnings({ email: "platform-oncall@example.com", actionGroupId: "/subscriptions/x", secretExpiryDays: 21 }), []);
+    });
+
+    it("prod requires a receiver and carries one; dev does not", () => {
+        const stackSource = (stack: string) => {
+            const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+            const values = Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^multicloud-mesh:/, ""), typeof v === "string" ? v : JSON.stringify(v)]));
+            return values;
+        };
+        const prod = stackSource("prod");
+        assert.equal(prod.requireAlarmReceiver, "true");
+        assert.ok(readMeshConfig(source(prod)).alarms.email);
+        delete prod.alarmEmail;
+        assert.match(problemsOf(prod).join("\n"), /requireAlarmReceiver: is true but no alarm receiver is set/);
+        assert.notEqual(stackSource("dev").requireAlarmReceiver, "true");
+    });
 
     it("reports every bad key at once", () => {
         const problems = problemsOf({ awsRegion: "x", queueMaxDeliveryCount: "0", eventSources: "[]" });

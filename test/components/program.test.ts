@@ -44,7 +44,7 @@ describe("the mesh program under mocks (index.ts)", function () {
 
         it("rule on this bus matches exactly the configured sources", () => {
             const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
-            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule");
             assert.equal(rule.inputs.eventBusName, bus.outputs.name);
             assert.deepEqual(JSON.parse(rule.inputs.eventPattern), { source: ["enterprise.transactions"] });
         });
@@ -84,22 +84,22 @@ describe("the mesh program under mocks (index.ts)", function () {
         });
 
         it("target: this rule to this destination, with the retry policy and the dead-letter queue", () => {
-            const target = one(dev, "aws:cloudwatch/eventTarget:EventTarget");
-            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const target = one(dev, "aws:cloudwatch/eventTarget:EventTarget", "-egress-target");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule");
             const destination = one(dev, "aws:cloudwatch/eventApiDestination:EventApiDestination");
             const dlq = one(dev, "aws:sqs/queue:Queue", "-dlq");
             assert.equal(target.inputs.rule, rule.outputs.name);
             assert.equal(target.inputs.eventBusName, rule.inputs.eventBusName);
             assert.equal(target.inputs.arn, destination.outputs.arn);
             assert.deepEqual(target.inputs.retryPolicy, { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 185 });
-            assert.deepEqual(one(prod, "aws:cloudwatch/eventTarget:EventTarget").inputs.retryPolicy, { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 });
+            assert.deepEqual(one(prod, "aws:cloudwatch/eventTarget:EventTarget", "-egress-target").inputs.retryPolicy, { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 });
             assert.deepEqual(target.inputs.deadLetterConfig, { arn: dlq.outputs.arn });
         });
 
         it("target role: assumable only by EventBridge for this rule, and may invoke only this destination", () => {
-            const target = one(dev, "aws:cloudwatch/eventTarget:EventTarget");
+            const target = one(dev, "aws:cloudwatch/eventTarget:EventTarget", "-egress-target");
             const role = one(dev, "aws:iam/role:Role", "-target-role");
-            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule");
             const destination = one(dev, "aws:cloudwatch/eventApiDestination:EventApiDestination");
             assert.equal(target.inputs.roleArn, role.outputs.arn);
             const trust = policy(role.inputs.assumeRolePolicy).Statement;
@@ -116,7 +116,7 @@ describe("the mesh program under mocks (index.ts)", function () {
 
         it("dead-letter queue: encrypted, 14-day retention, and only this rule may send to it", () => {
             const dlq = one(dev, "aws:sqs/queue:Queue", "-dlq");
-            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule");
             assert.equal(dlq.inputs.sqsManagedSseEnabled, true);
             assert.equal(dlq.inputs.messageRetentionSeconds, 1209600);
             const queuePolicy = one(dev, "aws:sqs/queuePolicy:QueuePolicy");
@@ -130,7 +130,7 @@ describe("the mesh program under mocks (index.ts)", function () {
 
         it("alarms: the DLQ depth alarm watches this DLQ; delivery alarms watch this rule; all notify the alarm topic", () => {
             const dlq = one(dev, "aws:sqs/queue:Queue", "-dlq");
-            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule");
+            const rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule");
             const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
             const topic = one(dev, "aws:sns/topic:Topic");
             const depth = one(dev, "aws:cloudwatch/metricAlarm:MetricAlarm", "-dlq-depth-alarm");
@@ -201,14 +201,16 @@ describe("the mesh program under mocks (index.ts)", function () {
             });
         });
 
-        it("function: Node.js 22, memory and timeout from config, bus name in its environment, logs in its group", () => {
+        it("function: Node.js 22, memory and timeout from config, bus name and Service Bus tier in its environment, logs in its group", () => {
             const fn = one(dev, "aws:lambda/function:Function", "-relay-function");
             const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
             const logs = one(dev, "aws:cloudwatch/logGroup:LogGroup", "-relay-logs");
             assert.equal(fn.inputs.runtime, "nodejs22.x");
             assert.equal(fn.inputs.memorySize, 256);
             assert.equal(fn.inputs.timeout, 60);
-            assert.deepEqual(fn.inputs.environment.variables, { MESH_EVENT_BUS_NAME: bus.outputs.name });
+            // The relay holds back events too large for the stack's Service Bus tier.
+            assert.deepEqual(fn.inputs.environment.variables, { MESH_EVENT_BUS_NAME: bus.outputs.name, MESH_SERVICE_BUS_TIER: "Standard" });
+            assert.equal(one(prod, "aws:lambda/function:Function", "-relay-function").inputs.environment.variables.MESH_SERVICE_BUS_TIER, "Premium");
             assert.equal(fn.inputs.loggingConfig.logGroup, logs.outputs.name);
             assert.equal(logs.inputs.retentionInDays, 30);
             assert.ok(fn.inputs.code.archive.bytes > 0 && fn.inputs.code.archive.bytes < 50 * 1024 * 1024, "archive size is reported");

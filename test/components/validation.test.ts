@@ -28,7 +28,7 @@ describe("component argument validation", () => {
         maximumEventAgeSeconds: 3600,
         maximumRetryAttempts: 185,
         rateLimitPerSecond: 10,
-        alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+        alarmTopicArns: ["arn:aws:sns:eu-west-1:123456789012:t"],
         deletionProtection: false,
     };
     const ingress: ServiceBusIngressArgs = {
@@ -50,6 +50,7 @@ describe("component argument validation", () => {
         tableArn: "t",
         busName: "b",
         busArn: "a",
+        serviceBusTier: "Standard",
         memoryMb: 256,
         timeoutSeconds: 60,
         batchSize: 100,
@@ -57,7 +58,7 @@ describe("component argument validation", () => {
         maximumRetryAttempts: 10,
         maximumRecordAgeSeconds: 86400,
         iteratorAgeAlarmSeconds: 300,
-        alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+        alarmTopicArns: ["arn:aws:sns:eu-west-1:123456789012:t"],
         logRetentionDays: 30,
         deletionProtection: false,
     };

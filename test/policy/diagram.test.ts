@@ -40,8 +40,8 @@ describe("the mesh diagram drawn by the preview", () => {
 
     it("draws the event path from the bus to the Service Bus queue", () => {
         const bus = nodeId(mermaid, "EventBridge bus");
-        const rule = nodeId(mermaid, "Rule<br/>");
-        const target = nodeId(mermaid, "Target (retry policy)");
+        const rule = nodeId(mermaid, "Rule<br/>mesh-dev-egress-rule");
+        const target = nodeId(mermaid, "Target (retry policy)<br/>185 retries");
         const destination = nodeId(mermaid, "API destination");
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         assert.ok(hasEdge(mermaid, bus, rule));
@@ -51,7 +51,7 @@ describe("the mesh diagram drawn by the preview", () => {
     });
 
     it("draws dead letters and their alarms on both clouds", () => {
-        const target = nodeId(mermaid, "Target (retry policy)");
+        const target = nodeId(mermaid, "Target (retry policy)<br/>185 retries");
         const dlq = nodeId(mermaid, "SQS queue<br/>mesh-dev-egress-dlq");
         const topic = nodeId(mermaid, "SNS topic");
         assert.ok(hasEdge(mermaid, target, dlq, "undeliverable"));
@@ -73,7 +73,7 @@ describe("the mesh diagram drawn by the preview", () => {
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         assert.ok(hasEdge(mermaid, sp, assignment));
         assert.ok(hasEdge(mermaid, assignment, queue, "Azure Service Bus Data Sender"));
-        assert.ok(hasEdge(mermaid, nodeId(mermaid, "Target (retry policy)"), nodeId(mermaid, "IAM role"), "assumes"));
+        assert.ok(hasEdge(mermaid, nodeId(mermaid, "Target (retry policy)<br/>185 retries"), nodeId(mermaid, "IAM role<br/>mesh-dev-egress-target-role"), "assumes"));
         assert.ok(hasEdge(mermaid, nodeId(mermaid, "Connection (OAuth"), nodeId(mermaid, "Entra ID application"), "client id"));
     });
 

@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
 import {
   checkEntrySize,
+  deliveredEnvelopeSize,
+  measureDelivery,
+  SERVICE_BUS_MAX_MESSAGE_BYTES,
   parseDelivery,
   parseDomainEvent,
   PUT_EVENTS_MAX_ENTRY_BYTES,
@@ -150,19 +153,54 @@ describe("runtime/event", () => {
       assert.equal(putEventsEntrySize({ Source: "é", DetailType: "€", Detail: "😀", Resources: ["arn:x"] }), 2 + 3 + 4 + 5);
     });
 
-    it("accepts an event whose entry is exactly 256 KB and refuses one byte more, with event id and sizes", () => {
+    it("Standard: accepts an event whose delivered message is exactly 256 KB and refuses one byte more, naming the event and both sizes", () => {
       const event = makeEvent({ data: { blob: "" } });
-      const overhead = putEventsEntrySize(toPutEventsEntry(event, "bus"));
-      event.data.blob = "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES - overhead);
+      const overhead = measureDelivery(toPutEventsEntry(event, "bus"), "Standard").messageBytes;
+      const room = SERVICE_BUS_MAX_MESSAGE_BYTES.Standard - overhead;
+      event.data.blob = "x".repeat(room);
       const fits = checkEntrySize(event);
-      assert.ok(fits.ok);
-      assert.equal(fits.value, PUT_EVENTS_MAX_ENTRY_BYTES);
-      event.data.blob = "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES - overhead) + "x";
+      assert.ok(fits.ok, fits.ok ? "" : fits.error.message);
+      assert.equal(measureDelivery(toPutEventsEntry(event, "bus"), "Standard").messageBytes, SERVICE_BUS_MAX_MESSAGE_BYTES.Standard);
+      event.data.blob = "x".repeat(room + 1);
       const tooBig = checkEntrySize(event);
       assert.ok(!tooBig.ok);
-      assert.equal(tooBig.error.fault, "EntryTooLarge");
+      assert.equal(tooBig.error.fault, "MessageTooLarge");
       assert.equal(tooBig.error.eventId, event.metadata.event_id);
-      assert.match(tooBig.error.message, /262145-byte/);
+      const entryBytes = putEventsEntrySize(toPutEventsEntry(event, "bus"));
+      assert.match(tooBig.error.message, new RegExp(`a ${SERVICE_BUS_MAX_MESSAGE_BYTES.Standard + 1}-byte message \\(a ${entryBytes}-byte entry`));
+      assert.match(tooBig.error.message, /Service Bus Standard accepts at most 262144 bytes/);
+      assert.match(tooBig.error.message, new RegExp(`event ${event.metadata.event_id}`));
+      // The same event fits Premium's 1 MB messages.
+      assert.ok(checkEntrySize(event, JSON.stringify(event), "Premium").ok);
+    });
+
+    it("leaves room for the largest envelope EventBridge wraps around the event, replay included", () => {
+      const event = makeEvent({ metadata: { source: "com.example.orders", type: "OrderPlaced" }, data: { note: "é€😀\"\\" } });
+      const detail = JSON.stringify(event);
+      const envelope = {
+        version: "0",
+        id: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "OrderPlaced",
+        source: "com.example.orders",
+        account: "111122223333",
+        time: "2026-12-01T12:00:00Z",
+        region: "ap-southeast-7",
+        resources: [],
+        detail: event,
+        "replay-name": "mesh-prod-egress-archive-replay-2026-12-01",
+      };
+      const computed = deliveredEnvelopeSize({ Source: "com.example.orders", DetailType: "OrderPlaced", Detail: detail });
+      const actual = Buffer.byteLength(JSON.stringify(envelope), "utf8");
+      assert.ok(computed >= actual, `computed ${computed} < actual ${actual}`);
+      assert.ok(computed - actual < 100, `computed ${computed} is far above actual ${actual}`);
+    });
+
+    it("Premium: EventBridge's entry limit still applies", () => {
+      const event = makeEvent({ data: { blob: "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES) } });
+      const result = checkEntrySize(event, JSON.stringify(event), "Premium");
+      assert.ok(!result.ok);
+      assert.equal(result.error.fault, "EntryTooLarge");
+      assert.match(result.error.message, new RegExp(`EventBridge accepts at most ${PUT_EVENTS_MAX_ENTRY_BYTES} bytes`));
     });
 
     it("measures multi-byte characters in bytes, not string length", () => {

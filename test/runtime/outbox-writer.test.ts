@@ -4,6 +4,7 @@ import {
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   ScanCommand,
   TransactWriteItem,
   TransactWriteItemsCommand,
@@ -11,6 +12,9 @@ import {
 import {
   createOutboxWriter,
   deriveClientRequestToken,
+  DYNAMODB_MAX_ITEM_BYTES,
+  dynamoDbItemSize,
+  outboxItem,
   MAX_TRANSACTION_ITEMS,
   OutboxCommitError,
   TransactWritePort,
@@ -93,6 +97,56 @@ describe("runtime/outbox-writer (DynamoDB Local)", function () {
   const outboxItems = async () => (await client.send(new ScanCommand({ TableName: outboxTable }))).Items ?? [];
   const counter = async () =>
     Number((await client.send(new GetItemCommand({ TableName: ORDERS, Key: { pk: { S: "counter" } } }))).Item?.placed?.N ?? "0");
+
+  describe("message size headroom for the Service Bus tier (against DynamoDB Local)", () => {
+    // Fits the 256 KB Standard message only without the envelope: 250 KB of payload.
+    const standardTooBig = () => makeEvent({ data: { blob: "x".repeat(250 * 1024) } });
+
+    it("Standard (the default): refuses an event that fits EventBridge but not a Standard message once wrapped; nothing is written", async () => {
+      const writer = createOutboxWriter({ dynamodb: client, outboxTableName: outboxTable });
+      const event = standardTooBig();
+      const before = await counter();
+      const error = await expectCommitError(writer.commit(placeOrder(randomUUID()), [event]));
+      assert.equal(error.code, "EventTooLarge");
+      assert.equal(error.retryable, false);
+      assert.match(error.message, new RegExp(`MessageTooLarge: .*event ${event.metadata.event_id}`));
+      assert.match(error.message, /would reach Service Bus as a \d+-byte message \(a \d+-byte entry inside the EventBridge envelope/);
+      assert.match(error.message, /Service Bus Standard accepts at most 262144 bytes/);
+      assert.equal((await outboxItems()).length, 0);
+      assert.equal(await counter(), before, "the business write did not happen either");
+    });
+
+    it("Premium: the same event is committed with its business write, and DynamoDB Local holds it whole", async () => {
+      const writer = createOutboxWriter({ dynamodb: client, outboxTableName: outboxTable, serviceBusTier: "Premium" });
+      const event = standardTooBig();
+      await writer.commit(placeOrder(randomUUID()), [event]);
+      const items = await outboxItems();
+      assert.equal(items.length, 1);
+      assert.equal(items[0][OUTBOX_EVENT_ATTRIBUTE].S, JSON.stringify(event));
+    });
+
+    it("Premium: an event past DynamoDB's 400 KB item limit is refused up front, naming the item size and the limit", async () => {
+      const writer = createOutboxWriter({ dynamodb: client, outboxTableName: outboxTable, serviceBusTier: "Premium" });
+      const event = makeEvent({ data: { blob: "x".repeat(DYNAMODB_MAX_ITEM_BYTES) } });
+      const error = await expectCommitError(writer.commit(placeOrder(randomUUID()), [event]));
+      assert.equal(error.code, "EventTooLarge");
+      assert.match(error.message, new RegExp(`event ${event.metadata.event_id}: its outbox item would be \\d+ bytes; DynamoDB accepts items of at most ${DYNAMODB_MAX_ITEM_BYTES} bytes`));
+      assert.equal((await outboxItems()).length, 0);
+    });
+
+    it("the item size matches DynamoDB Local's own limit: one byte under is stored, one byte over is refused by DynamoDB itself", async () => {
+      const base = outboxItem(makeEvent({ data: { blob: "" } }));
+      const room = DYNAMODB_MAX_ITEM_BYTES - dynamoDbItemSize(base);
+      const fill = (n: number) => ({ ...base, [OUTBOX_EVENT_ATTRIBUTE]: { S: base[OUTBOX_EVENT_ATTRIBUTE].S!.replace('"blob":""', `"blob":"${"x".repeat(n)}"`) } });
+      assert.equal(dynamoDbItemSize(fill(room)), DYNAMODB_MAX_ITEM_BYTES);
+      await client.send(new PutItemCommand({ TableName: outboxTable, Item: fill(room) }));
+      await assert.rejects(client.send(new PutItemCommand({ TableName: outboxTable, Item: { ...fill(room + 1), event_id: { S: randomUUID() } } })), /Item size has exceeded the maximum allowed size/);
+    });
+
+    it("refuses an unknown tier, naming it", () => {
+      assert.throws(() => createOutboxWriter({ dynamodb: client, outboxTableName: outboxTable, serviceBusTier: "Basic" as never }), /serviceBusTier must be Standard or Premium, got "Basic"/);
+    });
+  });
 
   it("writes the business items and one PENDING outbox item per event holding the whole event, with a TTL", async () => {
     const writer = createOutboxWriter({ dynamodb: client, outboxTableName: outboxTable, ttlSeconds: 3600 });
@@ -220,13 +274,13 @@ describe("runtime/outbox-writer (DynamoDB Local)", function () {
       assert.equal(calls, 1);
     });
 
-    it("an event whose PutEvents entry would exceed 256 KB", async () => {
-      const writer = createOutboxWriter({ dynamodb: countingPort(), outboxTableName: outboxTable });
+    it("an event whose PutEvents entry would exceed EventBridge's limit", async () => {
+      const writer = createOutboxWriter({ dynamodb: countingPort(), outboxTableName: outboxTable, serviceBusTier: "Premium" });
       const event = makeEvent({ data: { blob: "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES) } });
       const error = await expectCommitError(writer.commit(placeOrder(randomUUID()), [event]));
       assert.equal(error.code, "EventTooLarge");
       assert.match(error.message, new RegExp(event.metadata.event_id));
-      assert.match(error.message, /262144 bytes/);
+      assert.match(error.message, new RegExp(`EventBridge accepts at most ${PUT_EVENTS_MAX_ENTRY_BYTES} bytes`));
       assert.equal(calls, 0);
     });
 

@@ -10,7 +10,7 @@ import {
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { createOutboxWriter, outboxItem } from "../../runtime/outbox-writer";
 import { compareSequenceNumbers, createRelayHandler, DynamoDBStreamEvent, planPutEventsRequests, StreamBatchResponse } from "../../runtime/relay";
-import { DomainEvent, PUT_EVENTS_MAX_ENTRY_BYTES, PUT_EVENTS_MAX_REQUEST_BYTES } from "../../runtime/event";
+import { DomainEvent, PUT_EVENTS_MAX_REQUEST_BYTES, SERVICE_BUS_MAX_MESSAGE_BYTES, ServiceBusTier } from "../../runtime/event";
 import { DynamoDbLocal, startDynamoDbLocal } from "../../tools/local-servers/dynamodb-local";
 import { readStreamAsLambdaEvent } from "../../tools/local-servers/dynamodb-streams";
 import { PutEventsEndpoint, startPutEventsEndpoint } from "../../tools/local-servers/put-events-endpoint";
@@ -54,12 +54,12 @@ describe("runtime/relay (DynamoDB Local stream → PutEvents endpoint)", functio
     streamArn = created.TableDescription!.LatestStreamArn!;
   });
 
-  const writer = () => createOutboxWriter({ dynamodb: client, outboxTableName: table });
+  const writer = (serviceBusTier: ServiceBusTier = "Standard") => createOutboxWriter({ dynamodb: client, outboxTableName: table, serviceBusTier });
   const commitEach = async (events: DomainEvent[]) => {
     for (const e of events) await writer().commit([], [e]);
   };
   const streamEvent = () => readStreamAsLambdaEvent(streams, streamArn);
-  const relay = (options: { entryRetries?: number; maxConcurrentRequests?: number; maxAttempts?: number } = {}) => {
+  const relay = (options: { entryRetries?: number; maxConcurrentRequests?: number; maxAttempts?: number; serviceBusTier?: ServiceBusTier } = {}) => {
     const logger = memoryLogger();
     const handler = createRelayHandler({
       eventBridge: eventBridge.client({ maxAttempts: options.maxAttempts }),
@@ -68,6 +68,7 @@ describe("runtime/relay (DynamoDB Local stream → PutEvents endpoint)", functio
       entryRetries: options.entryRetries ?? 0,
       entryRetryBaseDelayMs: 5,
       maxConcurrentRequests: options.maxConcurrentRequests,
+      serviceBusTier: options.serviceBusTier,
     });
     return { handler, logger };
   };
@@ -143,7 +144,7 @@ describe("runtime/relay (DynamoDB Local stream → PutEvents endpoint)", functio
   });
 
   it("plans requests by the documented entry size, never over 10 entries or 256 KB", () => {
-    const sizes = [PUT_EVENTS_MAX_ENTRY_BYTES, 1, 1, 100_000, 100_000, 100_000, ...Array(25).fill(10)];
+    const sizes = [PUT_EVENTS_MAX_REQUEST_BYTES, 1, 1, 100_000, 100_000, 100_000, ...Array(25).fill(10)];
     const plan = planPutEventsRequests(sizes.map((size) => ({ size })));
     assert.deepEqual(plan.flat().map((e) => e.size), sizes, "order kept, nothing lost");
     for (const request of plan) {
@@ -261,8 +262,9 @@ describe("runtime/relay (DynamoDB Local stream → PutEvents endpoint)", functio
     await put({ event_id: { S: ids.badEvent }, status: { S: "PENDING" }, event: { S: JSON.stringify(invalid) } });
     await put({ ...outboxItem(makeEvent()), event_id: { S: ids.mismatch } });
     await put({ event_id: { S: ids.noStatus }, event: { S: JSON.stringify(makeEvent({ metadata: { event_id: ids.noStatus } })) } });
-    // Bypasses the writer's size check, as an older producer or a hand-written item might.
-    const huge = makeEvent({ data: { blob: "x".repeat(PUT_EVENTS_MAX_ENTRY_BYTES) } });
+    // Bypasses the writer's size check, as an older producer or a hand-written item might: fits in
+    // DynamoDB (400 KB) and in EventBridge, not in a Standard Service Bus message once wrapped.
+    const huge = makeEvent({ data: { blob: "x".repeat(300_000) } });
     ids.tooLarge = huge.metadata.event_id;
     await put(outboxItem(huge));
     const alsoGood = makeEvent();
@@ -285,8 +287,40 @@ describe("runtime/relay (DynamoDB Local stream → PutEvents endpoint)", functio
       [ids.badEvent]: "MissingField",
       [ids.mismatch]: "KeyMismatch",
       [ids.noStatus]: "MissingStatus",
-      [ids.tooLarge]: "EntryTooLarge",
+      [ids.tooLarge]: "MessageTooLarge",
     });
+    const tooLarge = logger.at("error").find((l) => l.attributes.eventId === ids.tooLarge)!;
+    assert.equal(tooLarge.attributes.limitBytes, SERVICE_BUS_MAX_MESSAGE_BYTES.Standard);
+    assert.ok((tooLarge.attributes.sizeBytes as number) > 300_000);
+    assert.match(String(tooLarge.attributes.detail), /Service Bus Standard accepts at most 262144 bytes/);
+  });
+
+  it("holds back an event too large for the configured Service Bus tier, and forwards it on Premium", async () => {
+    // Just over Standard's 256 KB once the envelope and the properties allowance are added.
+    const big = makeEvent({ data: { blob: "x".repeat(SERVICE_BUS_MAX_MESSAGE_BYTES.Standard - 8 * 1024) } });
+    const small = makeEvent();
+    await writer("Premium").commit([], [big]);
+    await writer("Premium").commit([], [small]);
+    const batch = await streamEvent();
+
+    const standard = relay({ serviceBusTier: "Standard" });
+    const held = await standard.handler(batch);
+    assert.deepEqual(failedIds(held), [sequenceOf(batch, big.metadata.event_id)]);
+    assert.deepEqual(eventBridge.accepted.map((e) => detailId(e.Detail)), [small.metadata.event_id], "the big one never reaches EventBridge");
+    const line = standard.logger.at("error").find((l) => l.attributes.eventId === big.metadata.event_id)!;
+    assert.equal(line.attributes.reason, "MessageTooLarge");
+    assert.equal(line.attributes.serviceBusTier, "Standard");
+
+    const premium = relay({ serviceBusTier: "Premium" });
+    assert.deepEqual(await premium.handler(batch), { batchItemFailures: [] });
+    assert.ok(eventBridge.accepted.some((e) => detailId(e.Detail) === big.metadata.event_id));
+  });
+
+  it("refuses to start with an unknown tier, naming it", () => {
+    assert.throws(
+      () => createRelayHandler({ eventBridge: eventBridge.client({}), eventBusName: BUS, logger: memoryLogger(), serviceBusTier: "Basic" as never }),
+      /serviceBusTier must be Standard or Premium, got "Basic"/,
+    );
   });
 
   it("compares sequence numbers as numbers, not text", () => {
