@@ -16,6 +16,8 @@ export interface ConfigSource {
 }
 
 export type ServiceBusSku = "Standard" | "Premium";
+export type SettlementMode = "sdk" | "throw";
+export const SETTLEMENT_MODES: readonly SettlementMode[] = ["sdk", "throw"];
 
 export interface MeshConfig {
     aws: {
@@ -66,6 +68,8 @@ export interface MeshConfig {
         graceDays: number;
         /** Seconds between a new secret's creation and its first use by EventBridge. */
         propagationWaitSeconds: number;
+        /** Seconds between the Data Sender role assignment and EventBridge's first secret (RBAC propagation). */
+        rolePropagationSeconds: number;
     };
     relay: {
         /** Memory of the relay Lambda in MB (128..10240). */
@@ -92,6 +96,15 @@ export interface MeshConfig {
         redisSku: string;
         /** Two-node Redis (replicated) for the idempotency store. */
         redisHighAvailability: boolean;
+        // Azure operations (docs/azure-observability-and-sizing.md):
+        /** Average events per second the consumer completes: sizes the idempotency store. */
+        expectedEventsPerSecond: number;
+        /** Redis used-memory percentage that raises the alert (1..99). */
+        redisUsedMemoryAlertPercent: number;
+        /** `sdk` (explicit settlement) or `throw` (fallback without the preview settlement package). */
+        settlementMode: SettlementMode;
+        /** Seconds between the consumer identity's role assignments and the app's start (RBAC propagation). */
+        rolePropagationSeconds: number;
     };
     /** Pulumi Deployments for this stack; undefined when `deploymentsEnabled` is false. */
     deployments?: {
@@ -224,6 +237,13 @@ export const CONFIG_DEFAULTS = {
     consumerMaxConcurrentCalls: 16,
     redisSku: "Balanced_B0",
     redisHighAvailability: false,
+    // Azure operations (diagnostics, RBAC propagation, Redis sizing, settlement fallback).
+    // Microsoft: role assignment changes can take up to 10 minutes to take effect
+    // (learn.microsoft.com/azure/role-based-access-control/troubleshooting).
+    azureRolePropagationSeconds: 600,
+    consumerExpectedEventsPerSecond: 1,
+    redisUsedMemoryAlertPercent: 70,
+    consumerSettlementMode: "sdk",
     deploymentsEnabled: false,
     deploymentsOrganization: "",
     deploymentsRepository: "",
@@ -356,6 +376,15 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         redisHighAvailability: reader.boolean("redisHighAvailability"),
     };
 
+    // Azure operations (docs/azure-observability-and-sizing.md).
+    const rolePropagationSeconds = reader.integer("azureRolePropagationSeconds", 0, 3600);
+    const consumerOperations = {
+        expectedEventsPerSecond: reader.integer("consumerExpectedEventsPerSecond", 1, 1_000_000),
+        redisUsedMemoryAlertPercent: reader.integer("redisUsedMemoryAlertPercent", 1, 99),
+        settlementMode: reader.oneOf("consumerSettlementMode", SETTLEMENT_MODES),
+        rolePropagationSeconds,
+    };
+
     let deployments: MeshConfig["deployments"];
     if (reader.boolean("deploymentsEnabled")) {
         const required = (name: ConfigKey, what: string) => {
@@ -406,10 +435,10 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
             secretExpiryDays,
         },
         deletionProtection,
-        publisher: { rotationDays, graceDays, propagationWaitSeconds },
+        publisher: { rotationDays, graceDays, propagationWaitSeconds, rolePropagationSeconds },
         relay,
         logRetentionDays,
-        consumer,
+        consumer: { ...consumer, ...consumerOperations },
         deployments,
         tags,
     };

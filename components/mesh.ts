@@ -11,6 +11,8 @@ import { OutboxRelay } from "./aws/outbox-relay";
 import { OutboxTable } from "./aws/outbox-table";
 import { PublisherIdentity } from "./azure/publisher-identity";
 import { ServiceBusIngress } from "./azure/service-bus-ingress";
+import { AzureDiagnostics } from "./azure/diagnostics";
+import { assertRedisHoldsWindow } from "./azure/redis-sizing";
 
 export interface MulticloudEventMeshArgs {
     /** Azure region of the resource group and the Service Bus namespace. */
@@ -90,6 +92,12 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
         super("multicloud-mesh:index:MulticloudEventMesh", name, {}, opts);
 
         const tags = args.tags ?? {};
+        // Before anything is created: a Redis that cannot hold the dedupe window dead-letters healthy events.
+        assertRedisHoldsWindow({
+            sku: args.consumer.redisSku,
+            eventsPerSecond: args.consumer.expectedEventsPerSecond,
+            dedupeWindowDays: dedupeWindowDays(args),
+        });
 
         const alarms = new AlarmTopic(`${name}-alarms`, { email: args.alarms.email, externalTopicArn: args.alarms.snsTopicArn, tags }, { parent: this });
 
@@ -202,6 +210,27 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 deletionProtection: args.deletionProtection,
                 // Log Analytics keeps 30..730 days.
                 logRetentionDays: Math.min(730, Math.max(30, args.logRetentionDays)),
+                tags,
+                rolePropagationSeconds: args.consumer.rolePropagationSeconds,
+                settlementMode: args.consumer.settlementMode,
+            },
+            { parent: this },
+        );
+
+        new AzureDiagnostics(
+            `${name}-diagnostics`,
+            {
+                resourceGroupName: resourceGroup.name,
+                workspaceId: consumer.logAnalyticsWorkspaceId,
+                targets: {
+                    serviceBusNamespace: ingress.namespaceId,
+                    functionApp: consumer.functionAppId,
+                    storageAccount: consumer.storageAccountId,
+                    redisCluster: consumer.redisClusterId,
+                    redisDatabase: consumer.redisDatabaseId,
+                },
+                actionGroupId: ingress.actionGroupId,
+                redisUsedMemoryAlertPercent: args.consumer.redisUsedMemoryAlertPercent,
                 tags,
             },
             { parent: this },

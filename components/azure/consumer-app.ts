@@ -11,6 +11,8 @@ import { CONSUMER_SETTING_NAMES } from "../../runtime/functions-host";
 import { buildConsumerPackage, SERVICE_BUS_CONNECTION } from "./consumer-package";
 import { assignRole, BUILT_IN_ROLES, BuiltInRole } from "./roles";
 import { fail, requireInteger } from "../validate";
+import { DOCUMENTED_RBAC_PROPAGATION_SECONDS, rolePropagationWait } from "./role-propagation";
+import type { SettlementMode } from "../config";
 
 
 /** Azure Managed Redis database port (TLS). */
@@ -49,6 +51,10 @@ export interface ConsumerAppArgs {
     logRetentionDays: number;
     /** Tags on every taggable resource. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Seconds between the identity's role assignments and the app's start (0..3600; default 600, RBAC propagation). */
+    rolePropagationSeconds?: number;
+    /** `sdk` (explicit settlement, default) or `throw` (fallback without the preview settlement package). */
+    settlementMode?: SettlementMode;
 }
 
 /**
@@ -66,6 +72,11 @@ export class ConsumerApp extends pulumi.ComponentResource {
     public readonly redisHostName: pulumi.Output<string>;
     public readonly packageBlobUrl: pulumi.Output<string>;
     public readonly storageAccountName: pulumi.Output<string>;
+    /** Targets of the diagnostic settings (components/azure/diagnostics.ts). */
+    public readonly storageAccountId: pulumi.Output<string>;
+    public readonly logAnalyticsWorkspaceId: pulumi.Output<string>;
+    public readonly redisClusterId: pulumi.Output<string>;
+    public readonly redisDatabaseId: pulumi.Output<string>;
 
     constructor(name: string, args: ConsumerAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:azure:ConsumerApp", name, {}, opts);
@@ -233,9 +244,17 @@ export class ConsumerApp extends pulumi.ComponentResource {
             [n.redisUsername]: identity.principalId,
             [n.clientId]: identity.clientId,
             [n.dedupeWindowMs]: String(args.dedupeWindowDays * 86_400_000),
+            [n.settlementMode]: args.settlementMode ?? "sdk",
             APPLICATIONINSIGHTS_CONNECTION_STRING: insights.connectionString,
             APPLICATIONINSIGHTS_AUTHENTICATION_STRING: pulumi.interpolate`ClientId=${identity.clientId};Authorization=AAD`,
         };
+
+        const rolePropagation = rolePropagationWait(
+            `${name}-role-propagation`,
+            [blobOwner, receiver, publisher, redisAccess],
+            args.rolePropagationSeconds ?? DOCUMENTED_RBAC_PROPAGATION_SECONDS,
+            this,
+        );
 
         const app = new web.WebApp(
             `${name}-app`,
@@ -257,7 +276,8 @@ export class ConsumerApp extends pulumi.ComponentResource {
                 tags: args.tags,
             },
             // The app must not start before its identity can read the package, its storage and the queue.
-            { parent: this, dependsOn: [blobOwner, receiver, publisher, redisAccess] },
+            // and only after those roles have had time to propagate.
+            { parent: this, dependsOn: [blobOwner, receiver, publisher, redisAccess, rolePropagation] },
         );
 
         this.functionAppName = app.name;
@@ -267,6 +287,10 @@ export class ConsumerApp extends pulumi.ComponentResource {
         this.redisHostName = redis.hostName;
         this.packageBlobUrl = packageUrl;
         this.storageAccountName = account.name;
+        this.storageAccountId = account.id;
+        this.logAnalyticsWorkspaceId = workspace.id;
+        this.redisClusterId = redis.id;
+        this.redisDatabaseId = database.id;
         this.registerOutputs({
             functionAppName: this.functionAppName,
             identityPrincipalId: this.identityPrincipalId,
@@ -286,4 +310,8 @@ function validateConsumerArgs(args: ConsumerAppArgs): void {
         fail(C, "redisSku", `must be an Azure Managed Redis SKU such as Balanced_B0 or Balanced_B1, got ${JSON.stringify(args.redisSku)}`);
     }
     if (typeof args.handler !== "function") fail(C, "handler", "must be the business handler function");
+    if (args.rolePropagationSeconds !== undefined) requireInteger(C, "rolePropagationSeconds", args.rolePropagationSeconds, 0, 3600);
+    if (args.settlementMode !== undefined && args.settlementMode !== "sdk" && args.settlementMode !== "throw") {
+        fail(C, "settlementMode", `must be "sdk" or "throw", got ${JSON.stringify(args.settlementMode)}`);
+    }
 }

@@ -3,6 +3,7 @@ import * as azuread from "@pulumi/azuread";
 import * as random from "@pulumi/random";
 import * as time from "@pulumiverse/time";
 import { assignRole, BUILT_IN_ROLES } from "./roles";
+import { DOCUMENTED_RBAC_PROPAGATION_SECONDS, rolePropagationWait } from "./role-propagation";
 import { fail, requireInteger } from "../validate";
 
 
@@ -17,6 +18,11 @@ export interface PublisherIdentityArgs {
     graceDays: number;
     /** Seconds to wait after a new secret is created before EventBridge is given it (Entra ID replication). */
     propagationWaitSeconds: number;
+    /**
+     * Seconds between the Data Sender role assignment and the first secret EventBridge gets
+     * (0..3600). Default 600: Azure RBAC takes up to 10 minutes to take effect (see role-propagation.ts).
+     */
+    rolePropagationSeconds?: number;
 }
 
 export type SecretSlot = "a" | "b";
@@ -38,11 +44,12 @@ export function newestSlot(slots: readonly SlotState[]): SecretSlot {
 }
 
 /** Checks the rotation settings against Entra ID's two-year limit and each other; throws naming the field. */
-export function validateRotation(args: Pick<PublisherIdentityArgs, "rotationDays" | "graceDays" | "propagationWaitSeconds">): void {
+export function validateRotation(args: Pick<PublisherIdentityArgs, "rotationDays" | "graceDays" | "propagationWaitSeconds" | "rolePropagationSeconds">): void {
     const C = "PublisherIdentity";
     requireInteger(C, "rotationDays", args.rotationDays, 2, 480);
     requireInteger(C, "graceDays", args.graceDays, 1, 180);
     requireInteger(C, "propagationWaitSeconds", args.propagationWaitSeconds, 0, 3600);
+    if (args.rolePropagationSeconds !== undefined) requireInteger(C, "rolePropagationSeconds", args.rolePropagationSeconds, 0, 3600);
     if (args.rotationDays % 2 !== 0) fail(C, "rotationDays", `must be even so the second slot can be offset by exactly half a period, got ${args.rotationDays}`);
     // The second slot's first secret is issued at t0 and lives until t0 + 1.5 periods + grace.
     if (1.5 * args.rotationDays + args.graceDays > 730) {
@@ -114,9 +121,13 @@ export class PublisherIdentity extends pulumi.ComponentResource {
             this,
         );
 
-        // Reading the sleeps' ids makes the choice, and so the secret, wait for both propagation delays.
+        // Until Service Bus honours the role, every delivery would be refused: the secret (and so
+        // EventBridge's connection) waits for the role's propagation as well.
+        const rolePropagation = rolePropagationWait(`${name}-queue-sender-propagation`, [senderRole], args.rolePropagationSeconds ?? DOCUMENTED_RBAC_PROPAGATION_SECONDS, this);
+
+        // Reading the sleeps' ids makes the choice, and so the secret, wait for both secrets' and the role's propagation.
         const choice = pulumi
-            .all([slotA.rotating.rfc3339, slotB.rotating.rfc3339, slotA.sleep.id, slotB.sleep.id])
+            .all([slotA.rotating.rfc3339, slotB.rotating.rfc3339, slotA.sleep.id, slotB.sleep.id, rolePropagation.id])
             .apply(([a, b]) => newestSlot([{ slot: "a", issuedAt: a }, { slot: "b", issuedAt: b }]));
 
         this.clientId = application.clientId;

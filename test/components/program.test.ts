@@ -332,7 +332,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.equal(cluster.inputs.highAvailability, "Disabled");
             const prodCluster = one(prod, "azure-native:redisenterprise:RedisEnterprise");
             assert.equal(prodCluster.inputs.highAvailability, "Enabled");
-            assert.deepEqual(prodCluster.inputs.sku, { name: "Balanced_B1" });
+            assert.deepEqual(prodCluster.inputs.sku, { name: "MemoryOptimized_M20" });
         });
     });
 
@@ -370,7 +370,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             const namespace = one(dev, "azure-native:servicebus:Namespace");
             const queue = one(dev, "azure-native:servicebus:Queue");
             const group = one(dev, "azure-native:monitor:ActionGroup");
-            const alert = one(dev, "azure-native:monitor:MetricAlert");
+            const alert = one(dev, "azure-native:monitor:MetricAlert", "-dlq-alert");
             assert.deepEqual(alert.inputs.scopes, [namespace.outputs.id]);
             const [criterion] = alert.inputs.criteria.allOf;
             assert.equal(alert.inputs.criteria.allOf.length, 1);
