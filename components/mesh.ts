@@ -173,6 +173,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 lockDurationSeconds: args.queue.lockDurationSeconds,
                 handler: args.consumer.handler,
                 maxConcurrentCalls: args.consumer.maxConcurrentCalls,
+                maximumInstanceCount: args.consumer.maximumInstanceCount,
+                instanceMemoryMb: args.consumer.instanceMemoryMb,
                 redisSku: args.consumer.redisSku,
                 redisHighAvailability: args.consumer.redisHighAvailability,
                 dedupeWindowDays: dedupeWindowDays(args),
