@@ -91,6 +91,8 @@ export interface MeshConfig {
         maximumInstanceCount: number;
         /** Memory of each consumer instance, MB (Flex Consumption: 512, 2048 or 4096). */
         instanceMemoryMb: number;
+        /** Principal type of whoever runs `pulumi up` (the package upload role names it). */
+        deployerPrincipalType: "User" | "ServicePrincipal";
         /** Azure Managed Redis SKU of the idempotency store. */
         redisSku: string;
         /** Two-node Redis (replicated) for the idempotency store. */
@@ -209,6 +211,7 @@ export const CONFIG_DEFAULTS = {
     consumerMaxConcurrentCalls: 16,
     consumerMaximumInstanceCount: 100,
     consumerInstanceMemoryMb: 2048,
+    consumerDeployerPrincipalType: "User",
     redisSku: "Balanced_B0",
     redisHighAvailability: false,
     deploymentsEnabled: false,
@@ -308,6 +311,7 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         maxConcurrentCalls: reader.integer("consumerMaxConcurrentCalls", 1, 256),
         maximumInstanceCount: reader.integer("consumerMaximumInstanceCount", FLEX_MAXIMUM_INSTANCE_COUNT.min, FLEX_MAXIMUM_INSTANCE_COUNT.max),
         instanceMemoryMb: reader.integer("consumerInstanceMemoryMb", 1, 1_000_000),
+        deployerPrincipalType: reader.oneOf("consumerDeployerPrincipalType", ["User", "ServicePrincipal"] as const),
         redisSku: reader.string("redisSku", (v) => REDIS_SKU.test(v), "an Azure Managed Redis SKU such as Balanced_B0, Balanced_B1, MemoryOptimized_M10"),
         redisHighAvailability: reader.boolean("redisHighAvailability"),
     };

@@ -175,6 +175,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 maxConcurrentCalls: args.consumer.maxConcurrentCalls,
                 maximumInstanceCount: args.consumer.maximumInstanceCount,
                 instanceMemoryMb: args.consumer.instanceMemoryMb,
+                deployerPrincipalType: args.consumer.deployerPrincipalType,
                 redisSku: args.consumer.redisSku,
                 redisHighAvailability: args.consumer.redisHighAvailability,
                 dedupeWindowDays: dedupeWindowDays(args),

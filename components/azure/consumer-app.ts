@@ -41,6 +41,8 @@ export interface ConsumerAppArgs {
     maximumInstanceCount: number;
     /** Memory of each Flex Consumption instance, MB: 512, 2048 or 4096. */
     instanceMemoryMb: number;
+    /** Whether the principal running `pulumi up` is a person ("User") or a service principal. */
+    deployerPrincipalType: "User" | "ServicePrincipal";
     /** Where the program writes the package ZIP before uploading it (default: the OS temp folder). */
     packageDir?: string;
     /** Azure Managed Redis SKU, e.g. Balanced_B0 (dev) or Balanced_B1. */
@@ -97,7 +99,14 @@ export class ConsumerApp extends pulumi.ComponentResource {
 
         const stores = createConsumerStorage(
             name,
-            { resourceGroupName: args.resourceGroupName, location: args.location, appPrincipalId: identity.principalId, deployerObjectId: deployer.objectId, tags: args.tags },
+            {
+                resourceGroupName: args.resourceGroupName,
+                location: args.location,
+                appPrincipalId: identity.principalId,
+                deployerObjectId: deployer.objectId,
+                deployerPrincipalType: args.deployerPrincipalType,
+                tags: args.tags,
+            },
             this,
         );
 
@@ -193,7 +202,8 @@ export class ConsumerApp extends pulumi.ComponentResource {
             maxConcurrentCalls: args.maxConcurrentCalls,
             maxAutoLockRenewalSeconds: 300,
         });
-        const written = pulumi.output(writeConsumerZip(pkg.archive, args.packageDir ?? path.join(os.tmpdir(), "multicloud-mesh-packages")));
+        const packageDir = args.packageDir ?? path.join(os.tmpdir(), "multicloud-mesh-packages");
+        const written = pulumi.output(pkg.contentHash.then((key) => writeConsumerZip(pkg.archive, packageDir, key)));
         const deployment = new PackageDeployment(
             `${name}-package`,
             {

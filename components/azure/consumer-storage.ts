@@ -11,6 +11,8 @@ export interface ConsumerStorageArgs {
     appPrincipalId: pulumi.Input<string>;
     /** Entra object id of whoever runs `pulumi up`: the only writer of the package. */
     deployerObjectId: pulumi.Input<string>;
+    /** Whether that deployer is a person ("User") or a pipeline's service principal. */
+    deployerPrincipalType: "User" | "ServicePrincipal";
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -74,7 +76,7 @@ export function createConsumerStorage(name: string, args: ConsumerStorageArgs, p
             principalId: args.deployerObjectId,
             scope: container.id,
             description: "The deployer uploads the consumer package (pulumi up)",
-            principalType: undefined,
+            principalType: args.deployerPrincipalType,
         },
         parent,
     );

@@ -23,9 +23,8 @@ export function roleName(roleDefinitionId: string): string | undefined {
 /**
  * Grants a built-in role to a principal on one scope. The role definition id is built from the
  * subscription of the azure-native provider the parent uses. Declaring the principal type lets ARM
- * accept a managed identity that Entra ID has not replicated yet; `principalType: undefined` is for
- * a principal whose type the program cannot know (the person or pipeline running `pulumi up`),
- * which ARM then looks up itself.
+ * accept a managed identity that Entra ID has not replicated yet; it must match the principal
+ * (ARM refuses a mismatch), so a person running `pulumi up` is "User" (default ServicePrincipal).
  */
 export function assignRole(
     name: string,
@@ -34,7 +33,7 @@ export function assignRole(
         principalId: pulumi.Input<string>;
         scope: pulumi.Input<string>;
         description: string;
-        principalType?: "ServicePrincipal" | undefined;
+        principalType?: "ServicePrincipal" | "User";
     },
     parent: pulumi.Resource,
 ): authorization.RoleAssignment {
@@ -43,7 +42,7 @@ export function assignRole(
         name,
         {
             principalId: args.principalId,
-            principalType: "principalType" in args ? args.principalType : "ServicePrincipal",
+            principalType: args.principalType ?? "ServicePrincipal",
             roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${args.role.id}`,
             scope: args.scope,
             description: args.description,

@@ -73,6 +73,7 @@ describe("component argument validation", () => {
         maxConcurrentCalls: 16,
         maximumInstanceCount: 100,
         instanceMemoryMb: 2048,
+        deployerPrincipalType: "User",
         dedupeWindowDays: 14,
         deletionProtection: false,
         redisSku: "Balanced_B0",
