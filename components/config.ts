@@ -92,6 +92,12 @@ export interface MeshConfig {
     consumer: {
         /** Messages the consumer processes at once per instance. */
         maxConcurrentCalls: number;
+        /** Flex Consumption scale-out limit of the consumer app. */
+        maximumInstanceCount: number;
+        /** Memory of each consumer instance, MB (Flex Consumption: 512, 2048 or 4096). */
+        instanceMemoryMb: number;
+        /** Principal type of whoever runs `pulumi up` (the package upload role names it). */
+        deployerPrincipalType: "User" | "ServicePrincipal";
         /** Azure Managed Redis SKU of the idempotency store. */
         redisSku: string;
         /** Two-node Redis (replicated) for the idempotency store. */
@@ -171,6 +177,15 @@ export const AZURE_LOCATIONS: readonly string[] = [
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
+/**
+ * Flex Consumption instance sizes (MB) and scale-out limit bounds: Microsoft's reference template
+ * Azure-Samples/azure-functions-flex-consumption-samples IaC/bicep/main.bicep (commit 9519a36:
+ * instanceMemoryMB @allowed [512, 2048, 4096], maximumInstanceCount @minValue 40 @maxValue 1000)
+ * and Learn "Azure Functions Flex Consumption plan hosting".
+ */
+export const FLEX_INSTANCE_MEMORY_MB: readonly number[] = [512, 2048, 4096];
+export const FLEX_MAXIMUM_INSTANCE_COUNT = { min: 40, max: 1000 } as const;
+
 export const SERVICE_BUS_SKUS: readonly ServiceBusSku[] = ["Standard", "Premium"];
 export const PREMIUM_CAPACITIES: readonly number[] = [1, 2, 4, 8, 16];
 
@@ -235,6 +250,9 @@ export const CONFIG_DEFAULTS = {
     relayIteratorAgeAlarmSeconds: 300,
     logRetentionDays: 30,
     consumerMaxConcurrentCalls: 16,
+    consumerMaximumInstanceCount: 100,
+    consumerInstanceMemoryMb: 2048,
+    consumerDeployerPrincipalType: "User",
     redisSku: "Balanced_B0",
     redisHighAvailability: false,
     // Azure operations (diagnostics, RBAC propagation, Redis sizing, settlement fallback).
@@ -372,10 +390,16 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
 
     const consumer = {
         maxConcurrentCalls: reader.integer("consumerMaxConcurrentCalls", 1, 256),
+        maximumInstanceCount: reader.integer("consumerMaximumInstanceCount", FLEX_MAXIMUM_INSTANCE_COUNT.min, FLEX_MAXIMUM_INSTANCE_COUNT.max),
+        instanceMemoryMb: reader.integer("consumerInstanceMemoryMb", 1, 1_000_000),
+        deployerPrincipalType: reader.oneOf("consumerDeployerPrincipalType", ["User", "ServicePrincipal"] as const),
         redisSku: reader.string("redisSku", (v) => REDIS_SKU.test(v), "an Azure Managed Redis SKU such as Balanced_B0, Balanced_B1, MemoryOptimized_M10"),
         redisHighAvailability: reader.boolean("redisHighAvailability"),
     };
 
+    if (!FLEX_INSTANCE_MEMORY_MB.includes(consumer.instanceMemoryMb)) {
+        problems.push(`${key("consumerInstanceMemoryMb")}: ${consumer.instanceMemoryMb} is not a Flex Consumption instance size; expected one of ${FLEX_INSTANCE_MEMORY_MB.join(", ")}`);
+    }
     // Azure operations (docs/azure-observability-and-sizing.md).
     const rolePropagationSeconds = reader.integer("azureRolePropagationSeconds", 0, 3600);
     const consumerOperations = {

@@ -1,22 +1,26 @@
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import * as applicationinsights from "@pulumi/azure-native/applicationinsights";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
-import * as redisenterprise from "@pulumi/azure-native/redisenterprise";
-import * as storage from "@pulumi/azure-native/storage";
-import * as web from "@pulumi/azure-native/web";
 import type { BusinessHandler } from "../../runtime/consumer";
 import { CONSUMER_SETTING_NAMES } from "../../runtime/functions-host";
-import { buildConsumerPackage, SERVICE_BUS_CONNECTION } from "./consumer-package";
+import { buildConsumerPackage, FUNCTION_NAME, SERVICE_BUS_CONNECTION } from "./consumer-package";
+import { createConsumerRedis, MANAGED_REDIS_PORT } from "./consumer-redis";
+import { createConsumerStorage } from "./consumer-storage";
+import { createFlexApp } from "./consumer-flex";
+import { writeConsumerZip } from "./consumer-zip";
+import { PackageDeployment } from "./package-deployment";
 import { assignRole, BUILT_IN_ROLES, BuiltInRole } from "./roles";
+import { FLEX_INSTANCE_MEMORY_MB, FLEX_MAXIMUM_INSTANCE_COUNT } from "../config";
 import { fail, requireInteger } from "../validate";
 import { DOCUMENTED_RBAC_PROPAGATION_SECONDS, rolePropagationWait } from "./role-propagation";
 import type { SettlementMode } from "../config";
 
+export { MANAGED_REDIS_PORT };
 
-/** Azure Managed Redis database port (TLS). */
-export const MANAGED_REDIS_PORT = 10000;
 
 export interface ConsumerAppArgs {
     /** Resource group of the app, its storage, Redis and telemetry. */
@@ -35,6 +39,14 @@ export interface ConsumerAppArgs {
     handler: BusinessHandler;
     /** Messages processed at once per instance (1..256). */
     maxConcurrentCalls: number;
+    /** Flex Consumption scale-out limit of the app (40..1000). */
+    maximumInstanceCount: number;
+    /** Memory of each Flex Consumption instance, MB: 512, 2048 or 4096. */
+    instanceMemoryMb: number;
+    /** Whether the principal running `pulumi up` is a person ("User") or a service principal. */
+    deployerPrincipalType: "User" | "ServicePrincipal";
+    /** Where the program writes the package ZIP before uploading it (default: the OS temp folder). */
+    packageDir?: string;
     /** Azure Managed Redis SKU, e.g. Balanced_B0 (dev) or Balanced_B1. */
     redisSku: string;
     /** Replicate Redis across two nodes (prod). */
@@ -58,11 +70,12 @@ export interface ConsumerAppArgs {
 }
 
 /**
- * The consumer on Azure: a Linux Functions app (Consumption plan) running the package the program
- * builds, with a user-assigned managed identity for everything — the package blob, the host's
- * storage, the Service Bus trigger (identity-based connection), Application Insights ingestion
- * (Entra ID auth) and Redis (Entra ID token). No app setting holds a key; Redis is Azure Managed
- * Redis with TLS only, access keys disabled and no eviction.
+ * The consumer on Azure: a Functions app on the Flex Consumption plan running the package the
+ * program builds, with a user-assigned managed identity for everything at run time — the package
+ * (read only), the host's storage, the Service Bus trigger (identity-based connection),
+ * Application Insights ingestion (Entra ID auth) and Redis (Entra ID token). No app setting holds
+ * a key; no storage account accepts one. The package reaches the app through `PackageDeployment`
+ * on every `pulumi up` that changes it (docs/azure-consumer-hosting.md).
  */
 export class ConsumerApp extends pulumi.ComponentResource {
     public readonly functionAppName: pulumi.Output<string>;
@@ -70,13 +83,17 @@ export class ConsumerApp extends pulumi.ComponentResource {
     public readonly identityPrincipalId: pulumi.Output<string>;
     public readonly identityClientId: pulumi.Output<string>;
     public readonly redisHostName: pulumi.Output<string>;
+    /** Where the app's package lives (`…/released-package.zip` in the deployment container). */
     public readonly packageBlobUrl: pulumi.Output<string>;
+    /** Host storage (AzureWebJobsStorage) account. */
     public readonly storageAccountName: pulumi.Output<string>;
     /** Targets of the diagnostic settings (components/azure/diagnostics.ts). */
     public readonly storageAccountId: pulumi.Output<string>;
     public readonly logAnalyticsWorkspaceId: pulumi.Output<string>;
     public readonly redisClusterId: pulumi.Output<string>;
     public readonly redisDatabaseId: pulumi.Output<string>;
+    /** SHA-256 of the package the last `pulumi up` delivered. */
+    public readonly packageSha256: pulumi.Output<string>;
 
     constructor(name: string, args: ConsumerAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:azure:ConsumerApp", name, {}, opts);
@@ -89,57 +106,28 @@ export class ConsumerApp extends pulumi.ComponentResource {
         );
         const grant = (role: string, builtIn: BuiltInRole, scope: pulumi.Input<string>, description: string) =>
             assignRole(`${name}-${role}`, { role: builtIn, principalId: identity.principalId, scope, description }, this);
+        const deployer = authorization.getClientConfigOutput({ parent: this });
 
-        const suffix = new random.RandomString(`${name}-suffix`, { length: 8, special: false, upper: false }, { parent: this });
-        const account = new storage.StorageAccount(
-            `${name}-storage`,
+        const stores = createConsumerStorage(
+            name,
             {
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
-                accountName: pulumi.interpolate`meshfn${suffix.result}`,
-                kind: "StorageV2",
-                sku: { name: "Standard_LRS" },
-                minimumTlsVersion: "TLS1_2",
-                enableHttpsTrafficOnly: true,
-                allowBlobPublicAccess: false,
-                // Pulumi uploads the package with the account's key (the provider's blob upload);
-                // nothing that runs uses a key: the app reaches this account with its identity only.
-                allowSharedKeyAccess: true,
-                defaultToOAuthAuthentication: true,
+                appPrincipalId: identity.principalId,
+                deployerObjectId: deployer.objectId,
+                deployerPrincipalType: args.deployerPrincipalType,
                 tags: args.tags,
             },
-            { parent: this },
+            this,
         );
-        const container = new storage.BlobContainer(
-            `${name}-packages`,
-            { resourceGroupName: args.resourceGroupName, accountName: account.name, publicAccess: "None" },
-            { parent: this },
-        );
-        const blobOwner = grant("storage-blob-owner", BUILT_IN_ROLES.storageBlobDataOwner, account.id, "Functions host storage and the app package, by identity");
 
-        const pkg = buildConsumerPackage({
-            handler: args.handler,
-            maxConcurrentCalls: args.maxConcurrentCalls,
-            maxAutoLockRenewalSeconds: 300,
-        });
-        // A new package gets a new blob name, so the app setting changes and the app loads it
-        // (the same URL with new content would keep serving the old package).
-        const blob = new storage.Blob(
-            `${name}-package`,
-            {
-                resourceGroupName: args.resourceGroupName,
-                accountName: account.name,
-                containerName: container.name,
-                blobName: pulumi.output(pkg.contentHash).apply((hash) => `mesh-consumer-${hash.slice(0, 16)}.zip`),
-                type: "Block",
-                contentType: "application/zip",
-                source: pkg.archive,
-            },
-            { parent: this },
-        );
-        const packageUrl = pulumi.interpolate`https://${account.name}.blob.core.windows.net/${container.name}/${blob.name}`;
-
-        const receiver = grant("queue-receiver", BUILT_IN_ROLES.serviceBusDataReceiver, args.queueId, "The consumer receives and settles messages of this queue");
+        // Target-based scaling of an identity-based Service Bus trigger reads the queue's message
+        // count, which Service Bus gives only with the Manage right; among the built-in roles only
+        // Azure Service Bus Data Owner carries it (it also receives and settles, so no separate
+        // Data Receiver). With Listen alone the scale controller cannot see the backlog and may
+        // never wake the app. Scoped to this queue, not the namespace. Sources in
+        // docs/azure-consumer-hosting.md ("Scale permissions").
+        const queueOwner = grant("queue-owner", BUILT_IN_ROLES.serviceBusDataOwner, args.queueId, "The consumer receives and settles this queue; the scale controller reads its length");
 
         const workspace = new operationalinsights.Workspace(
             `${name}-logs`,
@@ -168,76 +156,31 @@ export class ConsumerApp extends pulumi.ComponentResource {
         );
         const publisher = grant("insights-publisher", BUILT_IN_ROLES.monitoringMetricsPublisher, insights.id, "The consumer sends telemetry with its identity");
 
-        const redis = new redisenterprise.RedisEnterprise(
-            `${name}-redis`,
+        const redis = createConsumerRedis(
+            name,
             {
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
-                sku: { name: args.redisSku },
-                minimumTlsVersion: "1.2",
-                highAvailability: args.redisHighAvailability ? "Enabled" : "Disabled",
-                publicNetworkAccess: "Enabled",
+                sku: args.redisSku,
+                highAvailability: args.redisHighAvailability,
+                consumerPrincipalId: identity.principalId,
+                deletionProtection: args.deletionProtection,
                 tags: args.tags,
             },
-            { parent: this, protect: args.deletionProtection },
-        );
-        const database = new redisenterprise.Database(
-            `${name}-redis-db`,
-            {
-                resourceGroupName: args.resourceGroupName,
-                clusterName: redis.name,
-                databaseName: "default",
-                clientProtocol: "Encrypted",
-                port: MANAGED_REDIS_PORT,
-                // Idempotency records must never be evicted before their TTL: an evicted "done"
-                // record would let a redelivery apply the effect again.
-                evictionPolicy: "NoEviction",
-                clusteringPolicy: "EnterpriseCluster",
-                accessKeysAuthentication: "Disabled",
-                persistence: { aofEnabled: true, aofFrequency: "1s" },
-            },
-            { parent: this, protect: args.deletionProtection },
-        );
-        const redisAccess = new redisenterprise.AccessPolicyAssignment(
-            `${name}-redis-access`,
-            {
-                resourceGroupName: args.resourceGroupName,
-                clusterName: redis.name,
-                databaseName: database.name,
-                accessPolicyName: "default",
-                user: { objectId: identity.principalId },
-            },
-            { parent: this },
-        );
-
-        const plan = new web.AppServicePlan(
-            `${name}-plan`,
-            {
-                resourceGroupName: args.resourceGroupName,
-                location: args.location,
-                kind: "functionapp",
-                reserved: true, // Linux
-                sku: { name: "Y1", tier: "Dynamic" },
-                tags: args.tags,
-            },
-            { parent: this },
+            this,
         );
 
         const n = CONSUMER_SETTING_NAMES;
         const settings: Record<string, pulumi.Input<string>> = {
-            FUNCTIONS_EXTENSION_VERSION: "~4",
-            FUNCTIONS_WORKER_RUNTIME: "node",
-            AzureWebJobsStorage__accountName: account.name,
+            AzureWebJobsStorage__accountName: stores.host.name,
             AzureWebJobsStorage__credential: "managedidentity",
             AzureWebJobsStorage__clientId: identity.clientId,
-            WEBSITE_RUN_FROM_PACKAGE: packageUrl,
-            WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identity.id,
             [`${SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace`]: args.namespaceFqdn,
             [`${SERVICE_BUS_CONNECTION}__credential`]: "managedidentity",
             [`${SERVICE_BUS_CONNECTION}__clientId`]: identity.clientId,
             MESH_QUEUE_NAME: args.queueName,
             [n.lockMs]: String(args.lockDurationSeconds * 1000),
-            [n.redisHost]: redis.hostName,
+            [n.redisHost]: redis.cluster.hostName,
             [n.redisPort]: String(MANAGED_REDIS_PORT),
             [n.redisTls]: "true",
             [n.redisAuth]: "entra",
@@ -251,51 +194,66 @@ export class ConsumerApp extends pulumi.ComponentResource {
 
         const rolePropagation = rolePropagationWait(
             `${name}-role-propagation`,
-            [blobOwner, receiver, publisher, redisAccess],
+            [stores.roles.hostOwner, stores.roles.packageReader, queueOwner, publisher, redis.access],
             args.rolePropagationSeconds ?? DOCUMENTED_RBAC_PROPAGATION_SECONDS,
             this,
         );
 
-        const app = new web.WebApp(
-            `${name}-app`,
+        const app = createFlexApp(
+            name,
             {
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
-                kind: "functionapp,linux",
-                serverFarmId: plan.id,
-                httpsOnly: true,
-                identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
-                keyVaultReferenceIdentity: identity.id,
-                siteConfig: {
-                    linuxFxVersion: "Node|22",
-                    minTlsVersion: "1.2",
-                    ftpsState: "Disabled",
-                    http20Enabled: true,
-                    appSettings: Object.entries(settings).map(([name, value]) => ({ name, value })),
-                },
+                identityId: identity.id,
+                deploymentContainerUrl: stores.containerUrl,
+                maximumInstanceCount: args.maximumInstanceCount,
+                instanceMemoryMb: args.instanceMemoryMb,
+                settings,
                 tags: args.tags,
             },
-            // The app must not start before its identity can read the package, its storage and the queue.
-            // and only after those roles have had time to propagate.
-            { parent: this, dependsOn: [blobOwner, receiver, publisher, redisAccess, rolePropagation] },
+            // The app must not start before its identity can read the package, its storage, the
+            // queue and Redis, and only after those roles have had time to propagate.
+            { parent: this, dependsOn: [stores.roles.hostOwner, stores.roles.packageReader, queueOwner, publisher, redis.access, rolePropagation] },
         );
 
-        this.functionAppName = app.name;
-        this.functionAppId = app.id;
+        const pkg = buildConsumerPackage({
+            handler: args.handler,
+            maxConcurrentCalls: args.maxConcurrentCalls,
+            maxAutoLockRenewalSeconds: 300,
+        });
+        const packageDir = args.packageDir ?? path.join(os.tmpdir(), "multicloud-mesh-packages");
+        const written = pulumi.output(pkg.contentHash.then((key) => writeConsumerZip(pkg.archive, packageDir, key)));
+        const deployment = new PackageDeployment(
+            `${name}-package`,
+            {
+                packageUrl: stores.packageUrl,
+                appResourceId: app.site.id,
+                functionName: FUNCTION_NAME,
+                packagePath: written.path,
+                packageSha256: written.sha256,
+                deployerObjectId: deployer.objectId,
+            },
+            { parent: this, dependsOn: [app.site, app.basicAuth.ftp, app.basicAuth.scm, stores.roles.packageWriter, stores.roles.packageReader] },
+        );
+
+        this.functionAppName = app.site.name;
+        this.functionAppId = app.site.id;
         this.identityPrincipalId = identity.principalId;
         this.identityClientId = identity.clientId;
-        this.redisHostName = redis.hostName;
-        this.packageBlobUrl = packageUrl;
-        this.storageAccountName = account.name;
-        this.storageAccountId = account.id;
+        this.redisHostName = redis.cluster.hostName;
+        this.packageBlobUrl = stores.packageUrl;
+        this.storageAccountName = stores.host.name;
+        this.packageSha256 = deployment.packageSha256;
+        this.storageAccountId = stores.host.id;
         this.logAnalyticsWorkspaceId = workspace.id;
-        this.redisClusterId = redis.id;
-        this.redisDatabaseId = database.id;
+        this.redisClusterId = redis.cluster.id;
+        this.redisDatabaseId = redis.database.id;
         this.registerOutputs({
             functionAppName: this.functionAppName,
             identityPrincipalId: this.identityPrincipalId,
             redisHostName: this.redisHostName,
             packageBlobUrl: this.packageBlobUrl,
+            packageSha256: this.packageSha256,
         });
     }
 }
@@ -304,6 +262,10 @@ function validateConsumerArgs(args: ConsumerAppArgs): void {
     const C = "ConsumerApp";
     requireInteger(C, "lockDurationSeconds", args.lockDurationSeconds, 5, 300);
     requireInteger(C, "maxConcurrentCalls", args.maxConcurrentCalls, 1, 256);
+    requireInteger(C, "maximumInstanceCount", args.maximumInstanceCount, FLEX_MAXIMUM_INSTANCE_COUNT.min, FLEX_MAXIMUM_INSTANCE_COUNT.max);
+    if (!FLEX_INSTANCE_MEMORY_MB.includes(args.instanceMemoryMb)) {
+        fail(C, "instanceMemoryMb", `must be one of ${FLEX_INSTANCE_MEMORY_MB.join(", ")} (Flex Consumption instance sizes), got ${JSON.stringify(args.instanceMemoryMb)}`);
+    }
     requireInteger(C, "dedupeWindowDays", args.dedupeWindowDays, 1, 3650);
     requireInteger(C, "logRetentionDays", args.logRetentionDays, 30, 730);
     if (!/^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$/.test(args.redisSku)) {

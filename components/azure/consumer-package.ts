@@ -32,7 +32,7 @@ export interface ConsumerPackageOptions {
 export interface ConsumerPackage {
     /** The app package, as the Functions host expects it at wwwroot. */
     archive: pulumi.asset.AssetArchive;
-    /** SHA-256 over everything in the package: a new value means new code (used in the blob name). */
+    /** SHA-256 over what the package is made of: a new value means new code (it names the ZIP, consumer-zip.ts). */
     contentHash: Promise<string>;
 }
 

@@ -114,6 +114,8 @@ describe("stack configuration (components/config.ts)", () => {
         ["infinite relay retries (-1)", { relayMaximumRetryAttempts: "-1" }, /^multicloud-mesh:relayMaximumRetryAttempts: "-1" .* from 0 to 10000$/],
         ["relay timeout over 15 minutes", { relayTimeoutSeconds: "901" }, /^multicloud-mesh:relayTimeoutSeconds: "901" .* from 1 to 900$/],
         ["an Azure Cache for Redis SKU", { redisSku: "Standard_C1" }, /^multicloud-mesh:redisSku: "Standard_C1" is not allowed; expected an Azure Managed Redis SKU/],
+        ["a Flex Consumption instance size that does not exist", { consumerInstanceMemoryMb: "1024" }, /^multicloud-mesh:consumerInstanceMemoryMb: 1024 is not a Flex Consumption instance size; expected one of 512, 2048, 4096$/],
+        ["a Flex Consumption scale-out limit under 40", { consumerMaximumInstanceCount: "10" }, /^multicloud-mesh:consumerMaximumInstanceCount: "10" is not allowed; expected an integer from 40 to 1000$/],
         ["log retention CloudWatch does not offer", { logRetentionDays: "8" }, /^multicloud-mesh:logRetentionDays: 8 is not a CloudWatch Logs retention; expected one of 1, 3, 5, 7, 14, 30/],
     ];
     for (const [what, values, message] of rejected) {

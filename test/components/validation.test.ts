@@ -72,6 +72,9 @@ describe("component argument validation", () => {
         lockDurationSeconds: 60,
         handler: async () => undefined,
         maxConcurrentCalls: 16,
+        maximumInstanceCount: 100,
+        instanceMemoryMb: 2048,
+        deployerPrincipalType: "User",
         dedupeWindowDays: 14,
         deletionProtection: false,
         redisSku: "Balanced_B0",
@@ -82,6 +85,8 @@ describe("component argument validation", () => {
     const cases: Array<[string, () => unknown, RegExp]> = [
         ["ConsumerApp with a Basic cache SKU", () => new ConsumerApp("c1", { ...consumer, redisSku: "Basic_C0" }), /^ConsumerApp: args\.redisSku must be an Azure Managed Redis SKU/],
         ["ConsumerApp lock of 10 minutes", () => new ConsumerApp("c2", { ...consumer, lockDurationSeconds: 600 }), /^ConsumerApp: args\.lockDurationSeconds/],
+        ["ConsumerApp 1 GB instances", () => new ConsumerApp("c3", { ...consumer, instanceMemoryMb: 1024 }), /^ConsumerApp: args\.instanceMemoryMb must be one of 512, 2048, 4096/],
+        ["ConsumerApp 5 instances at most", () => new ConsumerApp("c4", { ...consumer, maximumInstanceCount: 5 }), /^ConsumerApp: args\.maximumInstanceCount must be an integer from 40 to 1000, got 5$/],
         ["OutboxRelay with infinite retries", () => new OutboxRelay("r1", { ...relay, maximumRetryAttempts: -1 }), /^OutboxRelay: args\.maximumRetryAttempts must be an integer from 0 to 10000, got -1$/],
         ["OutboxRelay batch of 0", () => new OutboxRelay("r2", { ...relay, batchSize: 0 }), /^OutboxRelay: args\.batchSize/],
         ["EventEgress without sources", () => new EventEgress("e1", { ...egress, sources: [] }), /^EventEgress: args\.sources must name at least one event source$/],
