@@ -20,6 +20,8 @@ const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): u
 export const FAKE_AWS_ACCOUNT = "123456789012";
 export const FAKE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001";
 export const FAKE_TENANT = "00000000-0000-4000-8000-000000000002";
+export const FAKE_DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003";
+export const FAKE_DEPLOYER_CLIENT_ID = "00000000-0000-4000-8000-000000000004";
 /** The clock of time-provider resources under the mocks, so outputs are reproducible. */
 export const FAKE_NOW = "2026-01-01T00:00:00Z";
 
@@ -325,9 +327,9 @@ export function mockCall(token: string): Record<string, unknown> {
         case "aws:index/getRegion:getRegion":
             return { name: "us-east-1", region: "us-east-1" };
         case "azure-native:authorization:getClientConfig":
-            return { subscriptionId: FAKE_SUBSCRIPTION, tenantId: FAKE_TENANT, clientId: "preview", objectId: "preview" };
+            return { subscriptionId: FAKE_SUBSCRIPTION, tenantId: FAKE_TENANT, clientId: FAKE_DEPLOYER_CLIENT_ID, objectId: FAKE_DEPLOYER_OBJECT_ID };
         case "azuread:index/getClientConfig:getClientConfig":
-            return { tenantId: FAKE_TENANT, clientId: "preview", objectId: "preview" };
+            return { tenantId: FAKE_TENANT, clientId: FAKE_DEPLOYER_CLIENT_ID, objectId: FAKE_DEPLOYER_OBJECT_ID };
         default:
             throw new Error(`the offline engine has no mock for provider function ${token}; add one to tools/mock-engine.ts`);
     }

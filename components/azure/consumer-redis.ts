@@ -78,7 +78,10 @@ export function createConsumerRedis(name: string, args: ConsumerRedisArgs, paren
             accessKeysAuthentication: "Disabled",
             persistence: { aofEnabled: true, aofFrequency: "1s" },
         },
-        { parent, protect: args.deletionProtection },
+        // clusteringPolicy is fixed at creation (redisenterprise.json 2025-07-01, DatabaseProperties.clusteringPolicy)
+        // and the provider would try an in-place update; the database name is fixed, so the old one
+        // must go first. Deletion protection (prod) blocks such a replacement outright.
+        { parent, protect: args.deletionProtection, replaceOnChanges: ["clusteringPolicy"], deleteBeforeReplace: true },
     );
     const access = new redisenterprise.AccessPolicyAssignment(
         `${name}-redis-access`,
