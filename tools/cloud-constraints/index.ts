@@ -15,6 +15,7 @@ import { azureadConstraints } from "./azuread";
 import { computeConstraints } from "./aws-compute";
 import { dataConstraints } from "./aws-data";
 import { eventsConstraints } from "./aws-events";
+import { extraAwsConstraints } from "./aws-extra";
 import { messagingConstraints } from "./aws-messaging";
 
 export type { ConstraintReport } from "./engine";
@@ -33,6 +34,7 @@ export const CATALOG: TypeConstraints[] = [
     ...dataConstraints,
     ...eventsConstraints,
     ...messagingConstraints,
+    ...extraAwsConstraints,
 ];
 
 export const EXEMPTIONS: Exemption[] = [
