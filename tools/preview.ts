@@ -201,6 +201,7 @@ function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: 
             autoNames: constraints.autoNames,
             providerForcesNew: constraints.providerForcesNew,
             exempt: constraints.exempt,
+            unchecked: constraints.unchecked,
         },
     };
 }

@@ -96,6 +96,15 @@ describe("cloud constraints (tools/cloud-constraints)", () => {
             assert.ok(!result.failing.some((v) => v.type === "aws:sqs/queue:Queue"));
         });
 
+        it("lists the set properties no rule looks at, but not tags, location or a parent's name", () => {
+            const all = validResources();
+            const queue = all.find((r) => r.type === "azure-native:servicebus:Queue")!;
+            queue.inputs.status = "Active";
+            queue.inputs.tags = { team: "mesh" };
+            const unchecked = checkCloudConstraints(all, CATALOG, []).unchecked.find((u) => u.type === queue.type);
+            assert.deepEqual(unchecked?.keys, ["status"]);
+        });
+
         it("pending entries are reported apart, and an entry whose violation is gone is stale", () => {
             const all = validResources();
             const pending = [{ type: "aws:kms/key:Key", path: "deletionWindowInDays", owner: "test" }];

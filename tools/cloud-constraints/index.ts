@@ -89,6 +89,8 @@ export function formatCloudConstraints(result: CloudConstraintsResult, stack: st
     lines.push(
         `Cloud constraints (stack "${stack}"): ${result.checkedValues} values checked, ${result.skippedComputed.length} skipped (computed by providers at deployment), ${result.autoNames.length} auto-names modelled, ${result.providerForcesNew.length} create-only values the provider replaces on change, ${result.exempt.length} types exempt`,
     );
+    const unchecked = result.unchecked.reduce((n, u) => n + u.keys.length, 0);
+    if (unchecked > 0) lines.push(`    ${unchecked} set properties of ${result.unchecked.length} types have no documented constraint here (--json: cloudConstraints.unchecked; docs/cloud-constraints.md)`);
     if (result.failing.length === 0) lines.push("    no violations");
     for (const v of result.failing) lines.push(`  ✗ ${formatViolation(v)}`);
     for (const v of result.pending) lines.push(`  ! KNOWN, pending ${v.owner}: ${formatViolation(v)}`);
