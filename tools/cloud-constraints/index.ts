@@ -42,6 +42,7 @@ export const EXEMPTIONS: Exemption[] = [
     { type: "multicloud-mesh:*", reason: "this program's components: their children are checked" },
     { type: "random:*", reason: "computed locally by the random provider; no cloud API sees it except through the names checked here" },
     { type: "time:*", reason: "computed locally by the time provider (@pulumiverse/time); no cloud API" },
+    { type: "pulumiservice:*", reason: "Pulumi Cloud's own API (Deployments settings and schedule, only with deploymentsEnabled): not an AWS or Azure API; the provider validates against Pulumi Cloud" },
     { type: "pulumi-nodejs:dynamic:Resource", reason: "a dynamic provider runs this program's own code in the Pulumi process; the cloud calls it makes are that code's to validate" },
 ];
 
