@@ -201,6 +201,7 @@ function toJson(run: ProgramRun, stack: string, showSecrets: boolean, policies: 
             autoNames: constraints.autoNames,
             providerForcesNew: constraints.providerForcesNew,
             exempt: constraints.exempt,
+            unchecked: constraints.unchecked,
         },
     };
 }
@@ -273,7 +274,8 @@ async function main(): Promise<void> {
     if (rejected > 0) {
         if (options.json) console.error(formatCloudConstraints(constraints, options.stack));
         console.error(`\npreview failed: ${rejected} value(s) the cloud APIs would reject (resource, property, value, rule above)`);
-        process.exit(4);
+        // Not process.exit: on a pipe, stdout is written asynchronously and exit would cut the report short.
+        process.exitCode = 4;
     }
 }
 

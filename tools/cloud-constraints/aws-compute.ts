@@ -2,7 +2,7 @@
  * AWS Lambda and IAM as pulumi-aws 7.48.0 manages them: limits from the Lambda and IAM API references.
  */
 import { API, arnOf, nameChars, policyDocument } from "./aws-shared";
-import { getPath, matches, maxLength, oneOf, range, required, resourceRule, TypeConstraints } from "./rules";
+import { check, getPath, matches, maxLength, oneOf, range, required, resourceRule, TypeConstraints } from "./rules";
 
 const LAMBDA = (page: string) => `docs.aws.amazon.com/lambda/latest/api/${page}`;
 const IAM = (page: string) => API("IAM", page);
@@ -36,6 +36,7 @@ export const computeConstraints: TypeConstraints[] = [
                     .filter((p) => getPath(r.inputs, `loggingConfig.${p}`) !== undefined && getPath(r.inputs, "loggingConfig.logFormat") !== "JSON")
                     .map((p) => ({ path: `loggingConfig.${p}`, value: getPath(r.inputs, `loggingConfig.${p}`) })),
             ),
+            check("code.archive.bytes", "the unzipped package is at most 250 MB", "docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (deployment package 250 MB unzipped)", (v) => (typeof v === "number" && v <= 250 * 1024 * 1024 ? undefined : "too large")),
             resourceRule("environment variables total at most 4 KB", LAMBDA("API_Environment.html; lambda/latest/dg/gettingstarted-limits.html (4 KB)"), (r) => {
                 const vars = getPath(r.inputs, "environment.variables");
                 return vars && JSON.stringify(vars).length > 4096 ? [{ path: "environment.variables", value: "(over 4 KB)" }] : [];
@@ -56,8 +57,10 @@ export const computeConstraints: TypeConstraints[] = [
             range("maximumRetryAttempts", -1, 10000, LAMBDA("API_CreateEventSourceMapping.html MaximumRetryAttempts")),
             range("parallelizationFactor", 1, 10, LAMBDA("API_CreateEventSourceMapping.html ParallelizationFactor")),
             oneOf("startingPosition", ["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"], LAMBDA("API_CreateEventSourceMapping.html StartingPosition")),
+            matches("eventSourceArn", /^arn:aws[a-z-]*:(dynamodb|kinesis|sqs|kafka|mq|docdb):/, "a DynamoDB stream, Kinesis, SQS, MSK, MQ or DocumentDB ARN", LAMBDA("API_CreateEventSourceMapping.html EventSourceArn")),
+            matches("destinationConfig.onFailure.destinationArn", /^arn:aws[a-z-]*:(sqs|sns|s3|kafka):/, "an SQS queue, SNS topic, S3 bucket or Kafka ARN", LAMBDA("API_OnFailure.html Destination")),
             oneOf("functionResponseTypes[]", ["ReportBatchItemFailures"], LAMBDA("API_CreateEventSourceMapping.html FunctionResponseTypes")),
-            resourceRule("stream sources (DynamoDB, Kinesis) need startingPosition; stream-only settings need a stream source", LAMBDA("API_CreateEventSourceMapping.html (StartingPosition required for streams; BisectBatchOnFunctionError, MaximumRecordAgeInSeconds, MaximumRetryAttempts, ParallelizationFactor, DestinationConfig for streams)"), (r) => {
+            resourceRule("eventSourceArn: stream sources (DynamoDB, Kinesis) need startingPosition; bisectBatchOnFunctionError, maximumRecordAgeInSeconds, maximumRetryAttempts, parallelizationFactor need a stream source", LAMBDA("API_CreateEventSourceMapping.html (StartingPosition required for streams; BisectBatchOnFunctionError, MaximumRecordAgeInSeconds, MaximumRetryAttempts, ParallelizationFactor, DestinationConfig for streams)"), (r) => {
                 const source = r.inputs.eventSourceArn;
                 if (typeof source !== "string") return [];
                 if (STREAM_SOURCE.test(source)) return r.inputs.startingPosition === undefined ? [{ path: "startingPosition", value: undefined }] : [];
@@ -65,7 +68,7 @@ export const computeConstraints: TypeConstraints[] = [
                     .filter((p) => r.inputs[p] !== undefined)
                     .map((p) => ({ path: p, value: r.inputs[p] }));
             }),
-            resourceRule("at most 5 filters", "docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html (5 filters per event source mapping by default)", (r) => {
+            resourceRule("filterCriteria: at most 5 filters", "docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html (5 filters per event source mapping by default)", (r) => {
                 const f = getPath(r.inputs, "filterCriteria.filters");
                 return Array.isArray(f) && f.length > 5 ? [{ path: "filterCriteria.filters", value: f.length }] : [];
             }),

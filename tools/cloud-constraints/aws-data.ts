@@ -3,7 +3,7 @@
  * manages them: limits from the respective API references.
  */
 import { API, arnOf, nameChars, policyDocument } from "./aws-shared";
-import { getPath, matches, maxLength, oneOf, range, required, resourceRule, TypeConstraints } from "./rules";
+import { check, getPath, matches, maxLength, oneOf, range, required, resourceRule, TypeConstraints } from "./rules";
 
 const DDB = (page: string) => API("amazondynamodb", page);
 const CW = (page: string) => API("AmazonCloudWatch", page);
@@ -54,6 +54,9 @@ export const dataConstraints: TypeConstraints[] = [
             oneOf("treatMissingData", ["breaching", "notBreaching", "ignore", "missing"], CW("API_PutMetricAlarm.html TreatMissingData")),
             range("evaluationPeriods", 1, 2147483647, CW("API_PutMetricAlarm.html EvaluationPeriods (minimum 1)")),
             maxLength("alarmDescription", 1024, CW("API_PutMetricAlarm.html AlarmDescription")),
+            matches("namespace", /^[^:].{0,254}$/, "1-255 characters, not starting with ':'", CW("API_PutMetricAlarm.html Namespace")),
+            matches("metricName", /^.{1,255}$/, "1-255 characters", CW("API_PutMetricAlarm.html MetricName")),
+            check("threshold", "a number", CW("API_PutMetricAlarm.html Threshold (Double)"), (v) => (typeof v === "number" && Number.isFinite(v) ? undefined : "not a number")),
             resourceRule("period is 10, 20, 30 or a multiple of 60 seconds", CW("API_PutMetricAlarm.html Period"), (r) => {
                 const p = r.inputs.period;
                 return p === undefined || [10, 20, 30].includes(p as number) || (typeof p === "number" && p > 0 && p % 60 === 0) ? [] : [{ path: "period", value: p }];
@@ -64,7 +67,7 @@ export const dataConstraints: TypeConstraints[] = [
             resourceRule("datapointsToAlarm is at most evaluationPeriods", CW("API_PutMetricAlarm.html DatapointsToAlarm"), (r) =>
                 typeof r.inputs.datapointsToAlarm === "number" && typeof r.inputs.evaluationPeriods === "number" && r.inputs.datapointsToAlarm > r.inputs.evaluationPeriods ? [{ path: "datapointsToAlarm", value: r.inputs.datapointsToAlarm }] : [],
             ),
-            resourceRule("at most 5 actions per state and 30 dimensions", CW("API_PutMetricAlarm.html AlarmActions, OKActions (max 5), Dimensions (max 30)"), (r) => {
+            resourceRule("alarmActions, okActions, insufficientDataActions: at most 5 each; dimensions: at most 30", CW("API_PutMetricAlarm.html AlarmActions, OKActions (max 5), Dimensions (max 30)"), (r) => {
                 const hits: Array<{ path: string; value: unknown }> = [];
                 for (const p of ["alarmActions", "okActions", "insufficientDataActions"]) if (Array.isArray(r.inputs[p]) && (r.inputs[p] as unknown[]).length > 5) hits.push({ path: p, value: r.inputs[p] });
                 const dims = r.inputs.dimensions;

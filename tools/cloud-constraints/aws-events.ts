@@ -38,6 +38,7 @@ export const eventsConstraints: TypeConstraints[] = [
             resourceRule("a rule has an eventPattern or a scheduleExpression", EB("API_PutRule.html (EventPattern or ScheduleExpression required)"), (r) =>
                 r.inputs.eventPattern === undefined && r.inputs.scheduleExpression === undefined ? [{ path: "eventPattern", value: undefined }] : [],
             ),
+            matches("eventBusName", /^([/\.\-_A-Za-z0-9]{1,256}|arn:aws[a-z-]*:events:.+)$/, "a bus name (1-256 of letters, digits, . - _ /) or ARN", EB("API_PutRule.html EventBusName")),
             resourceRule("scheduleExpression only on the default event bus", EB("API_PutRule.html ScheduleExpression"), (r) =>
                 r.inputs.scheduleExpression !== undefined && r.inputs.eventBusName !== undefined && r.inputs.eventBusName !== "default" ? [{ path: "scheduleExpression", value: r.inputs.scheduleExpression }] : [],
             ),
@@ -50,6 +51,7 @@ export const eventsConstraints: TypeConstraints[] = [
         rules: [
             matches("targetId", /^[\.\-_A-Za-z0-9]{1,64}$/, "1-64 letters, digits, . - _", EB("API_Target.html Id")),
             range("retryPolicy.maximumRetryAttempts", 0, 185, EB("API_RetryPolicy.html MaximumRetryAttempts")),
+            matches("eventBusName", /^([/\.\-_A-Za-z0-9]{1,256}|arn:aws[a-z-]*:events:.+)$/, "a bus name (1-256 of letters, digits, . - _ /) or ARN", EB("API_PutTargets.html EventBusName")),
             range("retryPolicy.maximumEventAgeInSeconds", 60, 86400, EB("API_RetryPolicy.html MaximumEventAgeInSeconds"), "seconds"),
             matches("deadLetterConfig.arn", arnOf("sqs"), "an SQS queue ARN", EB("API_DeadLetterConfig.html Arn")),
             required(["arn", "rule"], EB("API_PutTargets.html Rule, Target.Arn (required)")),

@@ -3,7 +3,7 @@
  * diagnostic settings (2021-05-01-preview): the versions @pulumi/azure-native 3.28.0 calls, specs under
  * Azure/azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights.
  */
-import { getPath, isoSeconds, matches, maxLength, nameRule, oneOf, range, required, resourceRule, TypeConstraints } from "./rules";
+import { durationBetween, getPath, isoSeconds, matches, maxLength, nameRule, oneOf, range, required, resourceRule, TypeConstraints } from "./rules";
 
 const SPEC = "Azure/azure-rest-api-specs monitor/resource-manager/Microsoft.Insights";
 const NAMES = "learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftinsights";
@@ -140,6 +140,30 @@ export const monitorConstraints: TypeConstraints[] = [
                 return metrics.flatMap((m, i) => (typeof m.enabled !== "boolean" ? [{ path: `metrics[${i}]`, value: m }] : []));
             }),
             oneOf("logAnalyticsDestinationType", ["Dedicated", "AzureDiagnostics"], `${SPEC} diagnosticsSettings_API.json DiagnosticSettings.logAnalyticsDestinationType`),
+        ],
+    },
+    {
+        type: "azure-native:monitor:ScheduledQueryRule",
+        api: "microsoft.insights/scheduledQueryRules 2025-01-01-preview",
+        name: {
+            path: "ruleName",
+            autoname: "azure-random",
+            rules: [
+                nameRule("1-260 characters", NAMES, (n) => n.length >= 1 && n.length <= 260),
+                nameRule("none of * # & + : < > ? @ % { } \\ / or control characters", NAMES, noChars("*#&+:<>?@%{}\\/")),
+            ],
+        },
+        rules: [
+            required(["scopes", "criteria"], `${SPEC}/preview/2025-01-01-preview/scheduledQueryRule_API.json ScheduledQueryRuleProperties`),
+            oneOf("kind", ["LogAlert", "SimpleLogAlert", "LogToMetric"], `${SPEC} scheduledQueryRule_API.json ScheduledQueryRuleResource.kind`),
+            range("severity", 0, 4, `${SPEC} scheduledQueryRule_API.json ScheduledQueryRuleProperties.severity`),
+            durationBetween("evaluationFrequency", 60, 86400, "an ISO 8601 duration from 1 minute to 1 day", "learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule (frequency of evaluation)"),
+            durationBetween("windowSize", 60, 2 * 86400, "an ISO 8601 duration from 1 minute to 2 days", "learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule (query time range up to 2 days)"),
+            oneOf("criteria.allOf[].timeAggregation", ["Count", "Average", "Minimum", "Maximum", "Total"], `${SPEC} scheduledQueryRule_API.json Condition.timeAggregation`),
+            resourceRule("a log alert's every condition has a query", `${SPEC} scheduledQueryRule_API.json Condition.query ("Log query alert")`, (r) => {
+                const all = (getPath(r.inputs, "criteria.allOf") as Array<Record<string, unknown>> | undefined) ?? [];
+                return (r.inputs.kind ?? "LogAlert") === "LogAlert" ? all.flatMap((c, i) => (typeof c.query === "string" && c.query.trim() !== "" ? [] : [{ path: `criteria.allOf[${i}].query`, value: c.query }])) : [];
+            }),
         ],
     },
 ];

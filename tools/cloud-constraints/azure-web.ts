@@ -85,7 +85,7 @@ export const webConstraints: TypeConstraints[] = [
                 if (auth.type === "StorageAccountConnectionString" && !auth.storageAccountConnectionStringName) return [{ path: "functionAppConfig.deployment.storage.authentication.storageAccountConnectionStringName", value: undefined }];
                 return [];
             }),
-            resourceRule("a site on a Flex Consumption plan declares functionAppConfig (deployment storage, runtime, scale)", FLEX, (r, ctx) => {
+            resourceRule("a site whose serverFarmId is a Flex Consumption plan declares functionAppConfig (deployment storage, runtime, scale)", FLEX, (r, ctx) => {
                 if (!isFlexPlan(planOf(r, ctx))) return [];
                 return ["functionAppConfig.deployment.storage", "functionAppConfig.runtime.name", "functionAppConfig.runtime.version"]
                     .filter((p) => getPath(r.inputs, p) === undefined)

@@ -16,6 +16,28 @@ export interface ConstraintReport {
     providerForcesNew: Array<{ type: string; name: string; path: string }>;
     /** Types with no rules that are exempt, and why. */
     exempt: Array<{ type: string; reason: string }>;
+    /**
+     * Top-level inputs the program sets that no rule of their type looks at (tags, location and the
+     * names of parents, which are checked where they originate, are not listed): what stays unchecked.
+     */
+    unchecked: Array<{ type: string; keys: string[] }>;
+}
+
+/** Inputs no cloud constrains beyond what their own resource checks, or that only route the request. */
+const NOT_CONSTRAINED = new Set(["tags", "location", "__defaults"]);
+
+const topKey = (path: string) => path.split(".")[0].replace(/\[\]$/, "");
+
+/** Top-level input keys a type's rules look at. */
+function coveredKeys(constraints: TypeConstraints, resource: ConstrainedResource, hitPaths: string[]): Set<string> {
+    const covered = new Set<string>(hitPaths.map(topKey));
+    if (constraints.name) covered.add(constraints.name.path);
+    for (const rule of constraints.rules) {
+        if (rule.kind === "resource") {
+            for (const key of Object.keys(resource.inputs)) if (new RegExp(`\\b${key}\\b`).test(rule.rule)) covered.add(key);
+        } else covered.add(topKey(rule.path));
+    }
+    return covered;
 }
 
 /** A stand-in for the random part of an auto-name: its characters are hex, so any hex is as good. */
@@ -92,8 +114,11 @@ const listed = (list: string[] | undefined, path: string) => (list ?? []).some((
 export function checkResources(resources: ConstrainedResource[], catalog: TypeConstraints[], exemptions: Exemption[]): ConstraintReport {
     const ctx = makeContext(resources);
     const byType = new Map(catalog.map((c) => [c.type, c]));
-    const report: ConstraintReport = { violations: [], skippedComputed: [], checkedValues: 0, autoNames: [], providerForcesNew: [], exempt: [] };
+    const report: ConstraintReport = { violations: [], skippedComputed: [], checkedValues: 0, autoNames: [], providerForcesNew: [], exempt: [], unchecked: [] };
     const exemptSeen = new Set<string>();
+    // A parent's name on a child (namespaceName on a queue) is checked on the parent.
+    const parentNames = new Set(catalog.flatMap((c) => (c.name ? [c.name.path] : [])));
+    const unchecked = new Map<string, Set<string>>();
 
     for (const r of resources) {
         const constraints = byType.get(r.type);
@@ -114,7 +139,11 @@ export function checkResources(resources: ConstrainedResource[], catalog: TypeCo
             });
             continue;
         }
-        const violate = (path: string, value: unknown, rule: string, source: string) => report.violations.push({ type: r.type, name: r.name, path, value, rule, source });
+        const hitPaths: string[] = [];
+        const violate = (path: string, value: unknown, rule: string, source: string) => {
+            hitPaths.push(path);
+            report.violations.push({ type: r.type, name: r.name, path, value, rule, source });
+        };
 
         if (constraints.name) {
             const spec = constraints.name;
@@ -172,7 +201,15 @@ export function checkResources(resources: ConstrainedResource[], catalog: TypeCo
                 }
             }
         }
+        const covered = coveredKeys(constraints, r, hitPaths);
+        const missing = Object.keys(r.inputs).filter((k) => r.inputs[k] !== undefined && !covered.has(k) && !NOT_CONSTRAINED.has(k) && !parentNames.has(k));
+        if (missing.length > 0) {
+            const set = unchecked.get(r.type) ?? new Set<string>();
+            missing.forEach((k) => set.add(k));
+            unchecked.set(r.type, set);
+        }
     }
+    report.unchecked = [...unchecked].map(([type, keys]) => ({ type, keys: [...keys].sort() }));
     return report;
 }
 

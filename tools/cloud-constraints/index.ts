@@ -15,6 +15,7 @@ import { azureadConstraints } from "./azuread";
 import { computeConstraints } from "./aws-compute";
 import { dataConstraints } from "./aws-data";
 import { eventsConstraints } from "./aws-events";
+import { extraAwsConstraints } from "./aws-extra";
 import { messagingConstraints } from "./aws-messaging";
 
 export type { ConstraintReport } from "./engine";
@@ -33,6 +34,7 @@ export const CATALOG: TypeConstraints[] = [
     ...dataConstraints,
     ...eventsConstraints,
     ...messagingConstraints,
+    ...extraAwsConstraints,
 ];
 
 export const EXEMPTIONS: Exemption[] = [
@@ -40,6 +42,7 @@ export const EXEMPTIONS: Exemption[] = [
     { type: "multicloud-mesh:*", reason: "this program's components: their children are checked" },
     { type: "random:*", reason: "computed locally by the random provider; no cloud API sees it except through the names checked here" },
     { type: "time:*", reason: "computed locally by the time provider (@pulumiverse/time); no cloud API" },
+    { type: "pulumiservice:*", reason: "Pulumi Cloud's own API (Deployments settings and schedule, only with deploymentsEnabled): not an AWS or Azure API; the provider validates against Pulumi Cloud" },
     { type: "pulumi-nodejs:dynamic*", reason: "a dynamic provider runs this program's own code in the Pulumi process; the cloud calls it makes are that code's to validate" },
 ];
 
@@ -84,6 +87,8 @@ export function formatCloudConstraints(result: CloudConstraintsResult, stack: st
     lines.push(
         `Cloud constraints (stack "${stack}"): ${result.checkedValues} values checked, ${result.skippedComputed.length} skipped (computed by providers at deployment), ${result.autoNames.length} auto-names modelled, ${result.providerForcesNew.length} create-only values the provider replaces on change, ${result.exempt.length} types exempt`,
     );
+    const unchecked = result.unchecked.reduce((n, u) => n + u.keys.length, 0);
+    if (unchecked > 0) lines.push(`    ${unchecked} set properties of ${result.unchecked.length} types have no documented constraint here (--json: cloudConstraints.unchecked; docs/cloud-constraints.md)`);
     if (result.failing.length === 0) lines.push("    no violations");
     for (const v of result.failing) lines.push(`  ✗ ${formatViolation(v)}`);
     for (const v of result.pending) lines.push(`  ! KNOWN, pending ${v.owner}: ${formatViolation(v)}`);
