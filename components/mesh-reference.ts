@@ -63,6 +63,8 @@ export interface MeshOutputs {
     publisherActiveSecretSlot?: string;
     /** Name of the EventBridge connection (DescribeConnection takes the name; npm run smoke checks its state). */
     connectionName?: string;
+    /** When the alarm topic is paged about the active client secret nearing its end date (ISO 8601, UTC). */
+    secretExpiryPageAt?: string;
     /** The `source` values the mesh's rule forwards, comma-separated. */
     eventSources?: string;
 }
@@ -100,6 +102,7 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     redisHostName: "optional",
     publisherActiveSecretSlot: "optional",
     connectionName: "optional",
+    secretExpiryPageAt: "optional",
     eventSources: "optional",
 };
 

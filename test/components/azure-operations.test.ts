@@ -36,7 +36,8 @@ describe("Azure operations under mocks: diagnostics, role propagation, Redis siz
             it(`${stack}: Service Bus, the app, storage (account and blobs), Redis (cluster and database) each send to the workspace`, () => {
                 const run = stack === "dev" ? dev : tuned;
                 const workspace = one(run, "azure-native:operationalinsights:Workspace");
-                const storage = one(run, "azure-native:storage:StorageAccount");
+                // The host storage account (AzureWebJobsStorage); the package account only serves reads of one blob.
+                const storage = one(run, "azure-native:storage:StorageAccount", "-consumer-storage");
                 const targets = {
                     [one(run, "azure-native:servicebus:Namespace").outputs.id]: "namespace",
                     [one(run, "azure-native:web:WebApp").outputs.id]: "app",
@@ -97,7 +98,7 @@ describe("Azure operations under mocks: diagnostics, role propagation, Redis siz
         });
 
         it("consumer: the sleep waits for every role the identity uses, and the app waits for the sleep", () => {
-            const roles = ["-consumer-storage-blob-owner", "-consumer-queue-receiver", "-consumer-insights-publisher"].map((s) => one(dev, "azure-native:authorization:RoleAssignment", s));
+            const roles = ["-consumer-storage-blob-owner", "-consumer-package-reader", "-consumer-queue-owner", "-consumer-insights-publisher"].map((s) => one(dev, "azure-native:authorization:RoleAssignment", s));
             const redisAccess = one(dev, "azure-native:redisenterprise:AccessPolicyAssignment");
             const sleep = one(dev, "time:index/sleep:Sleep", "-consumer-role-propagation");
             assert.deepEqual([...sleep.dependsOn].sort(), [...roles, redisAccess].map((r) => r.urn).sort());
