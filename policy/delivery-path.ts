@@ -4,7 +4,9 @@
  */
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { ciEquals, config, dependsOn, firesAtDepth, forTypes, label, number, OUTBOX_KEY_ATTRIBUTE, refersTo, T } from "./common";
-import { isUnknown, json, list, read, show, str, UNKNOWN } from "./values";
+import { alarmPolicies } from "./alarms";
+import { isoDurationSeconds } from "./durations";
+import { isUnknown, json, list, read, show, str, UNKNOWN, type Unknown } from "./values";
 
 // ---------------------------------------------------------------------------------------------
 // 1. Service Bus queues: dead-letter alert
@@ -191,105 +193,240 @@ export const sqsDeadLetterQueueAlarm: StackValidationPolicy = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 3. EventBridge targets aimed at API destinations: retry policy and DLQ
+// EventBridge targets (any kind): retry horizon and DLQ
 
-export const apiDestinationTargetDeadLetter: StackValidationPolicy = {
-    name: "eventbridge-api-destination-target-retry-dlq",
-    displayName: "EventBridge API destination targets retry and dead-letter",
+export const eventTargetRetryAndDeadLetter: ResourceValidationPolicy = {
+    name: "eventbridge-target-retry-dlq",
+    displayName: "Every EventBridge target retries long enough and dead-letters",
     description:
-        "Every EventBridge target whose ARN is an API destination has a retry policy (maximumRetryAttempts and maximumEventAgeInSeconds) and a dead-letter SQS queue.",
+        "Every EventBridge rule target, whatever it sends to (API destination, SQS, Lambda, ...), has a dead-letter SQS queue, and a retry policy (explicit or the EventBridge default of 185 attempts over 24 h) that keeps trying for at least minimumEventAgeSeconds with at least minimumRetryAttempts.",
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps:
-        "Set retryPolicy { maximumRetryAttempts, maximumEventAgeInSeconds } and deadLetterConfig { arn: <SQS queue ARN> } on the aws.cloudwatch.EventTarget. " +
-        "EventBridge does not retry most 4xx answers (403, 404, 410): without a dead-letter queue such an event is dropped.",
+        "Set deadLetterConfig { arn: <SQS queue ARN> } on the aws.cloudwatch.EventTarget, and leave retryPolicy out (24 h, 185 attempts) or set maximumEventAgeInSeconds ≥ the policy's minimum. " +
+        "EventBridge does not retry most 4xx answers (403, 404, 410) and drops an event whose retries run out: without a dead-letter queue it is lost.",
     configSchema: {
         properties: {
             minimumRetryAttempts: { type: "integer", minimum: 0, maximum: 185, default: 1, description: "Fewest retries the retry policy may allow." },
+            minimumEventAgeSeconds: {
+                type: "integer",
+                minimum: 60,
+                maximum: 86400,
+                default: 3600,
+                description: "Shortest retry horizon (retryPolicy.maximumEventAgeInSeconds): an outage of the target shorter than this loses nothing.",
+            },
         },
     },
-    validateStack: (args, report) => {
-        const { minimumRetryAttempts } = config(args, { minimumRetryAttempts: 1 });
-        const destinations = args.resources.filter((r) => r.type === T.apiDestination);
-        const targets = args.resources.filter((target) => {
-            if (target.type !== T.eventTarget) return false;
-            const arn = read(target.props, "arn");
-            if (typeof arn === "string") return /^arn:[^:]+:events:[^:]*:[^:]*:api-destination\//.test(arn);
-            return isUnknown(arn) && destinations.some((d) => dependsOn(target, d, "arn"));
-        });
-        if (targets.length === 0) args.notApplicable("no EventBridge target aimed at an API destination");
-        for (const target of targets) {
-            const who = label(target);
-            const retry = read(target.props, "retryPolicy");
-            if (retry === undefined || retry === null) {
-                report(`${who} sends to an API destination without a retryPolicy: set maximumRetryAttempts and maximumEventAgeInSeconds explicitly.`, target.urn);
-            } else if (!isUnknown(retry)) {
-                const attempts = read(retry, "maximumRetryAttempts");
-                const age = read(retry, "maximumEventAgeInSeconds");
-                if (!isUnknown(attempts) && (number(attempts) === undefined || number(attempts)! < minimumRetryAttempts)) {
-                    report(`${who}: retryPolicy.maximumRetryAttempts is ${show(attempts)}, needs at least ${minimumRetryAttempts}.`, target.urn);
-                }
-                if (!isUnknown(age) && number(age) === undefined) {
-                    report(`${who}: retryPolicy.maximumEventAgeInSeconds is ${show(age)}; set how long EventBridge keeps retrying.`, target.urn);
-                }
+    // EventBridge PutTargets, RetryPolicy: MaximumEventAgeInSeconds 60..86400 (default 86400), MaximumRetryAttempts 0..185 (default 185)
+    // (AWS EventBridge API Reference, RetryPolicy data type).
+    validateResource: forTypes([T.eventTarget], (props, args, report) => {
+        const { minimumRetryAttempts, minimumEventAgeSeconds } = config(args, { minimumRetryAttempts: 1, minimumEventAgeSeconds: 3600 });
+        const who = label(args);
+        const retry = read(props, "retryPolicy");
+        if (!isUnknown(retry)) {
+            const attempts = read(retry, "maximumRetryAttempts");
+            const age = read(retry, "maximumEventAgeInSeconds");
+            if (!isUnknown(attempts) && attempts !== undefined && attempts !== null && (number(attempts) ?? -1) < minimumRetryAttempts) {
+                report(`${who}: retryPolicy.maximumRetryAttempts is ${show(attempts)}, needs at least ${minimumRetryAttempts}.`);
             }
-            const dlq = read(target.props, "deadLetterConfig", "arn");
-            if (dlq === undefined || dlq === null || dlq === "") {
-                report(`${who} sends to an API destination without deadLetterConfig.arn: an event the destination refuses (403, 404, 410) or that outlives the retry policy is dropped.`, target.urn);
-            } else if (typeof dlq === "string" && !/^arn:[^:]+:sqs:/.test(dlq)) {
-                report(`${who}: deadLetterConfig.arn ${show(dlq)} is not an SQS queue ARN.`, target.urn);
+            if (!isUnknown(age) && age !== undefined && age !== null && (number(age) ?? -1) < minimumEventAgeSeconds) {
+                report(`${who}: retryPolicy.maximumEventAgeInSeconds is ${show(age)}: EventBridge gives up after that, shorter than the ${minimumEventAgeSeconds} s outage the mesh must ride out.`);
             }
         }
-    },
+        const dlq = read(props, "deadLetterConfig", "arn");
+        if (dlq === undefined || dlq === null || dlq === "") {
+            report(`${who} has no deadLetterConfig.arn: an event the target refuses or that outlives the retry policy is dropped.`);
+        } else if (typeof dlq === "string" && !/^arn:[^:]+:sqs:/.test(dlq)) {
+            report(`${who}: deadLetterConfig.arn ${show(dlq)} is not an SQS queue ARN.`);
+        }
+    }),
 };
 
 // ---------------------------------------------------------------------------------------------
-// 4. Lambda event source mappings on DynamoDB streams
+// Lambda event source mappings on streams (DynamoDB, Kinesis)
 
-export const dynamodbStreamMappingFailures: StackValidationPolicy = {
+/** An ARN of a DynamoDB or Kinesis stream. */
+const STREAM_ARN = /^arn:[^:]+:(dynamodb:[^:]*:[^:]*:table\/[^/]+\/stream\/|kinesis:[^:]*:[^:]*:stream\/)/;
+
+export const streamMappingFailures: ResourceValidationPolicy = {
     name: "lambda-dynamodb-stream-mapping-failure-handling",
-    displayName: "DynamoDB stream mappings handle failures",
+    displayName: "Stream event source mappings handle failures",
     description:
-        "Every Lambda event source mapping on a DynamoDB stream has an on-failure destination, bisectBatchOnFunctionError, functionResponseTypes ReportBatchItemFailures and a finite maximumRetryAttempts.",
+        "Every Lambda event source mapping on a DynamoDB or Kinesis stream has an on-failure destination, bisectBatchOnFunctionError, functionResponseTypes ReportBatchItemFailures, a finite maximumRetryAttempts, and a record age limit (if any) of at least minimumRecordAgeSeconds.",
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps:
         "On the aws.lambda.EventSourceMapping set destinationConfig.onFailure.destinationArn (an SQS queue or SNS topic), bisectBatchOnFunctionError: true, " +
-        "functionResponseTypes: ['ReportBatchItemFailures'] and maximumRetryAttempts (0..maximumRetryAttempts of this policy). The default (-1) retries a poison record until it expires and blocks its shard.",
+        "functionResponseTypes: ['ReportBatchItemFailures'], maximumRetryAttempts (0..maximumRetryAttempts of this policy) and maximumRecordAgeInSeconds -1 or ≥ minimumRecordAgeSeconds. " +
+        "The default retry count (-1) retries a poison record until it expires and blocks its shard.",
     configSchema: {
         properties: {
             maximumRetryAttempts: { type: "integer", minimum: 0, maximum: 10000, default: 10, description: "Largest maximumRetryAttempts allowed." },
+            minimumRecordAgeSeconds: {
+                type: "integer",
+                minimum: 60,
+                maximum: 604800,
+                default: 3600,
+                description: "Shortest maximumRecordAgeInSeconds allowed (-1, no limit, passes): a relay outage shorter than this sends nothing to the failure destination.",
+            },
+        },
+    },
+    validateResource: forTypes([T.eventSourceMapping], (props, args, report) => {
+        const { maximumRetryAttempts, minimumRecordAgeSeconds } = config(args, { maximumRetryAttempts: 10, minimumRecordAgeSeconds: 3600 });
+        const source = read(props, "eventSourceArn");
+        // Preview: the ARN of a stream created by the same program is unknown. startingPosition is
+        // required for stream sources and refused for SQS (Lambda CreateEventSourceMapping,
+        // StartingPosition), so it tells a stream mapping apart without the ARN.
+        const isStream = typeof source === "string" ? STREAM_ARN.test(source) : isUnknown(source) && read(props, "startingPosition") !== undefined;
+        if (!isStream) args.notApplicable("not a mapping on a DynamoDB or Kinesis stream");
+        const who = label(args);
+        const destination = read(props, "destinationConfig", "onFailure", "destinationArn");
+        if (destination === undefined || destination === null || destination === "") {
+            report(`${who} has no destinationConfig.onFailure.destinationArn: records that exhaust their retries are discarded without a trace.`);
+        }
+        const bisect = read(props, "bisectBatchOnFunctionError");
+        if (!isUnknown(bisect) && bisect !== true) {
+            report(`${who}: bisectBatchOnFunctionError is ${show(bisect)}, must be true so one bad record does not fail its whole batch forever.`);
+        }
+        const responseTypes = list(read(props, "functionResponseTypes"));
+        if (responseTypes !== UNKNOWN && !responseTypes.includes("ReportBatchItemFailures")) {
+            report(`${who}: functionResponseTypes ${show(responseTypes)} lacks "ReportBatchItemFailures": the relay cannot checkpoint past the records it delivered.`);
+        }
+        const retries = read(props, "maximumRetryAttempts");
+        if (!isUnknown(retries)) {
+            const n = number(retries);
+            if (n === undefined || n < 0 || n > maximumRetryAttempts) {
+                report(`${who}: maximumRetryAttempts is ${show(retries)}${n === undefined || n < 0 ? " (infinite)" : ""}; set 0..${maximumRetryAttempts}.`);
+            }
+        }
+        const age = number(read(props, "maximumRecordAgeInSeconds"));
+        if (age !== undefined && age !== -1 && age < minimumRecordAgeSeconds) {
+            report(`${who}: maximumRecordAgeInSeconds is ${age}: records older than that are dropped to the failure destination after a shorter outage than ${minimumRecordAgeSeconds} s.`);
+        }
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Service Bus queues and subscriptions: expired and poison messages are dead-lettered, not dropped
+
+export const serviceBusDeadLetterSettings: ResourceValidationPolicy = {
+    name: "servicebus-queue-dead-letter-settings",
+    displayName: "Service Bus queues dead-letter expired and poison messages",
+    description:
+        "Every Service Bus queue and topic subscription sets deadLetteringOnMessageExpiration: true (the API default drops expired messages), a maxDeliveryCount of at most maximumDeliveryCount (a poison message must reach the dead-letter queue within hours, not circulate for days), and a message time-to-live (if set) of at least minimumMessageTtlSeconds.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    remediationSteps:
+        "On the azure-native:servicebus:Queue (or Subscription) set deadLetteringOnMessageExpiration: true and maxDeliveryCount between 1 and the policy's maximum (e.g. 5); keep defaultMessageTimeToLive long enough to ride out a consumer outage.",
+    configSchema: {
+        properties: {
+            maximumDeliveryCount: { type: "integer", minimum: 1, maximum: 2000, default: 10, description: "Largest maxDeliveryCount allowed (the API's default is 10)." },
+            minimumMessageTtlSeconds: { type: "integer", minimum: 60, default: 86400, description: "Shortest defaultMessageTimeToLive allowed." },
+        },
+    },
+    // Microsoft.ServiceBus 2022-10-01-preview, SBQueueProperties / SBSubscriptionProperties: deadLetteringOnMessageExpiration
+    // (boolean, default false), maxDeliveryCount (int32, default 10), defaultMessageTimeToLive (ISO 8601 duration)
+    // (azure-rest-api-specs specification/servicebus/resource-manager/Microsoft.ServiceBus/preview/2022-10-01-preview/Queue.json).
+    validateResource: forTypes([T.serviceBusQueue, T.serviceBusSubscription], (props, args, report) => {
+        const { maximumDeliveryCount, minimumMessageTtlSeconds } = config(args, { maximumDeliveryCount: 10, minimumMessageTtlSeconds: 86400 });
+        const who = label(args);
+        const expiry = read(props, "deadLetteringOnMessageExpiration");
+        if (!isUnknown(expiry) && expiry !== true) {
+            report(`${who}: deadLetteringOnMessageExpiration is ${show(expiry)}: a message that outlives its time-to-live is deleted, not dead-lettered.`);
+        }
+        const count = read(props, "maxDeliveryCount");
+        if (!isUnknown(count) && count !== undefined) {
+            const n = number(count);
+            if (n === undefined || n < 1 || n > maximumDeliveryCount) {
+                report(`${who}: maxDeliveryCount is ${show(count)}; a poison message must reach the dead-letter queue after at most ${maximumDeliveryCount} deliveries.`);
+            }
+        }
+        const ttl = read(props, "defaultMessageTimeToLive");
+        if (typeof ttl === "string") {
+            const seconds = isoDurationSeconds(ttl);
+            if (seconds === undefined || seconds < minimumMessageTtlSeconds) {
+                report(`${who}: defaultMessageTimeToLive ${show(ttl)} is shorter than ${minimumMessageTtlSeconds} s: messages expire before a consumer outage ends.`);
+            }
+        }
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// SQS retention: every queue, and dead-letter queues against their sources
+
+/** SQS default retention (4 days); range 60..1209600 (Amazon SQS API Reference, SetQueueAttributes, MessageRetentionPeriod). */
+const SQS_DEFAULT_RETENTION = 345_600;
+const retentionOf = (props: unknown): number | Unknown => {
+    const value = read(props, "messageRetentionSeconds");
+    if (isUnknown(value)) return UNKNOWN;
+    return number(value) ?? SQS_DEFAULT_RETENTION;
+};
+
+export const sqsQueueRetention: ResourceValidationPolicy = {
+    name: "sqs-queue-retention",
+    displayName: "SQS queues keep messages long enough",
+    description: "Every SQS queue keeps messages at least minimumRetentionSeconds (messageRetentionSeconds; unset means the SQS default of 4 days).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediationSteps: "Set messageRetentionSeconds to at least the policy's minimum; dead-letter queues usually keep the maximum, 1209600 (14 days).",
+    configSchema: {
+        properties: {
+            minimumRetentionSeconds: { type: "integer", minimum: 60, maximum: 1209600, default: 345600, description: "Shortest retention allowed on any SQS queue." },
+        },
+    },
+    validateResource: forTypes([T.sqsQueue], (props, args, report) => {
+        const { minimumRetentionSeconds } = config(args, { minimumRetentionSeconds: SQS_DEFAULT_RETENTION });
+        const retention = retentionOf(props);
+        if (retention !== UNKNOWN && retention < minimumRetentionSeconds) {
+            report(`${label(args)}: messageRetentionSeconds is ${retention}; messages older than that are deleted unread (minimum ${minimumRetentionSeconds}).`);
+        }
+    }),
+};
+
+/** SQS queues named as dead-letter or on-failure destinations, with who names them. */
+function deadLetterQueues(resources: PolicyResource[]): Map<PolicyResource, PolicyResource[]> {
+    const queues = resources.filter((r) => r.type === T.sqsQueue);
+    const found = new Map<PolicyResource, PolicyResource[]>();
+    for (const [type, property, pick] of DEAD_LETTER_REFERENCES) {
+        for (const referrer of resources.filter((r) => r.type === type)) {
+            const reference = pick(referrer.props);
+            if (reference === undefined) continue;
+            for (const queue of queues) {
+                if (queue === referrer) continue;
+                if (refersTo(referrer, property, reference, queue, [read(queue.props, "arn")])) found.set(queue, [...(found.get(queue) ?? []), referrer]);
+            }
+        }
+    }
+    return found;
+}
+
+export const sqsDeadLetterQueueRetention: StackValidationPolicy = {
+    name: "sqs-dead-letter-queue-retention",
+    displayName: "SQS dead-letter queues keep messages longer than their sources",
+    description:
+        "Every SQS queue named as a dead-letter or on-failure destination keeps messages at least minimumRetentionSeconds, and no shorter than any SQS queue that redrives into it (SQS keeps a message's original enqueue time when it moves it to a dead-letter queue).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediationSteps: "Set messageRetentionSeconds: 1209600 (14 days, the maximum) on dead-letter queues.",
+    configSchema: {
+        properties: {
+            minimumRetentionSeconds: { type: "integer", minimum: 60, maximum: 1209600, default: 604800, description: "Shortest retention allowed on a dead-letter queue." },
         },
     },
     validateStack: (args, report) => {
-        const { maximumRetryAttempts } = config(args, { maximumRetryAttempts: 10 });
-        const tables = args.resources.filter((r) => r.type === T.dynamodbTable);
-        const mappings = args.resources.filter((mapping) => {
-            if (mapping.type !== T.eventSourceMapping) return false;
-            const source = read(mapping.props, "eventSourceArn");
-            if (typeof source === "string") return /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/[^/]+\/stream\//.test(source);
-            return isUnknown(source) && tables.some((t) => dependsOn(mapping, t, "eventSourceArn"));
-        });
-        if (mappings.length === 0) args.notApplicable("no Lambda event source mapping on a DynamoDB stream");
-        for (const mapping of mappings) {
-            const who = label(mapping);
-            const destination = read(mapping.props, "destinationConfig", "onFailure", "destinationArn");
-            if (destination === undefined || destination === null || destination === "") {
-                report(`${who} has no destinationConfig.onFailure.destinationArn: records that exhaust their retries are discarded without a trace.`, mapping.urn);
+        const { minimumRetentionSeconds } = config(args, { minimumRetentionSeconds: 604_800 });
+        const dlqs = deadLetterQueues(args.resources);
+        if (dlqs.size === 0) args.notApplicable("no SQS queue serves as a dead-letter or failure destination");
+        for (const [queue, referrers] of dlqs) {
+            const retention = retentionOf(queue.props);
+            if (retention === UNKNOWN) continue;
+            if (retention < minimumRetentionSeconds) {
+                report(`SQS dead-letter queue ${label(queue)} keeps messages ${retention} s, less than ${minimumRetentionSeconds} s: failed events would expire before anyone redrives them.`, queue.urn);
             }
-            const bisect = read(mapping.props, "bisectBatchOnFunctionError");
-            if (!isUnknown(bisect) && bisect !== true) {
-                report(`${who}: bisectBatchOnFunctionError is ${show(bisect)}, must be true so one bad record does not fail its whole batch forever.`, mapping.urn);
-            }
-            const responseTypes = list(read(mapping.props, "functionResponseTypes"));
-            if (responseTypes !== UNKNOWN && !responseTypes.includes("ReportBatchItemFailures")) {
-                report(`${who}: functionResponseTypes ${show(responseTypes)} lacks "ReportBatchItemFailures": the relay cannot checkpoint past the records it delivered.`, mapping.urn);
-            }
-            const retries = read(mapping.props, "maximumRetryAttempts");
-            if (!isUnknown(retries)) {
-                const n = number(retries);
-                if (n === undefined || n < 0 || n > maximumRetryAttempts) {
-                    report(`${who}: maximumRetryAttempts is ${show(retries)}${n === undefined || n < 0 ? " (infinite)" : ""}; set 0..${maximumRetryAttempts}.`, mapping.urn);
+            for (const source of referrers.filter((r) => r.type === T.sqsQueue)) {
+                const sourceRetention = retentionOf(source.props);
+                if (sourceRetention !== UNKNOWN && retention < sourceRetention) {
+                    report(`SQS dead-letter queue ${label(queue)} keeps messages ${retention} s, less than its source ${label(source)} (${sourceRetention} s).`, queue.urn);
                 }
             }
         }
@@ -335,4 +472,14 @@ export const outboxTableDurability: ResourceValidationPolicy = {
 };
 
 
-export const deliveryPathPolicies = [serviceBusDeadLetterAlert, sqsDeadLetterQueueAlarm, apiDestinationTargetDeadLetter, dynamodbStreamMappingFailures, outboxTableDurability];
+export const deliveryPathPolicies = [
+    serviceBusDeadLetterAlert,
+    serviceBusDeadLetterSettings,
+    sqsDeadLetterQueueAlarm,
+    sqsQueueRetention,
+    sqsDeadLetterQueueRetention,
+    eventTargetRetryAndDeadLetter,
+    streamMappingFailures,
+    outboxTableDurability,
+    ...alarmPolicies,
+];
