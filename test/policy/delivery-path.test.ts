@@ -172,3 +172,32 @@ describe("policy: dynamodb-outbox-table-durability", () => {
         assert.ok((await verdictOf(P, [resource(T.dynamodbTable, "plain", { hashKey: "id" })])).notApplicable);
     });
 });
+
+describe("policy: sns-alarm-topic-has-subscription", () => {
+    const P = "sns-alarm-topic-has-subscription";
+    const topic = resource(T.snsTopic, "alarms", {}, { outputs: { arn: "arn:aws:sns:eu-west-1:1:alarms" } });
+    const alarm = resource(T.metricAlarm, "depth", { alarmActions: ["arn:aws:sns:eu-west-1:1:alarms"] });
+    const subscription = resource(T.snsSubscription, "mail", { topic: "arn:aws:sns:eu-west-1:1:alarms", protocol: "email", endpoint: "o@corp.example" });
+    it("passes a subscribed topic, fails an unsubscribed one", async () => {
+        assertPasses(await verdictOf(P, [topic, alarm, subscription]));
+        assertFails(await verdictOf(P, [topic, alarm]), /no subscription in the stack/);
+    });
+    it("during preview relates alarm, topic and subscription through dependencies", async () => {
+        const previewAlarm = { ...resource(T.metricAlarm, "depth", { alarmActions: [UNKNOWN_STRING] }), dependsOn: [topic.urn] };
+        const previewSub = { ...resource(T.snsSubscription, "mail", { topic: UNKNOWN_STRING, protocol: "email" }), dependsOn: [topic.urn] };
+        assertPasses(await verdictOf(P, [topic, previewAlarm, previewSub]));
+        assertFails(await verdictOf(P, [topic, previewAlarm]), /no subscription/);
+    });
+    it("does not apply to topics outside the stack", async () => assert.ok((await verdictOf(P, [alarm])).notApplicable));
+});
+
+describe("policy: servicebus-queue-dead-letter-settings", () => {
+    const P = "servicebus-queue-dead-letter-settings";
+    const q = (extra: Record<string, unknown>) => resource(T.serviceBusQueue, "q", { deadLetteringOnMessageExpiration: true, maxDeliveryCount: 5, defaultMessageTimeToLive: "P3D", ...extra });
+    it("passes, and reads ISO 8601 durations", async () => assertPasses(await verdictOf(P, [q({ defaultMessageTimeToLive: "P1DT0H0M0S" })])));
+    it("fails the API default (expired messages deleted), a huge delivery count, a TTL of minutes", async () => {
+        assertFails(await verdictOf(P, [q({ deadLetteringOnMessageExpiration: undefined })]), /deleted, not dead-lettered/);
+        assertFails(await verdictOf(P, [q({ maxDeliveryCount: 100 })]), /at most 10 deliveries/);
+        assertFails(await verdictOf(P, [q({ defaultMessageTimeToLive: "PT10M" })]), /shorter than 86400/);
+    });
+});

@@ -2,7 +2,7 @@ import * as assert from "assert";
 
 import { T } from "../../policy/policies";
 
-import { assertFails, assertPasses, resource, verdictOf } from "./support";
+import { assertFails, assertPasses, messages, resource, verdictOf } from "./support";
 
 
 describe("policy: lambda-runtime-not-deprecated", () => {
@@ -45,4 +45,37 @@ describe("policy: required-tags", () => {
         assert.ok((await verdictOf(P, [resource(T.serviceBusQueue, "q", { queueName: "q" })])).notApplicable);
         assert.ok((await verdictOf(P, [resource("azuread:index/application:Application", "app", { displayName: "x" })])).notApplicable);
     });
+});
+
+describe("policy: lambda-runtime-not-deprecated fails before the published date", () => {
+    const P = "lambda-runtime-not-deprecated";
+    const fn = (runtime: string) => resource(T.lambdaFunction, "relay", { role: "arn", handler: "index.handler", runtime });
+    it("knows nodejs22.x (deprecated 2027-04-30) and fails it 90 days before, not after", async () => {
+        assertPasses(await verdictOf(P, [fn("nodejs22.x")], { [P]: { referenceTime: "2027-01-29T00:00:00Z" } }));
+        assertFails(await verdictOf(P, [fn("nodejs22.x")], { [P]: { referenceTime: "2027-02-01T00:00:00Z" } }), /deprecates on 2027-04-30 \(in 88 days/);
+        assertFails(await verdictOf(P, [fn("nodejs22.x")], { [P]: { referenceTime: "2027-05-01T00:00:00Z" } }), /deprecated since 2027-04-30/);
+    });
+    it("the warning window is configurable (0: from the date itself)", async () => {
+        assertPasses(await verdictOf(P, [fn("nodejs22.x")], { [P]: { referenceTime: "2027-04-29T00:00:00Z", failDaysBeforeDeprecation: 0 } }));
+        assertFails(await verdictOf(P, [fn("nodejs22.x")], { [P]: { referenceTime: "2026-06-01T00:00:00Z", failDaysBeforeDeprecation: 365 } }), /nodejs22\.x/);
+    });
+    it("passes a runtime with no announced date", async () => assertPasses(await verdictOf(P, [fn("nodejs24.x")], { [P]: { referenceTime: "2026-01-01T00:00:00Z" } })));
+});
+
+describe("policy: resource-type-known-to-pack (advisory)", () => {
+    const P = "resource-type-known-to-pack";
+    it("reports a type no policy checks, at advisory level", async () => {
+        const v = await verdictOf(P, [resource("aws:s3/bucket:Bucket", "b", {})]);
+        assert.strictEqual(v.enforcementLevel, "advisory");
+        assert.match(messages(v)[0], /aws:s3\/bucket:Bucket is unknown to the pack/);
+    });
+    it("is silent on checked, reviewed, configured and component types", async () => {
+        const v = await verdictOf(P, [resource(T.sqsQueue, "q", {}), resource("aws:kms/key:Key", "k", {}), resource("aws:s3/bucket:Bucket", "b", {}), resource("multicloud-mesh:aws:AlarmTopic", "c", {})], { [P]: { reviewedTypes: ["aws:s3/bucket:Bucket"] } });
+        assert.deepStrictEqual(messages(v), []);
+    });
+});
+
+describe("policy: required-tags takes taggability from the schema list", () => {
+    it("a taggable type no one listed by hand (an Event Grid topic) without tags fails", async () =>
+        assertFails(await verdictOf("required-tags", [resource("azure-native:eventgrid:Topic", "t", { resourceGroupName: "rg" })]), /lacks required tags/));
 });

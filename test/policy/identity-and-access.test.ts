@@ -1,7 +1,7 @@
 
 import { T } from "../../policy/policies";
 
-import { assertFails, assertPasses, resource, UNKNOWN_STRING, verdictOf } from "./support";
+import { assertFails, assertPasses, resource, RG, UNKNOWN_STRING, verdictOf } from "./support";
 
 
 describe("policy: iam-no-admin-or-full-access", () => {
@@ -49,4 +49,33 @@ describe("policy: entra-application-password-lifetime", () => {
         assertFails(await verdictOf(P, [password({ rotateWhenChanged: undefined })], now), /no rotateWhenChanged/);
     });
     it("does not judge an end date unknown during preview", async () => assertPasses(await verdictOf(P, [password({ endDate: UNKNOWN_STRING })], now)));
+});
+
+describe("policy: azure-data-role-least-scope", () => {
+    const P = "azure-data-role-least-scope";
+    const queue = `${RG}/providers/Microsoft.ServiceBus/namespaces/ns/queues/q`;
+    const assignment = (role: string, scope: string) =>
+        resource(T.roleAssignment, "a", { principalId: "p", roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${role}`, scope });
+    const SENDER = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39";
+    it("passes a sender on its queue", async () => assertPasses(await verdictOf(P, [assignment(SENDER, queue)])));
+    it("fails the sender on its namespace, resource group or subscription", async () => {
+        for (const scope of [queue.replace(/\/queues\/q$/, ""), RG, "/subscriptions/s"]) assertFails(await verdictOf(P, [assignment(SENDER, scope)]), /must be scoped to one queue/);
+    });
+    it("the required scope is configurable per role (e.g. namespace scope for a scaler)", async () =>
+        assertPasses(await verdictOf(P, [assignment(SENDER, queue.replace(/\/queues\/q$/, ""))], { [P]: { roleScopes: { [SENDER]: "resource" } } })));
+    it("skips a role definition id unknown at preview; it runs again before creation at up", async () =>
+        assertPasses(await verdictOf(P, [resource(T.roleAssignment, "a", { principalId: "p", roleDefinitionId: UNKNOWN_STRING, scope: RG })])));
+});
+
+describe("policy: queue-topic-policy-not-public", () => {
+    const P = "queue-topic-policy-not-public";
+    const policy = (statement: Record<string, unknown>) => resource(T.sqsQueuePolicy, "qp", { queueUrl: "u", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sqs:SendMessage", Resource: "arn", ...statement }] }) });
+    it("passes a service principal, and an anonymous principal pinned by source", async () => {
+        assertPasses(await verdictOf(P, [policy({ Principal: { Service: "events.amazonaws.com" } })]));
+        assertPasses(await verdictOf(P, [policy({ Principal: "*", Condition: { ArnEquals: { "aws:SourceArn": "arn:rule" } } })]));
+    });
+    it("fails Principal * with no condition, or with a condition that does not pin the caller", async () => {
+        assertFails(await verdictOf(P, [policy({ Principal: "*" })]), /any principal/);
+        assertFails(await verdictOf(P, [policy({ Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "true" } } })]), /any principal/);
+    });
 });

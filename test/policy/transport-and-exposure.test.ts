@@ -51,3 +51,15 @@ describe("policy: function-app-https-no-key-settings", () => {
         assertFails(await verdictOf(P, [app({ siteConfig: { connectionStrings: [{ name: "redis", connectionString: "r.redis.cache.windows.net:6380,password=abc,ssl=True" }] } })]), /connection string "redis"/);
     });
 });
+
+describe("policy: stack-outputs-no-credentials", () => {
+    const P = "stack-outputs-no-credentials";
+    const password = resource(T.applicationPassword, "secret", { applicationId: "a" }, { outputs: { value: "s3cr3t-value-xyz" } });
+    const stack = (outputs: Record<string, unknown>) => resource(T.stack, "stack", {}, { outputs, custom: false });
+    it("passes plain outputs, fails a credential exported (even nested), or a key-bearing connection string", async () => {
+        assertPasses(await verdictOf(P, [password, stack({ clientId: "abc" })]));
+        assertFails(await verdictOf(P, [password, stack({ publisher: { secret: "s3cr3t-value-xyz" } })]), /holds the credential ApplicationPassword "secret"\.value/);
+        assertFails(await verdictOf(P, [stack({ sb: "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=abc" })]), /key-bearing/);
+    });
+    it("an output can be allowed by name", async () => assertPasses(await verdictOf(P, [password, stack({ handover: "s3cr3t-value-xyz" })], { [P]: { allowedOutputs: ["handover"] } })));
+});
