@@ -214,6 +214,8 @@ export const REVIEWED_TYPES: readonly string[] = [
     "azure-native:authorization:ManagementLockByScope",
     "pulumiservice:index:DeploymentSettings",
     "pulumiservice:index:DeploymentSchedule",
+    "pulumiservice:index:PolicyGroup",
+    "pulumiservice:index:PolicyPack",
 ];
 
 export const knownResourceTypes: ResourceValidationPolicy = {
