@@ -1,7 +1,7 @@
 /**
  * Delivery path, continued: an alarm is only as good as the person it reaches. Alarms and alerts
- * have actions, are enabled and fire within the hour; action groups are enabled and have a
- * receiver; SNS topics that alarms notify have a subscription.
+ * have actions, are enabled and fire within the hour; action groups are enabled and (advisory by
+ * default) have a receiver; SNS topics that alarms notify (advisory by default) have a subscription.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { config, dependsOn, forTypes, label, number, T } from "./common";
@@ -78,17 +78,33 @@ export const alarmActsInTime: ResourceValidationPolicy = {
     }),
 };
 
-export const actionGroupReceivers: ResourceValidationPolicy = {
-    name: "action-group-enabled-with-receiver",
-    displayName: "Action groups are enabled and reach someone",
-    description: "Every Azure Monitor action group is enabled and has at least one receiver (e-mail, SMS, webhook, push, voice, ITSM, Logic App, Function, ARM role, Event Hub, runbook).",
+export const actionGroupEnabled: ResourceValidationPolicy = {
+    name: "action-group-enabled",
+    displayName: "Action groups are enabled",
+    description: "Every Azure Monitor action group is enabled: a disabled group silences every alert that uses it.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Set enabled: true and at least one receiver, e.g. emailReceivers [{ name, emailAddress, useCommonAlertSchema: true }] (config alarmEmail in this program).",
+    remediationSteps: "Set enabled: true on the azure-native:monitor:ActionGroup.",
     validateResource: forTypes([T.actionGroup], (props, args, report) => {
-        const who = label(args);
         const enabled = read(props, "enabled");
-        if (!isUnknown(enabled) && enabled !== true) report(`${who}: enabled is ${show(enabled)}: alerts that use it notify nobody.`);
+        if (!isUnknown(enabled) && enabled !== true) report(`${label(args)}: enabled is ${show(enabled)}: alerts that use it notify nobody.`);
+    }),
+};
+
+/**
+ * Advisory by default: the program's own defaults configure no receiver (alarmEmail is empty), a
+ * choice its configuration documents and warns about. An organisation that requires a receiver
+ * sets this policy (and sns-alarm-topic-has-subscription) to mandatory in its policy group or with
+ * --policy-config.
+ */
+export const actionGroupReceivers: ResourceValidationPolicy = {
+    name: "action-group-has-receiver",
+    displayName: "Action groups reach someone",
+    description: "Every Azure Monitor action group has at least one receiver (e-mail, SMS, webhook, push, voice, ITSM, Logic App, Function, ARM role, Event Hub, runbook).",
+    enforcementLevel: "advisory",
+    severity: "high",
+    remediationSteps: "Add at least one receiver, e.g. emailReceivers [{ name, emailAddress, useCommonAlertSchema: true }] (config alarmEmail in this program). Set this policy mandatory for production stacks.",
+    validateResource: forTypes([T.actionGroup], (props, args, report) => {
         let unknown = false;
         let receivers = 0;
         for (const key of ACTION_GROUP_RECEIVERS) {
@@ -96,7 +112,7 @@ export const actionGroupReceivers: ResourceValidationPolicy = {
             if (items === UNKNOWN) unknown = true;
             else receivers += items.length;
         }
-        if (!unknown && receivers === 0) report(`${who} has no receiver: alerts that use it notify nobody.`);
+        if (!unknown && receivers === 0) report(`${label(args)} has no receiver: alerts that use it notify nobody.`);
     }),
 };
 
@@ -116,7 +132,8 @@ export const snsAlarmTopicSubscribed: StackValidationPolicy = {
     displayName: "SNS topics that alarms notify have a subscriber",
     description:
         "Every SNS topic of the stack that a CloudWatch alarm notifies has at least one topic subscription in the stack. Topics outside the stack (given by ARN) cannot be checked and pass.",
-    enforcementLevel: "mandatory",
+    // Advisory by default for the same reason as action-group-has-receiver.
+    enforcementLevel: "advisory",
     severity: "high",
     remediationSteps: "Add an aws.sns.TopicSubscription (email, https, lambda, sqs...) to the alarm topic (config alarmEmail in this program), or notify a topic whose subscribers you manage elsewhere.",
     validateStack: (args, report) => {
@@ -140,4 +157,4 @@ export const snsAlarmTopicSubscribed: StackValidationPolicy = {
     },
 };
 
-export const alarmPolicies = [alarmActsInTime, actionGroupReceivers, snsAlarmTopicSubscribed];
+export const alarmPolicies = [alarmActsInTime, actionGroupEnabled, actionGroupReceivers, snsAlarmTopicSubscribed];

@@ -103,8 +103,8 @@ export const MUTANTS: Mutant[] = [
     { id: "sb-dlq-alert-namespace-wide", class: "1 delivery path", policy: "servicebus-queue-deadletter-alert", stacks: ["dev"], apply: (p) => set(one(p, ALERT, "dlq-alert"), "criteria.allOf.0.dimensions", []) },
 
     // 2. Alarms that reach nobody
-    { id: "action-group-disabled", class: "2 alarms", policy: "action-group-enabled-with-receiver", stacks: BOTH, apply: (p) => set(one(p, ACTION_GROUP), "enabled", false) },
-    { id: "action-group-no-receiver", class: "2 alarms", policy: "action-group-enabled-with-receiver", stacks: BOTH, apply: (p) => set(one(p, ACTION_GROUP), "emailReceivers", []) },
+    { id: "action-group-disabled", class: "2 alarms", policy: "action-group-enabled", stacks: BOTH, apply: (p) => set(one(p, ACTION_GROUP), "enabled", false) },
+    { id: "action-group-no-receiver", class: "2 alarms", policy: "action-group-has-receiver", stacks: BOTH, apply: (p) => set(one(p, ACTION_GROUP), "emailReceivers", []) },
     { id: "sns-topic-unsubscribed", class: "2 alarms", policy: "sns-alarm-topic-has-subscription", stacks: BOTH, apply: (p) => all(p, SUBSCRIPTION).forEach((s) => remove(p, s)) },
     { id: "dlq-alarm-daily-period", class: "2 alarms", policy: "alarm-enabled-with-actions-in-time", stacks: BOTH, apply: (p) => set(one(p, ALARM, "egress-dlq-depth-alarm"), "period", 86400) },
     { id: "relay-alarm-a-day-of-periods", class: "2 alarms", policy: "alarm-enabled-with-actions-in-time", stacks: ["prod"], apply: (p) => set(one(p, ALARM, "relay-errors-alarm"), "evaluationPeriods", 1440) },

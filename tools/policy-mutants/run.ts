@@ -19,8 +19,8 @@ import { Mutant, MUTANTS, Rewrite, REWRITES } from "./catalogue";
 const ROOT = path.resolve(__dirname, "..", "..");
 
 /**
- * Program config under which the program is compliant: its defaults give the alarms no receiver
- * (no alarmEmail), which the pack rightly refuses. Offline nothing is sent anywhere.
+ * Program config under which the program has no violation at all: its defaults give the alarms no
+ * receiver (no alarmEmail), which the pack reports (advisory by default). Offline nothing is sent anywhere.
  */
 export const COMPLIANT_CONFIG = ["--config", "alarmEmail=oncall@corp.example"];
 
@@ -55,6 +55,7 @@ export function judgeMutant(mutant: Pick<Mutant, "id" | "policy">, stack: string
     const verdict = report.verdicts.find((v) => v.policy === mutant.policy);
     const errors = report.verdicts.flatMap((v) => v.errors);
     const base = { id: mutant.id, stack, kind: "mutant" as const };
+    // An advisory policy catches by reporting; a mandatory one must also fail the run.
     if (!verdict) return { ...base, ok: false, detail: `no policy named ${mutant.policy}` };
     if (errors.length > 0) return { ...base, ok: false, detail: `policy error: ${errors[0]}` };
     const hits = verdict.violations;
