@@ -63,12 +63,32 @@ export interface StackDeploymentsArgs {
     refreshBeforeOperations?: boolean;
     /** More environment variables for every deployment. Cloud keys are refused: credentials come from OIDC. */
     environmentVariables?: Record<string, pulumi.Input<string>>;
-    /** Shell commands run before the Pulumi operation (each in its own shell). */
+    /** Shell commands run before the Pulumi operation (each in its own shell), after the policy pack's install. */
     preRunCommands?: string[];
+    /**
+     * Folder of the CrossGuard pack every deployment runs (push, pull request preview, schedule),
+     * relative to the program's folder: its dependencies are installed from its lockfile before the
+     * operation, and `pulumi preview|up` runs with `--policy-pack <folder>`, so a mandatory violation
+     * fails the deployment. Default `policy`. `false` runs no pack from the repository (enforce
+     * through a Pulumi Cloud policy group instead: docs/policies.md).
+     */
+    policyPack?: string | false;
 }
 
 /** The Pulumi CLI's environment form of `--refresh` (every flag is `PULUMI_OPTION_<FLAG>` since 3.208). */
 export const REFRESH_ENVIRONMENT_VARIABLE = "PULUMI_OPTION_REFRESH";
+/**
+ * The environment form of `--policy-pack` (same rule: `PULUMI_OPTION_` + the flag's name in upper
+ * case, dashes as underscores; pulumi/docs "Controlling the CLI through environment variables",
+ * pulumi/pulumi 3.208). Deployment settings have no policy-pack field of their own.
+ */
+export const POLICY_PACK_ENVIRONMENT_VARIABLE = "PULUMI_OPTION_POLICY_PACK";
+export const DEFAULT_POLICY_PACK = "policy";
+
+/** The pre-run command that installs the pack's dependencies exactly as its lockfile pins them. */
+export function policyPackInstallCommand(folder: string): string {
+    return `npm ci --prefix ${folder} --no-audit --no-fund`;
+}
 export const DEFAULT_SCHEDULE_CRON = "0 4 * * 1";
 
 /** Environment variables that would carry long-lived cloud keys; OIDC replaces them. */
@@ -125,6 +145,9 @@ export class StackDeployments extends pulumi.ComponentResource {
         const stackName = `${args.organization}/${args.project}/${args.stack}`;
         const environmentVariables: Record<string, pulumi.Input<string>> = { ...(args.environmentVariables ?? {}) };
         if (args.refreshBeforeOperations !== false) environmentVariables[REFRESH_ENVIRONMENT_VARIABLE] = "true";
+        const policyPack = args.policyPack === undefined ? DEFAULT_POLICY_PACK : args.policyPack;
+        const preRunCommands = [...(policyPack === false ? [] : [policyPackInstallCommand(policyPack)]), ...(args.preRunCommands ?? [])];
+        if (policyPack !== false) environmentVariables[POLICY_PACK_ENVIRONMENT_VARIABLE] = policyPack;
 
         this.settings = new pulumiservice.DeploymentSettings(
             `${name}-settings`,
@@ -161,7 +184,7 @@ export class StackDeployments extends pulumi.ComponentResource {
                         },
                     },
                     environmentVariables,
-                    ...(args.preRunCommands && args.preRunCommands.length > 0 ? { preRunCommands: args.preRunCommands } : {}),
+                    ...(preRunCommands.length > 0 ? { preRunCommands } : {}),
                     // Consolidates queued pushes into one deployment instead of running each.
                     options: { skipIntermediateDeployments: true },
                 },
@@ -190,6 +213,7 @@ export class StackDeployments extends pulumi.ComponentResource {
         this.registerOutputs({
             stackName: this.stackName,
             scheduleCron: cron === false ? undefined : cron,
+            policyPack: policyPack === false ? undefined : policyPack,
             oidcSubjects: this.oidcSubjects,
         });
     }
@@ -242,6 +266,15 @@ function validate(args: StackDeploymentsArgs): void {
     }
     if (args.refreshBeforeOperations !== false && args.environmentVariables && REFRESH_ENVIRONMENT_VARIABLE in args.environmentVariables) {
         fail(`environmentVariables.${REFRESH_ENVIRONMENT_VARIABLE}`, "is set by args.refreshBeforeOperations; set that instead");
+    }
+    if (args.policyPack !== undefined && args.policyPack !== false) {
+        const folder = args.policyPack;
+        if (typeof folder !== "string" || !/^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(folder) || folder.startsWith("/") || folder.split("/").includes("..")) {
+            fail("policyPack", `must be a folder inside the program's folder (relative, no "..", no spaces) or false, got ${JSON.stringify(folder)}`);
+        }
+    }
+    if (args.environmentVariables && POLICY_PACK_ENVIRONMENT_VARIABLE in args.environmentVariables) {
+        fail(`environmentVariables.${POLICY_PACK_ENVIRONMENT_VARIABLE}`, "is set by args.policyPack; set that instead");
     }
     if (args.preRunCommands !== undefined && (!Array.isArray(args.preRunCommands) || args.preRunCommands.some((c) => typeof c !== "string" || c.trim() === ""))) {
         fail("preRunCommands", "must be a list of non-empty shell commands");

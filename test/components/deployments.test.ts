@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { StackDeployments, StackDeploymentsArgs, cronProblem, deploymentOidcSubject } from "../../components/deployments";
+import { DEFAULT_POLICY_PACK, StackDeployments, StackDeploymentsArgs, cronProblem, deploymentOidcSubject } from "../../components/deployments";
 
 interface Registered {
     type: string;
@@ -81,9 +81,10 @@ describe("StackDeployments (Pulumi Deployments settings and schedule)", () => {
             aws: { roleARN: ROLE, sessionName: "pulumi-deployments-prod", duration: "1h0m0s" },
             azure: AZURE,
         });
-        assert.deepEqual(ctx.environmentVariables, { PULUMI_OPTION_REFRESH: "true" });
+        assert.deepEqual(ctx.environmentVariables, { PULUMI_OPTION_REFRESH: "true", PULUMI_OPTION_POLICY_PACK: "policy" });
         assert.deepEqual(ctx.options, { skipIntermediateDeployments: true });
-        assert.equal(ctx.preRunCommands, undefined);
+        // Every deployment installs the pack from its lockfile and runs it: a mandatory violation fails the deployment.
+        assert.deepEqual(ctx.preRunCommands, ["npm ci --prefix policy --no-audit --no-fund"]);
         // No long-lived cloud key anywhere in the settings.
         assert.doesNotMatch(JSON.stringify(settings.inputs), /SECRET|ACCESS_KEY|password/i);
     });
@@ -128,9 +129,28 @@ describe("StackDeployments (Pulumi Deployments settings and schedule)", () => {
         assert.deepEqual(settings.inputs.sourceContext, { git: { branch: "refs/heads/release", repoDir: "infra/mesh" } });
         assert.deepEqual(settings.inputs.github, { repository: "acme/platform", deployCommits: false, previewPullRequests: false, pullRequestTemplate: false });
         assert.deepEqual(settings.inputs.operationContext.oidc.aws, { roleARN: ROLE, sessionName: "mesh-dev", duration: "2h0m0s" });
-        assert.deepEqual(settings.inputs.operationContext.environmentVariables, { PULUMI_OPTION_PARALLEL: "8" });
-        assert.deepEqual(settings.inputs.operationContext.preRunCommands, ["npm run build"]);
+        assert.deepEqual(settings.inputs.operationContext.environmentVariables, { PULUMI_OPTION_PARALLEL: "8", PULUMI_OPTION_POLICY_PACK: "policy" });
+        assert.deepEqual(settings.inputs.operationContext.preRunCommands, ["npm ci --prefix policy --no-audit --no-fund", "npm run build"]);
         assert.equal(byName("deploy-custom-schedule").inputs.scheduleCron, "30 2 * * *");
+    });
+
+    it("runs the policy pack of another folder, or none when policyPack is false (a policy group enforces it instead)", async () => {
+        new StackDeployments("deploy-pack", { ...base, policyPack: "guardrails/mesh" });
+        const none = new StackDeployments("deploy-nopack", { ...base, policyPack: false });
+        await settle(none.settings.urn);
+        const pack = byName("deploy-pack-settings").inputs.operationContext;
+        assert.equal(pack.environmentVariables.PULUMI_OPTION_POLICY_PACK, "guardrails/mesh");
+        assert.deepEqual(pack.preRunCommands, ["npm ci --prefix guardrails/mesh --no-audit --no-fund"]);
+        const off = byName("deploy-nopack-settings").inputs.operationContext;
+        assert.equal(off.environmentVariables.PULUMI_OPTION_POLICY_PACK, undefined);
+        assert.equal(off.preRunCommands, undefined);
+    });
+
+    it("the default pack folder is this repository's policy/, installable by npm ci (it has its lockfile)", () => {
+        const root = require("path").resolve(__dirname, "..", "..");
+        const fs = require("fs") as typeof import("fs");
+        assert.ok(fs.existsSync(require("path").join(root, DEFAULT_POLICY_PACK, "package-lock.json")));
+        assert.ok(fs.existsSync(require("path").join(root, DEFAULT_POLICY_PACK, "PulumiPolicy.yaml")));
     });
 
     it("creates no schedule when scheduleCron is false", async () => {
@@ -185,6 +205,9 @@ describe("StackDeployments (Pulumi Deployments settings and schedule)", () => {
             ["an Azure secret in the environment", { environmentVariables: { ARM_CLIENT_SECRET: "x" } }, /^StackDeployments: args\.environmentVariables\.ARM_CLIENT_SECRET would store/],
             ["refresh set twice", { environmentVariables: { PULUMI_OPTION_REFRESH: "false" } }, /^StackDeployments: args\.environmentVariables\.PULUMI_OPTION_REFRESH is set by args\.refreshBeforeOperations/],
             ["an empty pre-run command", { preRunCommands: [" "] }, /^StackDeployments: args\.preRunCommands must be a list of non-empty shell commands$/],
+            ["a policy pack outside the program", { policyPack: "../policy" }, /^StackDeployments: args\.policyPack must be a folder inside the program's folder/],
+            ["a policy pack folder with a shell metacharacter", { policyPack: "policy; curl x" }, /^StackDeployments: args\.policyPack must be a folder/],
+            ["the policy pack set twice", { environmentVariables: { PULUMI_OPTION_POLICY_PACK: "p" } }, /^StackDeployments: args\.environmentVariables\.PULUMI_OPTION_POLICY_PACK is set by args\.policyPack/],
         ];
         cases.forEach(([what, change, message], i) => {
             it(`refuses ${what}`, () => {

@@ -5,7 +5,7 @@ import * as path from "path";
 import { meshDiagram, meshDiagramSvg, replaceReadmeDiagram } from "../../tools/diagram";
 import { T } from "../../policy/policies";
 import { preview } from "../support/offline-preview";
-import { copy, programResources, resource } from "./support";
+import { COMPLIANT_CONFIG, copy, programResources, resource } from "./support";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -161,7 +161,7 @@ describe("the mesh diagram drawn by the preview", () => {
         this.timeout(180_000);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-diagram-"));
         try {
-            const result = preview(["--stack", "prod", "--policy-only", "--diagram-dir", dir]);
+            const result = preview(["--stack", "prod", "--policy-only", "--diagram-dir", dir, ...COMPLIANT_CONFIG]);
             assert.strictEqual(result.status, 0, result.stderr);
             assert.match(result.stdout, /Diagram of the mesh: .*mesh\.md, .*mesh\.svg/);
             const md = fs.readFileSync(path.join(dir, "prod", "mesh.md"), "utf8");

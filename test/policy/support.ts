@@ -1,3 +1,4 @@
+import * as assert from "assert";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import type { RecordedResource } from "../../tools/mock-engine";
 import { PolicyVerdict, runPolicies } from "../../tools/policy-runner";
@@ -43,9 +44,13 @@ export async function verdictOf(policyName: string, resources: RecordedResource[
 
 export const messages = (v: PolicyVerdict) => v.violations.map((x) => x.message);
 
-/** The real program's resources for a stack, from `npm run preview -- --stack <s> --json --show-secrets` (cached). */
+import { COMPLIANT_CONFIG } from "../../tools/policy-mutants/run";
+
+export { COMPLIANT_CONFIG };
+
+/** The real program's resources for a stack, from `npm run preview -- --stack <s> --json --show-secrets` with COMPLIANT_CONFIG (cached). */
 export function programResources(stack: string): RecordedResource[] {
-    const result = preview(["--stack", stack, "--json", "--show-secrets"]);
+    const result = preview(["--stack", stack, "--json", "--show-secrets", ...COMPLIANT_CONFIG]);
     if (result.status !== 0) throw new Error(`preview --stack ${stack} failed (${result.status}):\n${result.stderr}`);
     // Shallow copies: the preview result is cached and shared between tests.
     return result.resources.map((r) => ({ ...r }));
@@ -53,3 +58,17 @@ export function programResources(stack: string): RecordedResource[] {
 
 /** A deep copy, so each broken program starts from the real one. */
 export const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+export const RG = "/subscriptions/s/resourceGroups/rg";
+
+export function assertPasses(v: Awaited<ReturnType<typeof verdictOf>>) {
+    assert.deepStrictEqual(v.errors, [], "policy threw");
+    assert.deepStrictEqual(messages(v), []);
+    assert.strictEqual(v.notApplicable, undefined, "policy did not apply");
+}
+
+export function assertFails(v: Awaited<ReturnType<typeof verdictOf>>, pattern: RegExp) {
+    assert.deepStrictEqual(v.errors, [], "policy threw");
+    assert.ok(messages(v).some((m) => pattern.test(m)), `expected a violation matching ${pattern}, got ${JSON.stringify(messages(v))}`);
+}
+
