@@ -2,8 +2,8 @@
  * Identity and access: who may do what. Least-privilege IAM, Azure data-plane roles scoped to their
  * queue, no queue open to the world, secrets that expire.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { config, forTypes, label, T } from "./common";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { config, dependsOn, forTypes, label, T } from "./common";
 import { entries, isUnknown, json, list, read, show, UNKNOWN } from "./values";
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +230,8 @@ const DEFAULT_ROLE_SCOPES: Record<string, { name: string; scope: ScopeLevel }> =
 };
 
 /** Data-owner roles: full control of the data and its access; nobody in the mesh needs them. */
-const DEFAULT_REFUSED_ROLES = ["090c5cfd-751d-490a-894a-3ce6f1109419", "f526a384-b230-433a-b45c-95f59c4a2dec"];
+const SERVICE_BUS_DATA_OWNER = "090c5cfd-751d-490a-894a-3ce6f1109419";
+const DEFAULT_REFUSED_ROLES = [SERVICE_BUS_DATA_OWNER, "f526a384-b230-433a-b45c-95f59c4a2dec"];
 
 export const azureRoleScope: ResourceValidationPolicy = {
     name: "azure-data-role-least-scope",
@@ -245,6 +246,11 @@ export const azureRoleScope: ResourceValidationPolicy = {
     configSchema: {
         properties: {
             refusedRoles: { type: "array", items: { type: "string" }, default: DEFAULT_REFUSED_ROLES, description: "Role definition GUIDs never assigned." },
+            allowServiceBusOwnerOnQueue: {
+                type: "boolean",
+                default: true,
+                description: "Let Azure Service Bus Data Owner through on one queue (Functions target-based scaling); the stack policy azure-data-owner-managed-identity-only then requires a managed identity of the stack as its principal.",
+            },
             roleScopes: {
                 type: "object",
                 default: Object.fromEntries(Object.entries(DEFAULT_ROLE_SCOPES).map(([id, r]) => [id, r.scope])),
@@ -253,7 +259,8 @@ export const azureRoleScope: ResourceValidationPolicy = {
         },
     },
     validateResource: forTypes([T.roleAssignment], (props, args, report) => {
-        const { refusedRoles, roleScopes } = config(args, {
+        const { refusedRoles, roleScopes, allowServiceBusOwnerOnQueue } = config(args, {
+            allowServiceBusOwnerOnQueue: true,
             refusedRoles: DEFAULT_REFUSED_ROLES,
             roleScopes: Object.fromEntries(Object.entries(DEFAULT_ROLE_SCOPES).map(([id, r]) => [id, r.scope])) as Record<string, string>,
         });
@@ -263,13 +270,18 @@ export const azureRoleScope: ResourceValidationPolicy = {
         if (typeof definition !== "string") return;
         const id = definition.split("/").pop()!.toLowerCase();
         const name = DEFAULT_ROLE_SCOPES[id]?.name ?? id;
-        if (refusedRoles.map((r) => r.toLowerCase()).includes(id)) report(`${label(args)} grants ${name}: full control of the data and of its entities; grant a Sender or Receiver role instead.`);
         const required = roleScopes[id] as ScopeLevel | undefined;
-        if (!required) return;
         const scope = read(props, "scope");
-        if (typeof scope !== "string") return;
-        const level = scopeLevel(scope);
-        if (level === undefined) return;
+        const level = typeof scope === "string" ? scopeLevel(scope) : undefined;
+        if (refusedRoles.map((r) => r.toLowerCase()).includes(id)) {
+            // Functions' target-based scaling with an identity-based Service Bus trigger documents Data
+            // Owner on the queue for the app's managed identity (the scale controller reads the queue's
+            // runtime properties). Only that is let through here, on one queue; that the principal really
+            // is a managed identity of the stack is a relation: azure-data-owner-managed-identity-only.
+            const ownerOnOneQueue = id === SERVICE_BUS_DATA_OWNER && allowServiceBusOwnerOnQueue && level === "entity";
+            if (!ownerOnOneQueue) report(`${label(args)} grants ${name}${level ? ` at ${level} scope` : ""}: full control of the data and of its entities; grant a Sender or Receiver role instead.`);
+        }
+        if (!required || typeof scope !== "string" || level === undefined) return;
         if (LEVEL_ORDER.indexOf(level) < LEVEL_ORDER.indexOf(required)) {
             report(`${label(args)} grants ${name} at ${level} scope (${scope}); it must be scoped to one ${required === "entity" ? "queue, topic or hub" : "resource"}.`);
         }
@@ -347,4 +359,30 @@ export const applicationPasswordLifetime: ResourceValidationPolicy = {
 };
 
 
-export const identityAndAccessPolicies = [iamLeastPrivilege, resourcePolicyNotPublic, azureRoleScope, applicationPasswordLifetime];
+export const serviceBusOwnerManagedIdentityOnly: StackValidationPolicy = {
+    name: "azure-data-owner-managed-identity-only",
+    displayName: "Service Bus Data Owner only for a managed identity of the stack",
+    description:
+        "An Azure Service Bus Data Owner assignment (let through on one queue by azure-data-role-least-scope, for Functions' target-based scaling) must name a user-assigned managed identity of this stack as its principal: never an application whose secret lives elsewhere, such as the EventBridge publisher.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    remediationSteps: "Give the publisher Azure Service Bus Data Sender on its queue; keep Data Owner for the consumer app's managed identity, on its queue.",
+    validateStack: (args, report) => {
+        const identities = args.resources.filter((r) => r.type === "azure-native:managedidentity:UserAssignedIdentity");
+        const owners = args.resources.filter((r) => {
+            const definition = read(r.props, "roleDefinitionId");
+            return r.type === T.roleAssignment && typeof definition === "string" && definition.split("/").pop()!.toLowerCase() === SERVICE_BUS_DATA_OWNER;
+        });
+        if (owners.length === 0) args.notApplicable("no Azure Service Bus Data Owner assignment in the stack");
+        for (const assignment of owners) {
+            const principal = read(assignment.props, "principalId");
+            const ofIdentity = identities.some((identity) => {
+                const id = read(identity.props, "principalId");
+                return typeof principal === "string" && typeof id === "string" ? principal === id : dependsOn(assignment, identity, "principalId");
+            });
+            if (!ofIdentity) report(`${label(assignment)} grants Azure Service Bus Data Owner to a principal that is not a managed identity of this stack.`, assignment.urn);
+        }
+    },
+};
+
+export const identityAndAccessPolicies = [iamLeastPrivilege, resourcePolicyNotPublic, azureRoleScope, serviceBusOwnerManagedIdentityOnly, applicationPasswordLifetime];

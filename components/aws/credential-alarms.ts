@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { alarmAbove } from "./alarms";
 import * as time from "@pulumiverse/time";
 import { alarmTopicPolicy } from "./alarm-topic";
 import { requireInteger } from "../validate";
@@ -105,8 +106,54 @@ export class CredentialAlarms extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // A state-change page SNS refuses (key or policy broken) must not vanish: retried, then kept
+        // in its own dead-letter queue, whose depth pages through CloudWatch (a different path).
+        const deadLetters = new aws.sqs.Queue(
+            `${name}-connection-state-dlq`,
+            { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true, tags: args.tags },
+            { parent: this },
+        );
+        new aws.sqs.QueuePolicy(
+            `${name}-connection-state-dlq-policy`,
+            {
+                queueUrl: deadLetters.url,
+                policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "OnlyTheConnectionStateRuleDeadLetters",
+                                Effect: "Allow",
+                                Principal: { Service: "events.amazonaws.com" },
+                                Action: "sqs:SendMessage",
+                                Resource: queueArn,
+                                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+                            },
+                            { Sid: "DenyPlainTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: queueArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+                        ],
+                    }),
+                ),
+            },
+            { parent: this },
+        );
+        alarmAbove(
+            `${name}-connection-state-dlq-alarm`,
+            "A connection state-change page could not be delivered to the alarm topic: read the dead-letter queue",
+            { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: deadLetters.name }, statistic: "Maximum" },
+            { topicArns: topics.map((t) => t.arn), tags: args.tags },
+            this,
+        );
         for (const topic of topics) {
-            new aws.cloudwatch.EventTarget(`${name}-connection-state-${topic.role}`, { rule: rule.name, arn: topic.arn }, { parent: this });
+            new aws.cloudwatch.EventTarget(
+                `${name}-connection-state-${topic.role}`,
+                {
+                    rule: rule.name,
+                    arn: topic.arn,
+                    retryPolicy: { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 },
+                    deadLetterConfig: { arn: deadLetters.arn },
+                },
+                { parent: this },
+            );
         }
 
         new aws.sns.TopicPolicy(
