@@ -13,7 +13,7 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       handler: "plain",
       json: true,
       workers: 16,
-      wallLimitMinutes: 60,
+      wallLimitSeconds: 3600,
       redisRestart: true,
     });
     assert.equal(parseArgs([]).events, 10_000);
