@@ -31,6 +31,8 @@ export class ApiDestinationModel {
   readonly faultAnswers: Record<string, number> = {};
   requests = 0;
   enqueued = 0;
+  /** Every answer per event, in order: what the oracle reads to explain a dead letter. */
+  readonly answersByEvent = new Map<string, { status: HttpOutcome["status"]; at: number }[]>();
   private outageStart: number | undefined;
   private readonly attemptsByEvent = new Map<string, number>();
 
@@ -52,6 +54,9 @@ export class ApiDestinationModel {
   /** One HTTP attempt. `eventId` keys the fault draws (the envelope id differs per publication). */
   async invoke(body: string, eventId: string): Promise<HttpOutcome> {
     const outcome = await this.attempt(body, eventId);
+    const answers = this.answersByEvent.get(eventId) ?? [];
+    answers.push({ status: outcome.status, at: this.clock.now() });
+    this.answersByEvent.set(eventId, answers);
     if (outcome.status !== 201) {
       const kind = "outage" in outcome ? "503 (outage)" : outcome.status === 401 ? "401 (token refreshed)" : outcome.status === "timeout" ? "timeout (5 s)" : String(outcome.status);
       this.faultAnswers[kind] = (this.faultAnswers[kind] ?? 0) + 1;

@@ -33,8 +33,6 @@ export interface OnFailureRecord {
   endSequenceNumber: string;
   batchSize: number;
   reason: string;
-  /** Not part of the real destination message (which carries only the sequence range); kept for the report. */
-  eventIds: string[];
 }
 
 export interface StreamEventSourceOptions {
@@ -162,7 +160,6 @@ export class StreamEventSourceMapping {
           endSequenceNumber: pending[pending.length - 1].dynamodb!.SequenceNumber!,
           batchSize: pending.length,
           reason: result.kind === "response" ? "RetryAttemptsExhausted (partial batch failure)" : `RetryAttemptsExhausted (${result.reason})`,
-          eventIds: pending.map((r) => r.dynamodb?.Keys?.event_id?.S ?? "?"),
         });
         this.checkpoint(shardId, pending[pending.length - 1]);
         return;
