@@ -133,15 +133,18 @@ async function main(): Promise<number> {
   try {
     let dynamodb: DynamoDBClient;
     let streams: DynamoDBStreamsClient;
+    let dynamodbEndpoint: string;
     if (args.dynamodbUrl) {
       const common = { endpoint: args.dynamodbUrl, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
       dynamodb = new DynamoDBClient(common);
+      dynamodbEndpoint = args.dynamodbUrl;
       streams = new DynamoDBStreamsClient(common);
     } else {
       if (process.stderr.isTTY) process.stderr.write("starting DynamoDB Local…\n");
       const local: DynamoDbLocal = await startDynamoDbLocal();
       cleanup.push(() => local.stop());
       dynamodb = local.client();
+      dynamodbEndpoint = local.endpoint;
       streams = local.streamsClient();
     }
     cleanup.push(() => {
@@ -185,6 +188,7 @@ async function main(): Promise<number> {
           consumer,
           handlerContract: args.handler,
           dynamodb,
+          dynamodbEndpoint,
           streams,
           idempotencyRedis: idempotency,
           businessRedis: business,

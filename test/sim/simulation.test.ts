@@ -48,6 +48,7 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
         consumer,
         handlerContract,
         dynamodb,
+        dynamodbEndpoint: ddb.endpoint,
         streams,
         idempotencyRedis: restartableRedis(server, client),
         businessRedis: business,

@@ -94,12 +94,12 @@ export class ApiDestinationModel {
     if (pick(f.httpTimeout)) {
       const reached = draw(this.seed, `timeout-reached:${key}:${n}`) < 0.5;
       await this.clock.sleep(reached ? REQUEST_LATENCY_MS : 0);
-      if (reached) this.enqueue(body, eventId);
+      if (reached) this.enqueue(body, eventId, key, n);
       await this.clock.sleep(API_DESTINATION_TIMEOUT_MS - (reached ? REQUEST_LATENCY_MS : 0));
       return { status: "timeout", reachedQueue: reached };
     }
     await this.clock.sleep(REQUEST_LATENCY_MS);
-    this.enqueue(body, eventId);
+    this.enqueue(body, eventId, key, n);
     if (pick(f.httpAnswerLost)) return { status: "answer-lost", reachedQueue: true };
     return { status: 201 };
   }
@@ -109,9 +109,13 @@ export class ApiDestinationModel {
     return { status, reachedQueue: false } as HttpOutcome;
   }
 
-  private enqueue(body: string, eventId: string): void {
+  private enqueue(body: string, eventId: string, key: string, n: number): void {
     this.enqueued++;
     this.queue.send(body);
+    if (draw(this.seed, `copy:${key}:${n}`) < this.faults.concurrentCopy) {
+      this.faultAnswers["concurrent copy"] = (this.faultAnswers["concurrent copy"] ?? 0) + 1;
+      this.queue.send(body);
+    }
     this.onEnqueued(eventId);
   }
 }

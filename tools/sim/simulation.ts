@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from "async_hooks";
 import { randomUUID } from "crypto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type Redis from "ioredis";
 import { BusinessHandler, createConsumer, ConsumerMessage, Settlement } from "../../runtime/consumer";
@@ -23,6 +23,8 @@ import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
 import { createOutboxWriter, OutboxCommitError } from "../../runtime/outbox-writer";
 import { compareSequenceNumbers, createRelayHandler, DynamoDBStreamEvent, PutEventsPort } from "../../runtime/relay";
 import { ApiDestinationModel } from "./api-destination-model";
+import { DynamoDbFaultProxy, ProxyDecision, startDynamoDbFaultProxy } from "./dynamodb-fault-proxy";
+import { checkStateAndOutbox } from "./state-oracle";
 import { SimClock } from "./clock";
 import { EventBridgeModel } from "./eventbridge-model";
 import type { FaultProfile } from "./faults";
@@ -50,6 +52,8 @@ export interface SimulationOptions {
   consumer: ConsumerDesign;
   handlerContract: HandlerContract;
   dynamodb: DynamoDBClient;
+  /** DynamoDB Local's endpoint: the producer then writes through a proxy that injects its faults. */
+  dynamodbEndpoint?: string;
   streams: DynamoDBStreamsClient;
   idempotencyRedis: IdempotencyRedis;
   businessRedis: Redis;
@@ -87,6 +91,7 @@ interface DeliveryPlan {
   fault: ConsumerFault;
   crash: () => void;
   honoursAbort: boolean;
+  latencyMs: number;
 }
 
 type ConsumerFault = "none" | "handler-throws" | "crash-before-effect" | "crash-after-effect" | "stall-past-lease" | "settle-fails";
@@ -234,8 +239,47 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     keyOf,
   );
 
-  // ── producer: real outbox writer, real DynamoDB Local ─────────────────────────────────────
-  const writer = createOutboxWriter({ dynamodb: o.dynamodb, outboxTableName: outboxTable, validation: { supportedSchemaMajors: ["1", "2"] } });
+  // ── producer: real outbox writer, real DynamoDB Local (through the fault proxy) ─────────────
+  const commitOfOrder = new Map(commits.map((c, i) => [c.orderId, i]));
+  const proxyAttempts = new Map<string, number>();
+  const decide = (target: string, body: string): ProxyDecision => {
+    if (!target.endsWith(".TransactWriteItems")) return "forward";
+    const items = (JSON.parse(body) as { TransactItems?: { Put?: { Item?: Record<string, { S?: string }> } }[] }).TransactItems ?? [];
+    const eventId = items.map((t) => t.Put?.Item?.event_id?.S).find((id) => id !== undefined);
+    const orderId = items.map((t) => t.Put?.Item?.order_id?.S).find((id) => id !== undefined);
+    const key = eventId !== undefined ? keyOf(eventId) : `order${commitOfOrder.get(orderId ?? "") ?? "?"}`;
+    const n = (proxyAttempts.get(key) ?? 0) + 1;
+    proxyAttempts.set(key, n);
+    let r = draw(seed, `ddb:${key}:${n}`);
+    if ((r -= f.producerCancelled) < 0) {
+      inject("producer transaction cancelled (TransactionConflict)");
+      const reasons = items.map((_, i) => (i === 0 ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" }));
+      return { status: 400, type: "com.amazonaws.dynamodb.v20120810#TransactionCanceledException", message: "Transaction cancelled (simulated)", cancellationReasons: reasons };
+    }
+    if ((r -= f.producerThrottled) < 0) {
+      inject("producer throttled (ThrottlingException)");
+      return { status: 400, type: "com.amazon.coral.availability#ThrottlingException", message: "Rate of requests exceeds the allowed throughput (simulated)" };
+    }
+    if ((r -= f.producerTimeoutAfterCommit) < 0) {
+      inject("producer timed out after commit (answer dropped)");
+      return "drop-response";
+    }
+    return "forward";
+  };
+  let proxy: DynamoDbFaultProxy | undefined;
+  let producerDynamodb: DynamoDBClient = o.dynamodb;
+  if (o.dynamodbEndpoint) {
+    proxy = await startDynamoDbFaultProxy(o.dynamodbEndpoint, decide);
+    // One attempt per call: the SDK's own retries would hide the faults from the producer's retry loop.
+    producerDynamodb = new DynamoDBClient({ endpoint: proxy.endpoint, region: await o.dynamodb.config.region(), credentials: await o.dynamodb.config.credentials(), maxAttempts: 1 });
+  }
+  const writer = createOutboxWriter({ dynamodb: producerDynamodb, outboxTableName: outboxTable, validation: { supportedSchemaMajors: ["1", "2"] } });
+  // Some orders were changed by someone else first: the commit's condition fails, nothing of it may appear.
+  const conflicted = new Set(commits.filter((c) => draw(seed, `conflict:${c.eventIndexes[0]}`) < f.businessConflict).map((c) => c.orderId));
+  for (const orderId of conflicted) {
+    await o.dynamodb.send(new PutItemCommand({ TableName: ordersTable, Item: { order_id: { S: orderId }, status: { S: "LOCKED" } } }));
+  }
+  const refusedEvents = new Set<string>();
   const committedAt = new Map<string, number>();
   let producerDone = false;
   const produceOne = async (commit: (typeof commits)[number]): Promise<void> => {
@@ -253,7 +297,18 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
         data: { orderId: commit.orderId, line: i, amountCents: 100 + (i % 900), ...(poison === "refused-by-handler" ? { refuse: true } : {}) },
       };
     });
-    const state = [{ Put: { TableName: ordersTable, Item: { order_id: { S: commit.orderId }, status: { S: "PLACED" } } } }];
+    const state = [
+      {
+        Put: {
+          TableName: ordersTable,
+          Item: { order_id: { S: commit.orderId }, status: { S: "PLACED" } },
+          // Refused only when someone else locked the order; a retry of our own landed commit passes.
+          ConditionExpression: "NOT (#s = :locked)",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: { ":locked": { S: "LOCKED" } },
+        },
+      },
+    ];
     for (let attempt = 1; ; attempt++) {
       try {
         await clock.busy(writer.commit(state, events));
@@ -266,6 +321,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       } catch (error) {
         if (error instanceof OutboxCommitError && error.code === "EventAlreadyWritten") {
           // The retry of a commit that landed earlier: the events exist once.
+        } else if (error instanceof OutboxCommitError && error.code === "BusinessConditionFailed") {
+          inject("producer commit refused (business condition failed)");
+          for (const e of events) refusedEvents.add(e.metadata.event_id);
+          return;
         } else if (error instanceof OutboxCommitError && error.retryable && attempt < 10) {
           await clock.sleep(100 * attempt);
           continue;
@@ -372,6 +431,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     handlerRuns.set(eventId, (handlerRuns.get(eventId) ?? 0) + 1);
     const plan = plans.getStore();
     if ((event.data as { refuse?: boolean }).refuse) throw new Error(`business rule refuses order line of event ${eventId}`);
+    if (plan) await sleepReal(plan.latencyMs);
     switch (plan?.fault) {
       case "handler-throws":
         throw new Error("injected: downstream dependency refused");
@@ -449,7 +509,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     let outcomeKind = "crashed";
     let crash!: () => void;
     const crashed = new Promise<void>((resolve) => (crash = resolve));
-    const plan: DeliveryPlan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5 };
+    const slow = draw(seed, `slow:${keyOf(eventId)}:${n}`) < f.slowHandler;
+    const latencyMs = slow ? lockMs / 2 : Math.floor(draw(seed, `latency:${keyOf(eventId)}:${n}`) * f.handlerLatencyMs);
+    if (slow) inject("consumer slow handler (half the lock)");
+    const plan: DeliveryPlan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5, latencyMs };
     const settle: Settlement = {
       complete: async () => {
         if (fault === "settle-fails") throw new MessageLockLostError("MessageLockLost (injected)");
@@ -551,10 +614,23 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   stopped = true;
   queue.close();
   clock.stop();
-  if (failure) throw failure;
+  if (failure) {
+    await proxy?.stop();
+    throw failure;
+  }
 
   // ── count ─────────────────────────────────────────────────────────────────────────────────
+  if (producerDynamodb !== o.dynamodb) producerDynamodb.destroy();
+  await proxy?.stop();
+  const stateProblems = await checkStateAndOutbox(
+    o.dynamodb,
+    { outbox: outboxTable, orders: ordersTable },
+    commits.map((c) => ({ orderId: c.orderId, eventIds: c.eventIndexes.map((i) => eventIds[i]) })),
+    (id) => committedAt.has(id),
+    (id) => refusedEvents.has(id),
+  );
   const counts = await ledger.read();
+  const phantoms = [...refusedEvents].filter((id) => published.has(id) || (counts.reached.get(id) ?? 0) > 0);
   await ledger.drop();
   const deadLettered: Record<string, number> = {};
   const dlqEvents = new Map<string, string[]>();
@@ -632,7 +708,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   );
   const reachedTwiceBy = verdict.reachedTwiceBy;
   const unexplained = verdict.unexplainedRepeats.map(eventOfKey);
-  if (process.env.SIM_DEBUG) console.error(verdict.unexplainedRepeats, restarts.map((r) => ({ at: r.at, lost: r.lost.size })));
+  if (process.env.SIM_DEBUG) console.error(verdict.unexplainedRepeats, verdict.overlappingLeases, restarts.map((r) => ({ at: r.at, until: r.until, lost: r.lost.size })));
   const finalKeys = o.consumer === "claim-complete" ? await snapshotKeys(o.idempotencyRedis.client, idemPrefix) : new Map<string, { value: string; pttl: number }>();
   const recordAudit: string[] = [];
   // A completed record must be kept for the whole dedupe window: what remains of it now is at least
@@ -656,6 +732,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   if (unexplained.length > 0) failures.push(`${unexplained.length} events reached their effect twice outside the documented windows`);
   if (verdict.overlappingLeases.length > 0) failures.push(`${verdict.overlappingLeases.length} claims granted while another worker's lease was live (measured from Redis)`);
   if (recordAudit.length > 0) failures.push(`${recordAudit.length} idempotency records wrong at the end (measured from Redis), e.g. ${recordAudit[0]}`);
+  if (stateProblems.length > 0) failures.push(`${stateProblems.length} orders whose state and outbox disagree, e.g. ${stateProblems[0]}`);
+  if (phantoms.length > 0) failures.push(`${phantoms.length} events of refused commits were published or handled`);
   if (unexplainedDeadLetters.length > 0) failures.push(`${unexplainedDeadLetters.length} dead letters of healthy events that no injected fault explains`);
   if (unaccountedPoison.length > 0) failures.push(`${unaccountedPoison.length} poison events are not in a dead-letter queue with their reason`);
   const wallMs = Date.now() - wallStart;
