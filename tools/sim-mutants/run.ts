@@ -6,7 +6,7 @@
  * must pass every one, or the whole suite is void (exit 2).
  *
  *   npm run sim:mutants -- [--only id,id] [--fast] [--seeds 1,2,3] [--need 2] [--events 300]
- *                          [--parallel 2] [--wall-limit-seconds 45] [--json]
+ *                          [--parallel 2] [--wall-limit-seconds 120] [--json]
  *
  * Prints one line per mutant and `caught X of Y`; exits 1 when any mutant survives.
  */
@@ -49,7 +49,7 @@ export interface MutantResult {
 }
 
 export function parseMutantArgs(argv: string[]): MutantOptions {
-  const o: MutantOptions = { fast: false, seeds: [1, 2, 3], need: 2, events: 300, parallel: 2, wallLimitSeconds: 45, json: false };
+  const o: MutantOptions = { fast: false, seeds: [1, 2, 3], need: 2, events: 300, parallel: 2, wallLimitSeconds: 120, json: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
