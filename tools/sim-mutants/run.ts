@@ -14,7 +14,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startDynamoDbLocal } from "../local-servers/dynamodb-local";
+import { DynamoDbLocal, startDynamoDbLocal } from "../local-servers/dynamodb-local";
 import { applyMutant, Mutant, MUTANTS } from "./mutants";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -84,11 +84,14 @@ export function selectMutants(o: Pick<MutantOptions, "only" | "fast">): Mutant[]
   return MUTANTS.filter((m) => (o.only ? o.only.includes(m.id) : !o.fast || m.fast));
 }
 
-/** A copy of the source with the mutant applied (none: the control). Returns its directory. */
-export function prepareCopy(mutant: Mutant | undefined): string {
+/**
+ * A copy of the source with the mutant applied (none: the control). Copies are made from `source`,
+ * a snapshot taken once at the start, so edits made while the suite runs do not leak into it.
+ */
+export function prepareCopy(mutant: Mutant | undefined, source: string = ROOT): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sim-mutant-${mutant?.id ?? "control"}-`));
   for (const entry of COPIED) {
-    const from = path.join(ROOT, entry);
+    const from = path.join(source, entry);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
   }
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
@@ -118,8 +121,10 @@ function runSeed(dir: string, seed: number, o: MutantOptions, dynamodbUrl: strin
       clearTimeout(kill);
       let why = "";
       try {
-        const report = JSON.parse(stdout) as { runs: { failures: string[] }[] };
-        why = report.runs[0].failures.join("; ");
+        const report = JSON.parse(stdout) as { runs: { failures: string[]; unexplainedRepeats: string[]; unexplainedDeadLetterIds: string[]; overlappingLeases: string[]; recordAudit: string[] }[] };
+        const r = report.runs[0];
+        const examples = [r.unexplainedRepeats[0], r.unexplainedDeadLetterIds[0], r.overlappingLeases[0], r.recordAudit[0]].filter(Boolean);
+        why = r.failures.join("; ") + (examples.length > 0 ? ` [e.g. ${examples.join(" | ")}]` : "");
       } catch {
         why = signal ? `killed (${signal})` : `no report: ${stderr.trim().split("\n").slice(-3).join(" | ").slice(0, 300)}`;
       }
@@ -143,13 +148,16 @@ async function judge(dir: string, o: MutantOptions, dynamodbUrl: string, stopEar
 export async function runMutants(o: MutantOptions, print: (line: string) => void): Promise<{ control: SeedRun[]; results: MutantResult[] }> {
   const mutants = selectMutants(o);
   // Every anchor is checked before anything runs: a stale anchor fails the suite at once.
-  for (const m of mutants) applyMutant(fs.readFileSync(path.join(ROOT, m.file), "utf8"), m);
-  const ddb = await startDynamoDbLocal();
-  const dirs: string[] = [];
+  const base = prepareCopy(undefined);
+  const dirs: string[] = [base];
+  let ddb: DynamoDbLocal | undefined;
   try {
-    const controlDir = prepareCopy(undefined);
+    for (const m of mutants) applyMutant(fs.readFileSync(path.join(base, m.file), "utf8"), m);
+    ddb = await startDynamoDbLocal();
+    const endpoint = ddb.endpoint;
+    const controlDir = prepareCopy(undefined, base);
     dirs.push(controlDir);
-    const control = await judge(controlDir, o, ddb.endpoint, false);
+    const control = await judge(controlDir, o, endpoint, false);
     const controlFailed = control.filter((r) => r.exitCode !== 0);
     print(`control (no mutant)${" ".repeat(22)}${controlFailed.length === 0 ? "passes" : "FAILS"} on seeds ${o.seeds.join(",")}${controlFailed.map((r) => `\n    seed ${r.seed}: ${r.why}`).join("")}`);
     if (controlFailed.length > 0) return { control, results: [] };
@@ -159,9 +167,9 @@ export async function runMutants(o: MutantOptions, print: (line: string) => void
       Array.from({ length: Math.min(o.parallel, mutants.length) }, async () => {
         while (next < mutants.length) {
           const m = mutants[next++];
-          const dir = prepareCopy(m);
+          const dir = prepareCopy(m, base);
           dirs.push(dir);
-          const runs = await judge(dir, o, ddb.endpoint, true);
+          const runs = await judge(dir, o, endpoint, true);
           const caught = runs.filter((r) => r.exitCode !== 0).length >= o.need;
           results.push({ id: m.id, area: m.area, bug: m.bug, caught, runs });
           const seeds = runs.map((r) => `${r.seed}:${r.exitCode === 0 ? "pass" : "FAIL"}`).join(" ");
@@ -173,7 +181,7 @@ export async function runMutants(o: MutantOptions, print: (line: string) => void
     results.sort((a, b) => mutants.findIndex((m) => m.id === a.id) - mutants.findIndex((m) => m.id === b.id));
     return { control, results };
   } finally {
-    await ddb.stop();
+    await ddb?.stop();
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

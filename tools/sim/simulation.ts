@@ -61,7 +61,7 @@ export interface SimulationOptions {
   workers?: number;
   /** Concurrent producer commits. Default 6. */
   producers?: number;
-  /** Service Bus LockDuration (and lease) in ms; simulated time runs at real speed while it matters. Default 300. */
+  /** Service Bus LockDuration (and lease) in ms; simulated time runs at real speed while it matters. Default 1000 (a loaded 2-vCPU machine needs the room). */
   lockDurationMs?: number;
   maxDeliveryCount?: number;
   /** The idempotency store's dedupe window. Default: the store's (7 days). */
@@ -174,7 +174,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const runId = `${seed}-${randomUUID().slice(0, 8)}`;
   const injected: Record<string, number> = {};
   const inject = (name: string) => (injected[name] = (injected[name] ?? 0) + 1);
-  const lockMs = o.lockDurationMs ?? 300;
+  const lockMs = o.lockDurationMs ?? 1000;
   const workers = o.workers ?? 16;
 
   // ── tables (real DynamoDB Local) ──────────────────────────────────────────────────────────
