@@ -23,6 +23,8 @@ export interface FaultProfile {
   putEventsThrottle: number;
   /** EventBridge: one entry fails in an otherwise accepted request (FailedEntryCount > 0). */
   putEventsEntryFailure: number;
+  /** EventBridge: an entry fails on its first three sends in a row (a throttling burst), outlasting the relay's own retries. */
+  putEventsEntryFailureBurst: number;
   /** API destination answers, per attempt. */
   http429: number;
   http5xx: number;
@@ -70,6 +72,7 @@ const NONE: FaultProfile = {
   relayCrashAfterPutEvents: 0,
   putEventsThrottle: 0,
   putEventsEntryFailure: 0,
+  putEventsEntryFailureBurst: 0,
   http429: 0,
   http5xx: 0,
   httpTimeout: 0,
@@ -100,6 +103,7 @@ const DEFAULT: FaultProfile = {
   relayCrashAfterPutEvents: 0.01,
   putEventsThrottle: 0.02,
   putEventsEntryFailure: 0.02,
+  putEventsEntryFailureBurst: 0.01,
   http429: 0.03,
   http5xx: 0.03,
   httpTimeout: 0.01,
@@ -131,6 +135,7 @@ const HEAVY: FaultProfile = {
   relayCrashAfterPutEvents: 0.03,
   putEventsThrottle: 0.05,
   putEventsEntryFailure: 0.05,
+  putEventsEntryFailureBurst: 0.02,
   http429: 0.08,
   http5xx: 0.08,
   httpTimeout: 0.03,
