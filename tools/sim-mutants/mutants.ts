@@ -58,7 +58,6 @@ export const MUTANTS: readonly Mutant[] = [
     file: "runtime/relay.ts",
     find: `          failed.set(p.sequenceNumber, code);`,
     replace: `          void code;`,
-    fast: true,
   },
   {
     id: "relay-ignores-failed-request",
@@ -139,7 +138,6 @@ end`,
     file: "runtime/consumer.ts",
     find: `return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.abandon());`,
     replace: `return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.complete());`,
-    fast: true,
   },
   {
     id: "consumer-dead-letters-handler-failure",
@@ -176,7 +174,6 @@ end`,
     file: "tools/sim/stream-event-source.ts",
     find: `      if (retries > this.maxRetries) {`,
     replace: `      if (retries > 0) {`,
-    fast: true,
   },
   {
     id: "mapping-bisect-drops-half",
