@@ -414,6 +414,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     invoke: invokeRelay,
     sourceFinished: () => producerDone,
     batchSize: 100,
+    // The stack's relayBatchWindowSeconds default (Pulumi.yaml): 1 s.
+    pollIntervalMs: 1_000,
     maximumRetryAttempts: relayMaximumRetryAttempts,
     bisectBatchOnFunctionError: true,
   });

@@ -45,6 +45,7 @@ export interface StreamEventSourceOptions {
   batchSize?: number;
   maximumRetryAttempts?: number;
   bisectBatchOnFunctionError?: boolean;
+  /** The batching window: how long a shard waits after a batch that was not full. Default 250 ms. */
   pollIntervalMs?: number;
 }
 
@@ -87,10 +88,9 @@ export class StreamEventSourceMapping {
         read += records.length;
         if (records.length > 0) await this.process(shardId, records);
       }
-      if (read === 0) {
-        if (finishedBefore && failedReads === 0) return;
-        await clock.sleep(this.pollMs);
-      }
+      if (read === 0 && finishedBefore && failedReads === 0) return;
+      // A batch that was not full waits out the batching window before the next read (MaximumBatchingWindowInSeconds).
+      if (read < this.batchSize) await clock.sleep(this.pollMs);
     }
   }
 
