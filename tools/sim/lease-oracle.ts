@@ -34,6 +34,8 @@ export interface LeaseVerdict {
 }
 
 const RECORDED = new Set(["completed", "completed-after-lease-expiry"]);
+/** Redis stamps a key's expiry from its cached clock, which lags under load: the lenient side by this much. */
+const CLOCK_SLACK_MS = 50;
 
 function lostBetween(restarts: readonly Restart[], key: string, from: number, to: number): boolean {
   return restarts.some((r) => r.until >= from && r.at <= to && r.lost.has(key));
@@ -52,7 +54,7 @@ export function judgeLeases(
     const calls = [...callsOf(key)].sort((a, b) => a.repliedAt - b.repliedAt);
     let holder: StoreCall | undefined;
     for (const c of calls) {
-      if (holder && holder.sentAt + holder.ms <= c.repliedAt) holder = undefined;
+      if (holder && holder.sentAt + holder.ms - CLOCK_SLACK_MS <= c.repliedAt) holder = undefined;
       if (holder && lostBetween(restarts, key, holder.sentAt, c.repliedAt)) holder = undefined;
       if (c.op === "claim" && c.reply === "claimed") {
         if (holder && holder.token !== c.token) overlappingLeases.push(`${key} (claimed at +${c.repliedAt - holder.sentAt} ms of a ${holder.ms} ms lease)`);
@@ -72,7 +74,7 @@ export function judgeLeases(
       const { claim: bClaim } = runs[i];
       const aRecorded = calls.some((c) => c.delivery === a.delivery && c.op === "complete" && RECORDED.has(c.reply));
       let why: string | undefined;
-      if (aClaim && bClaim && !aRecorded && bClaim.repliedAt >= aClaim.sentAt + aClaim.ms) {
+      if (aClaim && bClaim && !aRecorded && bClaim.repliedAt >= aClaim.sentAt + aClaim.ms - CLOCK_SLACK_MS) {
         if (a.fault === "crash-after-effect") why = "crash between effect and completion (lease expired, measured)";
         else if (a.endedAt === undefined || a.endedAt > aClaim.sentAt + aClaim.ms) why = "handler overran its lease (measured)";
         else why = "completion not recorded, lease expired (measured)";
