@@ -3,7 +3,7 @@
  * faults, ending with the count (tools/sim/simulation.ts says what is real and what is a model).
  *
  *   npm run local -- --events 10000 --seed 42 [--faults none|default|heavy] [--baseline setnx-first]
- *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--workers 16] [--wall-limit-minutes 60]
+ *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--workers 16] [--wall-limit-minutes 60 | --wall-limit-seconds S]
  *                    [--dynamodb-url http://127.0.0.1:8000] [--redis-url redis://127.0.0.1:6379]
  *                    [--business-redis-url redis://…]
  *
@@ -31,7 +31,7 @@ interface Args {
   handler: HandlerContract;
   json: boolean;
   workers: number;
-  wallLimitMinutes: number;
+  wallLimitSeconds: number;
   redisRestart: boolean;
   dynamodbUrl?: string;
   redisUrl?: string;
@@ -40,10 +40,10 @@ interface Args {
 
 const USAGE =
   "usage: npm run local -- [--events N] [--seed S] [--faults none|default|heavy] [--baseline setnx-first] " +
-  "[--handler conditional|plain] [--json] [--no-redis-restart] [--workers N] [--wall-limit-minutes M] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
+  "[--handler conditional|plain] [--json] [--no-redis-restart] [--workers N] [--wall-limit-minutes M | --wall-limit-seconds S] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitMinutes: 60, redisRestart: true };
+  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitSeconds: 3600, redisRestart: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -75,7 +75,8 @@ export function parseArgs(argv: string[]): Args {
       case "--json": args.json = true; break;
       case "--no-redis-restart": args.redisRestart = false; break;
       case "--workers": args.workers = integer(value(), 1); break;
-      case "--wall-limit-minutes": args.wallLimitMinutes = integer(value(), 1); break;
+      case "--wall-limit-minutes": args.wallLimitSeconds = 60 * integer(value(), 1); break;
+      case "--wall-limit-seconds": args.wallLimitSeconds = integer(value(), 1); break;
       case "--dynamodb-url": args.dynamodbUrl = value(); break;
       case "--redis-url": args.redisUrl = value(); break;
       case "--business-redis-url": args.businessRedisUrl = value(); break;
@@ -132,15 +133,18 @@ async function main(): Promise<number> {
   try {
     let dynamodb: DynamoDBClient;
     let streams: DynamoDBStreamsClient;
+    let dynamodbEndpoint: string;
     if (args.dynamodbUrl) {
       const common = { endpoint: args.dynamodbUrl, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
       dynamodb = new DynamoDBClient(common);
+      dynamodbEndpoint = args.dynamodbUrl;
       streams = new DynamoDBStreamsClient(common);
     } else {
       if (process.stderr.isTTY) process.stderr.write("starting DynamoDB Local…\n");
       const local: DynamoDbLocal = await startDynamoDbLocal();
       cleanup.push(() => local.stop());
       dynamodb = local.client();
+      dynamodbEndpoint = local.endpoint;
       streams = local.streamsClient();
     }
     cleanup.push(() => {
@@ -184,11 +188,12 @@ async function main(): Promise<number> {
           consumer,
           handlerContract: args.handler,
           dynamodb,
+          dynamodbEndpoint,
           streams,
           idempotencyRedis: idempotency,
           businessRedis: business,
           workers: args.workers,
-          wallLimitMs: args.wallLimitMinutes * 60_000,
+          wallLimitMs: args.wallLimitSeconds * 1000,
           onProgress: progress?.update,
         }),
       );

@@ -13,7 +13,7 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       handler: "plain",
       json: true,
       workers: 16,
-      wallLimitMinutes: 60,
+      wallLimitSeconds: 3600,
       redisRestart: true,
     });
     assert.equal(parseArgs([]).events, 10_000);
@@ -35,7 +35,7 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       failures: lost ? [`${lost} events lost (produced, never applied, in no dead-letter queue)`] : [],
       counts: {
         produced: 10, poison: 1, published: 10, publications: 11, delivered: 10, queueMessages: 12, effectsApplied: 9 - lost, lost,
-        duplicateEffects: 0, handlerRanMoreThanOnce: 1, effectReachedMoreThanOnce: 1, deadLetteredHealthy: 0, poisonNotDeadLettered: 0, redelivered: 2,
+        duplicateEffects: 0, handlerRanMoreThanOnce: 1, effectReachedMoreThanOnce: 1, deadLetteredHealthy: 0, unexplainedDeadLetters: 0, deadLetteredPoison: 1, poisonNotDeadLettered: 0, redelivered: 2,
       },
       deadLettered: { "Service Bus DLQ: UnsupportedSchemaVersion": 1 },
       effectReachedTwiceBy: { "crash between effect and completion": 1 },
@@ -49,6 +49,10 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       lostEventIds: lost ? ["e-lost"] : [],
       duplicateEventIds: [],
       unaccountedPoison: [],
+      unexplainedDeadLetterIds: [],
+      overlappingLeases: [],
+      recordAudit: [],
+      recordsLostInRestart: 0,
     });
     const text = formatReport([run("claim-complete", 0), run("setnx-first", 2)], "npm run local -- --events 10 --seed 9 --baseline setnx-first");
     assert.match(text, /ours \(claim\/complete\)\s+baseline \(SET NX first\)/);

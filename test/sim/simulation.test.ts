@@ -48,6 +48,7 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
         consumer,
         handlerContract,
         dynamodb,
+        dynamodbEndpoint: ddb.endpoint,
         streams,
         idempotencyRedis: restartableRedis(server, client),
         businessRedis: business,
@@ -63,7 +64,7 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
 
   const summary = (r: SimulationReport) =>
     `seed ${r.seed} (re-run: SIM_SEED=${r.seed} SIM_EVENTS=${EVENTS} npx mocha test/sim/simulation.test.ts, or npm run local -- --events ${EVENTS} --seed ${r.seed}): ` +
-    JSON.stringify({ failures: r.failures, counts: r.counts, deadLettered: r.deadLettered, reachedTwiceBy: r.effectReachedTwiceBy, unexplained: r.unexplainedRepeats, lost: r.lostEventIds, duplicated: r.duplicateEventIds, poison: r.unaccountedPoison });
+    JSON.stringify({ failures: r.failures, counts: r.counts, deadLettered: r.deadLettered, reachedTwiceBy: r.effectReachedTwiceBy, unexplained: r.unexplainedRepeats, lost: r.lostEventIds, duplicated: r.duplicateEventIds, poison: r.unaccountedPoison, overlapping: r.overlappingLeases, audit: r.recordAudit, unexplainedDeadLetters: r.unexplainedDeadLetterIds });
 
   it(`${SEEDS.length} seeds × ${EVENTS} events, default faults: nothing lost, no effect applied twice, every poison event dead-lettered with its reason`, async () => {
     const reports: SimulationReport[] = [];
@@ -76,12 +77,16 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     for (const r of reports) {
       if (process.env.SIM_VERBOSE) console.log(summary(r));
       assert.ok(r.finished, `did not finish; ${summary(r)}`);
-      assert.equal(r.counts.produced, EVENTS, summary(r));
+      // Commits refused by a business conflict (about 2 %) produce nothing, by design.
+      assert.ok(r.counts.produced <= EVENTS && r.counts.produced >= EVENTS * 0.9, summary(r));
       assert.equal(r.counts.lost, 0, `lost events; ${summary(r)}`);
       assert.equal(r.counts.duplicateEffects, 0, `duplicate effects; ${summary(r)}`);
       assert.deepEqual(r.unaccountedPoison, [], `poison not dead-lettered with its reason; ${summary(r)}`);
       // The handler reached its effect twice only in the windows runtime/consumer.ts documents.
       assert.deepEqual(r.unexplainedRepeats, [], `effect reached twice outside the documented windows; ${summary(r)}`);
+      assert.deepEqual(r.overlappingLeases, [], `two lease holders at once; ${summary(r)}`);
+      assert.deepEqual(r.recordAudit, [], `idempotency records wrong at the end; ${summary(r)}`);
+      assert.deepEqual(r.unexplainedDeadLetterIds, [], `healthy dead letters no fault explains; ${summary(r)}`);
       assert.ok(r.passed, summary(r));
     }
     if (reports.length < 10) return; // one seed alone need not meet every fault
@@ -102,7 +107,13 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       "consumer stall-past-lease",
       "consumer handler-throws",
       "consumer settle-fails",
-      "idempotency redis stopped and restarted (data lost)",
+      "idempotency redis stopped and restarted",
+      "producer transaction cancelled (TransactionConflict)",
+      "producer throttled (ThrottlingException)",
+      "producer timed out after commit (answer dropped)",
+      "producer commit refused (business condition failed)",
+      "API destination concurrent copy",
+      "consumer slow handler (half the lock)",
     ]) {
       assert.ok(total(name) > 0, `fault '${name}' was never injected in ${reports.length} runs`);
     }
@@ -110,6 +121,9 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     assert.ok(poison > 0, "some events were poison");
     // Duplicates reached the consumer and were absorbed: the handler reached its effect twice for some events.
     assert.ok(reports.some((r) => r.counts.effectReachedMoreThanOnce > 0), "the idempotency had something to do");
+    // Copies really contended for a live lease, and a restart really lost records.
+    assert.ok(reports.some((r) => (r.consumerOutcomes["in-progress-elsewhere"] ?? 0) > 0), "no delivery ever found its event in progress elsewhere");
+    assert.ok(reports.some((r) => r.recordsLostInRestart > 0), "no Redis restart lost a record");
   });
 
   it("the source design's SET NX consumer, same seed and faults, loses events and leaves poison out of the DLQ", async () => {

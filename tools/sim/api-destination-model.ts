@@ -31,6 +31,8 @@ export class ApiDestinationModel {
   readonly faultAnswers: Record<string, number> = {};
   requests = 0;
   enqueued = 0;
+  /** Every answer per event, in order: what the oracle reads to explain a dead letter. */
+  readonly answersByEvent = new Map<string, { status: HttpOutcome["status"]; at: number }[]>();
   private outageStart: number | undefined;
   private readonly attemptsByEvent = new Map<string, number>();
 
@@ -52,6 +54,9 @@ export class ApiDestinationModel {
   /** One HTTP attempt. `eventId` keys the fault draws (the envelope id differs per publication). */
   async invoke(body: string, eventId: string): Promise<HttpOutcome> {
     const outcome = await this.attempt(body, eventId);
+    const answers = this.answersByEvent.get(eventId) ?? [];
+    answers.push({ status: outcome.status, at: this.clock.now() });
+    this.answersByEvent.set(eventId, answers);
     if (outcome.status !== 201) {
       const kind = "outage" in outcome ? "503 (outage)" : outcome.status === 401 ? "401 (token refreshed)" : outcome.status === "timeout" ? "timeout (5 s)" : String(outcome.status);
       this.faultAnswers[kind] = (this.faultAnswers[kind] ?? 0) + 1;
@@ -89,12 +94,12 @@ export class ApiDestinationModel {
     if (pick(f.httpTimeout)) {
       const reached = draw(this.seed, `timeout-reached:${key}:${n}`) < 0.5;
       await this.clock.sleep(reached ? REQUEST_LATENCY_MS : 0);
-      if (reached) this.enqueue(body, eventId);
+      if (reached) this.enqueue(body, eventId, key, n);
       await this.clock.sleep(API_DESTINATION_TIMEOUT_MS - (reached ? REQUEST_LATENCY_MS : 0));
       return { status: "timeout", reachedQueue: reached };
     }
     await this.clock.sleep(REQUEST_LATENCY_MS);
-    this.enqueue(body, eventId);
+    this.enqueue(body, eventId, key, n);
     if (pick(f.httpAnswerLost)) return { status: "answer-lost", reachedQueue: true };
     return { status: 201 };
   }
@@ -104,9 +109,13 @@ export class ApiDestinationModel {
     return { status, reachedQueue: false } as HttpOutcome;
   }
 
-  private enqueue(body: string, eventId: string): void {
+  private enqueue(body: string, eventId: string, key: string, n: number): void {
     this.enqueued++;
     this.queue.send(body);
+    if (draw(this.seed, `copy:${key}:${n}`) < this.faults.concurrentCopy) {
+      this.faultAnswers["concurrent copy"] = (this.faultAnswers["concurrent copy"] ?? 0) + 1;
+      this.queue.send(body);
+    }
     this.onEnqueued(eventId);
   }
 }

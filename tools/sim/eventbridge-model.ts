@@ -90,7 +90,9 @@ export class EventBridgeModel {
     }
     let failed = 0;
     const results: PutEventsResultEntry[] = entries.map((entry, i) => {
-      if (draw(this.seed, `put-entry:${this.keyOf(ids[i])}:${attempt[i]}`) < this.faults.putEventsEntryFailure) {
+      // A burst keeps failing the same entry for its first three sends: longer than the relay retries within one invocation.
+      const burst = attempt[i] <= 3 && draw(this.seed, `put-burst:${this.keyOf(ids[i])}`) < this.faults.putEventsEntryFailureBurst;
+      if (burst || draw(this.seed, `put-entry:${this.keyOf(ids[i])}:${attempt[i]}`) < this.faults.putEventsEntryFailure) {
         failed++;
         this.entriesFailed++;
         const code = draw(this.seed, `put-entry-code:${this.keyOf(ids[i])}:${attempt[i]}`) < 0.5 ? "ThrottlingException" : "InternalFailure";

@@ -9,12 +9,22 @@ export interface FaultProfile {
   name: FaultProfileName;
   /** Producer: the commit lands but the producer dies before it learns so; it retries the same commit. */
   producerCrashAfterCommit: number;
+  /** Producer, per TransactWriteItems request (through the DynamoDB proxy): cancelled (TransactionConflict), nothing written. */
+  producerCancelled: number;
+  /** Producer: ThrottlingException, nothing written. */
+  producerThrottled: number;
+  /** Producer: the transaction committed, the answer was lost (a dropped connection). */
+  producerTimeoutAfterCommit: number;
+  /** Producer: the order was changed by someone else first; the commit's condition fails and nothing of it may appear. */
+  businessConflict: number;
   /** Relay: PutEvents accepted the request, then the invocation died before returning (a function error). */
   relayCrashAfterPutEvents: number;
   /** EventBridge: the whole PutEvents request is throttled (ThrottlingException). */
   putEventsThrottle: number;
   /** EventBridge: one entry fails in an otherwise accepted request (FailedEntryCount > 0). */
   putEventsEntryFailure: number;
+  /** EventBridge: an entry fails on its first three sends in a row (a throttling burst), outlasting the relay's own retries. */
+  putEventsEntryFailureBurst: number;
   /** API destination answers, per attempt. */
   http429: number;
   http5xx: number;
@@ -24,6 +34,11 @@ export interface FaultProfile {
   httpAnswerLost: number;
   /** The OAuth token is refused (expired or revoked): 401, the connection refreshes it. */
   http401: number;
+  /**
+   * The event reaches the queue twice at once: an archive replay or a global endpoint's secondary
+   * Region delivering it too. The two copies go to two workers together, so their leases contend.
+   */
+  concurrentCopy: number;
   /** Final 4xx, not retried: the event goes to the EventBridge DLQ. */
   http403: number;
   http410: number;
@@ -35,6 +50,10 @@ export interface FaultProfile {
   crashAfterEffect: number;
   /** The handler stalls past its lease; the lock expires and the message is redelivered while it still runs. */
   stallPastLease: number;
+  /** Every handler run takes up to this long (real ms, drawn from the seed): copies overlap. */
+  handlerLatencyMs: number;
+  /** A slow dependency: the run takes half the lock, so a copy arriving meanwhile gives up waiting (in-progress-elsewhere). */
+  slowHandler: number;
   /** Settling the message fails (MessageLockLost). */
   settleFails: number;
   /** Stop the idempotency Redis (losing its data) and start it again, once, when this share of events has been consumed. */
@@ -46,14 +65,20 @@ export interface FaultProfile {
 const NONE: FaultProfile = {
   name: "none",
   producerCrashAfterCommit: 0,
+  producerCancelled: 0,
+  producerThrottled: 0,
+  producerTimeoutAfterCommit: 0,
+  businessConflict: 0,
   relayCrashAfterPutEvents: 0,
   putEventsThrottle: 0,
   putEventsEntryFailure: 0,
+  putEventsEntryFailureBurst: 0,
   http429: 0,
   http5xx: 0,
   httpTimeout: 0,
   httpAnswerLost: 0,
   http401: 0,
+  concurrentCopy: 0,
   http403: 0,
   http410: 0,
   outageMs: 0,
@@ -61,6 +86,8 @@ const NONE: FaultProfile = {
   crashBeforeEffect: 0,
   crashAfterEffect: 0,
   stallPastLease: 0,
+  handlerLatencyMs: 0,
+  slowHandler: 0,
   settleFails: 0,
   redisRestartAt: undefined,
   poison: 0,
@@ -69,14 +96,20 @@ const NONE: FaultProfile = {
 const DEFAULT: FaultProfile = {
   name: "default",
   producerCrashAfterCommit: 0.02,
+  producerCancelled: 0.02,
+  producerThrottled: 0.02,
+  producerTimeoutAfterCommit: 0.02,
+  businessConflict: 0.02,
   relayCrashAfterPutEvents: 0.01,
   putEventsThrottle: 0.02,
   putEventsEntryFailure: 0.02,
+  putEventsEntryFailureBurst: 0.01,
   http429: 0.03,
   http5xx: 0.03,
   httpTimeout: 0.01,
   httpAnswerLost: 0.02,
   http401: 0.01,
+  concurrentCopy: 0.03,
   http403: 0.001,
   http410: 0.001,
   outageMs: 15 * 60_000,
@@ -84,6 +117,8 @@ const DEFAULT: FaultProfile = {
   crashBeforeEffect: 0.005,
   crashAfterEffect: 0.005,
   stallPastLease: 0.002,
+  handlerLatencyMs: 4,
+  slowHandler: 0.02,
   settleFails: 0.01,
   redisRestartAt: 0.5,
   poison: 0.01,
@@ -93,14 +128,20 @@ const HEAVY: FaultProfile = {
   ...DEFAULT,
   name: "heavy",
   producerCrashAfterCommit: 0.05,
+  producerCancelled: 0.04,
+  producerThrottled: 0.04,
+  producerTimeoutAfterCommit: 0.04,
+  businessConflict: 0.03,
   relayCrashAfterPutEvents: 0.03,
   putEventsThrottle: 0.05,
   putEventsEntryFailure: 0.05,
+  putEventsEntryFailureBurst: 0.02,
   http429: 0.08,
   http5xx: 0.08,
   httpTimeout: 0.03,
   httpAnswerLost: 0.05,
   http401: 0.02,
+  concurrentCopy: 0.06,
   http403: 0.003,
   http410: 0.002,
   outageMs: 6 * 3600_000,

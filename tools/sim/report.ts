@@ -14,7 +14,7 @@ function duration(ms: number): string {
 
 export function formatReport(runs: SimulationReport[], command: string): string {
   const first = runs[0];
-  const width = 50;
+  const width = 58;
   const col = 26;
   const lines: string[] = [];
   const row = (label: string, values: (string | number)[]) =>
@@ -36,7 +36,9 @@ export function formatReport(runs: SimulationReport[], command: string): string 
   row("  effect reached more than once (events)", runs.map((r) => r.counts.effectReachedMoreThanOnce));
   const windows = [...new Set(runs.flatMap((r) => Object.keys(r.effectReachedTwiceBy)))].sort();
   for (const w of windows) row(`    explained by: ${w}`, runs.map((r) => r.effectReachedTwiceBy[w] ?? 0));
-  row("healthy events dead-lettered (need a redrive)", runs.map((r) => r.counts.deadLetteredHealthy));
+  row("healthy events dead-lettered, explained (need a redrive)", runs.map((r) => r.counts.deadLetteredHealthy));
+  row("HEALTHY DEAD LETTERS NO FAULT EXPLAINS", runs.map((r) => r.counts.unexplainedDeadLetters));
+  row("poison events dead-lettered", runs.map((r) => r.counts.deadLetteredPoison));
   row("poison not in a DLQ with its reason", runs.map((r) => r.counts.poisonNotDeadLettered));
   const reasons = [...new Set(runs.flatMap((r) => Object.keys(r.deadLettered)))].sort();
   if (reasons.length > 0) {
@@ -62,6 +64,7 @@ export function formatReport(runs: SimulationReport[], command: string): string 
     if (r.lostEventIds.length) lines.push(`  lost, e.g.: ${r.lostEventIds.slice(0, 5).join(", ")}`);
     if (r.duplicateEventIds.length) lines.push(`  duplicated, e.g.: ${r.duplicateEventIds.slice(0, 5).join(", ")}`);
     if (r.unexplainedRepeats.length) lines.push(`  effect reached twice, unexplained, e.g.: ${r.unexplainedRepeats.slice(0, 5).join(", ")}`);
+    if (r.unexplainedDeadLetterIds.length) lines.push(`  dead letters no fault explains, e.g.: ${r.unexplainedDeadLetterIds.slice(0, 5).join(", ")}`);
     if (r.unaccountedPoison.length) lines.push(`  poison not dead-lettered, e.g.: ${r.unaccountedPoison.slice(0, 5).join(", ")}`);
     lines.push(`  reproduce with: ${command}`);
   }

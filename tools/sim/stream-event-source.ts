@@ -33,8 +33,6 @@ export interface OnFailureRecord {
   endSequenceNumber: string;
   batchSize: number;
   reason: string;
-  /** Not part of the real destination message (which carries only the sequence range); kept for the report. */
-  eventIds: string[];
 }
 
 export interface StreamEventSourceOptions {
@@ -47,6 +45,7 @@ export interface StreamEventSourceOptions {
   batchSize?: number;
   maximumRetryAttempts?: number;
   bisectBatchOnFunctionError?: boolean;
+  /** The batching window: how long a shard waits after a batch that was not full. Default 250 ms. */
   pollIntervalMs?: number;
 }
 
@@ -89,10 +88,9 @@ export class StreamEventSourceMapping {
         read += records.length;
         if (records.length > 0) await this.process(shardId, records);
       }
-      if (read === 0) {
-        if (finishedBefore && failedReads === 0) return;
-        await clock.sleep(this.pollMs);
-      }
+      if (read === 0 && finishedBefore && failedReads === 0) return;
+      // A batch that was not full waits out the batching window before the next read (MaximumBatchingWindowInSeconds).
+      if (read < this.batchSize) await clock.sleep(this.pollMs);
     }
   }
 
@@ -162,7 +160,6 @@ export class StreamEventSourceMapping {
           endSequenceNumber: pending[pending.length - 1].dynamodb!.SequenceNumber!,
           batchSize: pending.length,
           reason: result.kind === "response" ? "RetryAttemptsExhausted (partial batch failure)" : `RetryAttemptsExhausted (${result.reason})`,
-          eventIds: pending.map((r) => r.dynamodb?.Keys?.event_id?.S ?? "?"),
         });
         this.checkpoint(shardId, pending[pending.length - 1]);
         return;

@@ -1,0 +1,94 @@
+/**
+ * Mutual exclusion and repeated effects, judged from what Redis answered (store-observer.ts) and
+ * what the harness saw the handler do, never from the consumer's own report:
+ * - Two holders at once: a claim answered `claimed` before the previous holder's lease could have
+ *   expired (its claim was sent at t with lease L: nothing may claim before t + L), while that holder
+ *   had neither released nor completed, and no Redis restart lost the lease in between.
+ * - A handler that reached its effect again is excused only when, measured: the earlier run's
+ *   completion was never recorded by Redis and the later claim came after the earlier lease expired
+ *   (a crash between effect and completion, or a run that overran its lease); or a restart lost the
+ *   earlier run's completed record (the key was in the snapshot before the restart, absent after).
+ */
+import type { StoreCall } from "./store-observer";
+
+export interface HandlerRun {
+  /** The delivery (the same object the store calls carry). */
+  delivery: unknown;
+  fault: string;
+  reachedAt: number;
+  endedAt?: number;
+}
+
+export interface Restart {
+  /** From the snapshot before the stop until Redis answered again. */
+  at: number;
+  until: number;
+  /** Keys whose record the restart lost (in the snapshot before, absent or different after). */
+  lost: Set<string>;
+}
+
+export interface LeaseVerdict {
+  reachedTwiceBy: Record<string, number>;
+  unexplainedRepeats: string[];
+  overlappingLeases: string[];
+}
+
+const RECORDED = new Set(["completed", "completed-after-lease-expiry"]);
+/** Redis stamps a key's expiry from its cached clock, which lags under load: the lenient side by this much. */
+const CLOCK_SLACK_MS = 50;
+
+function lostBetween(restarts: readonly Restart[], key: string, from: number, to: number): boolean {
+  return restarts.some((r) => r.until >= from && r.at <= to && r.lost.has(key));
+}
+
+export function judgeLeases(
+  callsOf: (key: string) => StoreCall[],
+  keys: Iterable<string>,
+  runsOf: (key: string) => HandlerRun[],
+  restarts: readonly Restart[],
+): LeaseVerdict {
+  const reachedTwiceBy: Record<string, number> = {};
+  const unexplainedRepeats: string[] = [];
+  const overlappingLeases: string[] = [];
+  for (const key of keys) {
+    const calls = [...callsOf(key)].sort((a, b) => a.repliedAt - b.repliedAt);
+    let holder: StoreCall | undefined;
+    for (const c of calls) {
+      if (holder && holder.sentAt + holder.ms - CLOCK_SLACK_MS <= c.repliedAt) holder = undefined;
+      if (holder && lostBetween(restarts, key, holder.sentAt, c.repliedAt)) holder = undefined;
+      if (c.op === "claim" && c.reply === "claimed") {
+        if (holder && holder.token !== c.token) overlappingLeases.push(`${key} (claimed at +${c.repliedAt - holder.sentAt} ms of a ${holder.ms} ms lease)`);
+        holder = c;
+      } else if (holder && c.token === holder.token && (c.op === "release" ? c.reply === "released" : RECORDED.has(c.reply))) {
+        holder = undefined;
+      }
+    }
+    const claimOf = (r: HandlerRun) => calls.filter((c) => c.delivery === r.delivery && c.op === "claim" && c.reply === "claimed").pop();
+    // In the order the runs got their leases: a run that overran is the earlier one even if it reached its effect later.
+    const runs = runsOf(key)
+      .map((r) => ({ r, claim: claimOf(r) }))
+      .sort((x, y) => (x.claim?.repliedAt ?? x.r.reachedAt) - (y.claim?.repliedAt ?? y.r.reachedAt));
+    const whys = new Set<string>();
+    for (let i = 1; i < runs.length; i++) {
+      const { r: a, claim: aClaim } = runs[i - 1];
+      const { claim: bClaim } = runs[i];
+      const aRecorded = calls.some((c) => c.delivery === a.delivery && c.op === "complete" && RECORDED.has(c.reply));
+      let why: string | undefined;
+      if (aClaim && bClaim && !aRecorded && bClaim.repliedAt >= aClaim.sentAt + aClaim.ms - CLOCK_SLACK_MS) {
+        if (a.fault === "crash-after-effect") why = "crash between effect and completion (lease expired, measured)";
+        else if (a.endedAt === undefined || a.endedAt > aClaim.sentAt + aClaim.ms) why = "handler overran its lease (measured)";
+        else why = "completion not recorded, lease expired (measured)";
+      } else if (bClaim && lostBetween(restarts, key, a.reachedAt, bClaim.repliedAt)) {
+        why = "Redis restart lost the record (measured)";
+      }
+      if (why) whys.add(why);
+      else {
+        unexplainedRepeats.push(`${key}: ${JSON.stringify({ a: { fault: a.fault, reachedAt: a.reachedAt, endedAt: a.endedAt, claim: aClaim && { sentAt: aClaim.sentAt, repliedAt: aClaim.repliedAt, ms: aClaim.ms } }, b: bClaim && { sentAt: bClaim.sentAt, repliedAt: bClaim.repliedAt }, calls: calls.map((c) => `${c.op}:${c.reply}@${c.sentAt}-${c.repliedAt}${c.delivery === a.delivery ? "(a)" : ""}`) })}`);
+        whys.add("UNEXPLAINED");
+        break;
+      }
+    }
+    for (const w of whys) reachedTwiceBy[w] = (reachedTwiceBy[w] ?? 0) + 1;
+  }
+  return { reachedTwiceBy, unexplainedRepeats, overlappingLeases };
+}

@@ -1,0 +1,111 @@
+/**
+ * What the idempotency Redis really did, recorded at the command level of the ioredis client the
+ * store uses (not from the consumer's report): every script call on a key of the run, with its
+ * arguments, the simulated time it was sent and answered, and Redis's reply. The oracle judges
+ * mutual exclusion and repeated effects from these records, and audits the keys Redis holds.
+ *
+ * Which script a call is, is read from its shape (the store's scripts are private): a claim answers
+ * an array `[status, ms]`; a complete sends (key, token, window) and answers a string; a release
+ * sends (key, token). Re-check this when runtime/idempotency-store.ts changes its scripts' arguments.
+ */
+import type Redis from "ioredis";
+
+export interface StoreCall {
+  op: "claim" | "complete" | "release";
+  key: string;
+  token: string;
+  /** Lease (claim) or dedupe window (complete) in ms, as sent to Redis. */
+  ms: number;
+  sentAt: number;
+  repliedAt: number;
+  /** First element of the reply (claim) or the reply (complete, release); "error" when the call failed. */
+  reply: string;
+  /** The delivery the call was made for (from the async context), when known. */
+  delivery?: unknown;
+}
+
+export interface StoreObserver {
+  readonly calls: StoreCall[];
+  byKey(key: string): StoreCall[];
+  stop(): void;
+}
+
+type SendCommand = Redis["sendCommand"];
+interface CommandLike {
+  name: string;
+  args: unknown[];
+  promise: Promise<unknown>;
+}
+
+export function observeStore(client: Redis, keyPrefix: string, now: () => number, deliveryOf: () => unknown): StoreObserver {
+  const calls: StoreCall[] = [];
+  const index = new Map<string, StoreCall[]>();
+  const original = client.sendCommand;
+  client.sendCommand = function (this: Redis, command: Parameters<SendCommand>[0], stream?: Parameters<SendCommand>[1]) {
+    const c = command as unknown as CommandLike;
+    const result = original.call(this, command, stream);
+    const name = c.name.toLowerCase();
+    if ((name === "evalsha" || name === "eval") && typeof c.args[2] === "string" && c.args[2].startsWith(keyPrefix)) {
+      const key = c.args[2];
+      const token = String(c.args[3]);
+      const ms = Number(c.args[4]);
+      const sentAt = now();
+      const delivery = deliveryOf();
+      const record = (reply: unknown, failed: boolean) => {
+        let op: StoreCall["op"];
+        let text: string;
+        if (Array.isArray(reply)) {
+          op = "claim";
+          text = String(reply[0]);
+        } else {
+          op = c.args.length >= 5 ? "complete" : "release";
+          text = failed ? "error" : String(reply);
+        }
+        // A failed call's shape cannot be told from its reply; a claim sends a lease, a complete a window far longer.
+        if (failed && c.args.length >= 5) op = ms <= 24 * 3600_000 ? "claim" : "complete";
+        const call: StoreCall = { op, key, token, ms, sentAt, repliedAt: now(), reply: failed ? "error" : text, delivery };
+        calls.push(call);
+        const list = index.get(key) ?? [];
+        list.push(call);
+        index.set(key, list);
+      };
+      // ioredis retries a NOSCRIPT as EVAL internally; the reply that counts is the final one.
+      c.promise.then(
+        (reply) => record(reply, false),
+        () => record(undefined, true),
+      );
+    }
+    return result;
+  } as SendCommand;
+  return {
+    calls,
+    byKey: (key) => index.get(key) ?? [],
+    stop: () => {
+      client.sendCommand = original;
+    },
+  };
+}
+
+/** The idempotency keys Redis holds now: value and remaining TTL in ms (-1: no expiry). */
+export async function snapshotKeys(client: Redis, keyPrefix: string): Promise<Map<string, { value: string; pttl: number }>> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  const out = new Map<string, { value: string; pttl: number }>();
+  for (let i = 0; i < keys.length; i += 500) {
+    const chunk = keys.slice(i, i + 500);
+    const pipeline = client.pipeline();
+    for (const k of chunk) pipeline.get(k).pttl(k);
+    const replies = (await pipeline.exec()) ?? [];
+    chunk.forEach((k, j) => {
+      const value = replies[2 * j]?.[1];
+      const pttl = replies[2 * j + 1]?.[1];
+      if (typeof value === "string") out.set(k, { value, pttl: Number(pttl) });
+    });
+  }
+  return out;
+}
