@@ -81,9 +81,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "store",
     bug: "broken mutual exclusion: a claim takes over a live lease",
     file: "runtime/idempotency-store.ts",
-    find: `return {'in-progress', redis.call('PTTL', KEYS[1])}`,
-    replace: `redis.call('SET', KEYS[1], 'lease:' .. ARGV[1], 'PX', ARGV[2])
-return {'claimed', tonumber(ARGV[2])}`,
+    find: `if state == 'held' and holder ~= me and untilMs > now then return {'in-progress', untilMs - now} end`,
+    replace: `-- mutant: a live lease held by another token is not respected`,
     fast: true,
   },
   {
@@ -91,12 +90,8 @@ return {'claimed', tonumber(ARGV[2])}`,
     area: "store",
     bug: "dedupe window shrunk (a completed record kept 1/7 of the window)",
     file: "runtime/idempotency-store.ts",
-    find: `  redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'PX', ARGV[2])
-  return 'completed'
-`,
-    replace: `  redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'PX', math.floor(ARGV[2] / 7))
-  return 'completed'
-`,
+    find: `redis.call('SET', KEYS[1], 'done:' .. me, 'PX', ARGV[2])`,
+    replace: `redis.call('SET', KEYS[1], 'done:' .. me, 'PX', math.floor(ARGV[2] / 7))`,
     fast: true,
   },
   {
@@ -104,23 +99,16 @@ return {'claimed', tonumber(ARGV[2])}`,
     area: "store",
     bug: "dedupe disabled: a claim on a completed event succeeds",
     file: "runtime/idempotency-store.ts",
-    find: `if string.sub(v, 1, 5) == 'done:' then
-  return {'completed', 0}
-end`,
-    replace: `if string.sub(v, 1, 5) == 'done:' then
-  redis.call('SET', KEYS[1], 'lease:' .. ARGV[1], 'PX', ARGV[2])
-  return {'claimed', tonumber(ARGV[2])}
-end`,
+    find: `if state == 'done' then return {'completed', 0} end`,
+    replace: `-- mutant: a completed record does not stop a claim`,
   },
   {
     id: "store-lease-never-expires",
     area: "store",
     bug: "a lease without expiry: a crashed holder blocks the event until it is dead-lettered",
     file: "runtime/idempotency-store.ts",
-    find: `  redis.call('SET', KEYS[1], 'lease:' .. ARGV[1], 'PX', ARGV[2])
-  return {'claimed', tonumber(ARGV[2])}`,
-    replace: `  redis.call('SET', KEYS[1], 'lease:' .. ARGV[1])
-  return {'claimed', tonumber(ARGV[2])}`,
+    find: `'held:' .. nextGen .. ':' .. (now + tonumber(ARGV[2])) .. ':' .. me`,
+    replace: `'held:' .. nextGen .. ':' .. (now + 315360000000) .. ':' .. me`,
   },
   // ── consumer ─────────────────────────────────────────────────────────────────────────────
   {
@@ -128,35 +116,36 @@ end`,
     area: "consumer",
     bug: "consumer acknowledges as soon as it has claimed, before the handler ran",
     file: "runtime/consumer.ts",
-    find: `if (claim.status === "claimed") break;`,
-    replace: `if (claim.status === "claimed") { await settle.complete().catch(() => undefined); break; }`,
+    find: `      if ("outcome" in claim) return finish(claim.outcome, settlement);
+`,
+    replace: `      if ("outcome" in claim) return finish(claim.outcome, settlement);
+      await settlement.complete().catch(() => undefined);
+`,
   },
   {
     id: "consumer-acks-handler-failure",
     area: "consumer",
     bug: "consumer acknowledges a message whose handler failed",
-    file: "runtime/consumer.ts",
-    find: `return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.abandon());`,
-    replace: `return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.complete());`,
+    file: "runtime/consumer/run.ts",
+    find: `return { ok: false, outcome: { kind: "handler-failed", error, released, ...base, settled: "abandon" } };`,
+    replace: `return { ok: false, outcome: { kind: "handler-failed", error, released, ...base, settled: "complete" } };`,
   },
   {
     id: "consumer-dead-letters-handler-failure",
     area: "consumer",
     bug: "healthy events dead-lettered: a transient handler failure goes to the DLQ",
-    file: "runtime/consumer.ts",
-    find: `return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.abandon());`,
-    replace: `return settleWith({ kind: "handler-failed", error, released, ...base, settled: "abandon" }, () => settle.deadLetter("HandlerFailed", "transient"));`,
+    file: "runtime/consumer/run.ts",
+    find: `return { ok: false, outcome: { kind: "handler-failed", error, released, ...base, settled: "abandon" } };`,
+    replace: `return { ok: false, outcome: { kind: "poison", reason: "HandlerFailed", description: "transient", ...base, settled: "deadLetter" } };`,
     fast: true,
   },
   {
     id: "consumer-acks-in-progress-elsewhere",
     area: "consumer",
     bug: "consumer acknowledges a copy while another worker holds the lease (that worker may still fail)",
-    file: "runtime/consumer.ts",
-    find: `            { kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, waitedMs: now() - start, ...base, settled: "abandon" },
-            () => settle.abandon(),`,
-    replace: `            { kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, waitedMs: now() - start, ...base, settled: "abandon" },
-            () => settle.complete(),`,
+    file: "runtime/consumer/claim.ts",
+    find: `return { outcome: { kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, waitedMs, ...base, settled: "abandon" } };`,
+    replace: `return { outcome: { kind: "in-progress-elsewhere", retryAfterMs: claim.retryAfterMs, waitedMs, ...base, settled: "complete" } };`,
   },
   // ── models ───────────────────────────────────────────────────────────────────────────────
   {
