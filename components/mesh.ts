@@ -171,6 +171,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 secretEndDate: publisher.secretEndDate,
                 activeSlot: publisher.activeSlot,
                 expiryAlarmDays: args.alarms.secretExpiryDays,
+                deletionProtection: args.deletionProtection,
                 tags,
             },
             { parent: this },

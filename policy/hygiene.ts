@@ -191,6 +191,10 @@ export const REVIEWED_TYPES: readonly string[] = [
     "time:index/rotating:Rotating",
     "time:index/offset:Offset",
     "time:index/sleep:Sleep",
+    "time:index/static:Static",
+    // The consumer package upload + trigger sync (components/azure/package-deployment.ts): it grants
+    // nothing; the deployer's write role it uses is a role assignment, checked there.
+    "pulumi-nodejs:dynamic/multicloud-mesh:PackageDeployment",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:cloudwatch/eventBus:EventBus",
     "aws:cloudwatch/eventArchive:EventArchive",

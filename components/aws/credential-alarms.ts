@@ -21,6 +21,8 @@ export interface CredentialAlarmsArgs {
     /** Days before `secretEndDate` at which the expiry page fires (1..365). */
     expiryAlarmDays: number;
     /** Tags on every taggable resource of this component. */
+    /** Protect the dead-letter queue of undeliverable state-change pages from deletion (prod). */
+    deletionProtection?: boolean;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -109,12 +111,12 @@ export class CredentialAlarms extends pulumi.ComponentResource {
         // A state-change page SNS refuses (key or policy broken) must not vanish: retried, then kept
         // in its own dead-letter queue, whose depth pages through CloudWatch (a different path).
         const deadLetters = new aws.sqs.Queue(
-            `${name}-connection-state-dlq`,
+            `${name}-connection-state-dead-letters`,
             { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true, tags: args.tags },
-            { parent: this },
+            { parent: this, protect: args.deletionProtection ?? false },
         );
         new aws.sqs.QueuePolicy(
-            `${name}-connection-state-dlq-policy`,
+            `${name}-connection-state-dead-letters-policy`,
             {
                 queueUrl: deadLetters.url,
                 policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) =>
@@ -137,7 +139,7 @@ export class CredentialAlarms extends pulumi.ComponentResource {
             { parent: this },
         );
         alarmAbove(
-            `${name}-connection-state-dlq-alarm`,
+            `${name}-connection-state-dead-letters-alarm`,
             "A connection state-change page could not be delivered to the alarm topic: read the dead-letter queue",
             { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: deadLetters.name }, statistic: "Maximum" },
             { topicArns: topics.map((t) => t.arn), tags: args.tags },

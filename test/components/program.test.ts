@@ -119,7 +119,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             const rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule");
             assert.equal(dlq.inputs.sqsManagedSseEnabled, true);
             assert.equal(dlq.inputs.messageRetentionSeconds, 1209600);
-            const queuePolicy = one(dev, "aws:sqs/queuePolicy:QueuePolicy");
+            const queuePolicy = one(dev, "aws:sqs/queuePolicy:QueuePolicy", "-egress-dlq-policy");
             assert.equal(queuePolicy.inputs.queueUrl, dlq.outputs.url);
             const allows = policy(queuePolicy.inputs.policy).Statement.filter((s) => s.Effect === "Allow");
             assert.equal(allows.length, 1);

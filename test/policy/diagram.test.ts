@@ -41,7 +41,7 @@ describe("the mesh diagram drawn by the preview", () => {
     it("draws the event path from the bus to the Service Bus queue", () => {
         const bus = nodeId(mermaid, "EventBridge bus");
         const rule = nodeId(mermaid, "Rule<br/>mesh-dev-egress-rule");
-        const target = nodeId(mermaid, "Target (retry policy)<br/>185 retries");
+        const target = nodeId(mermaid, "Target (retry policy)<br/>185 retries / 3600s");
         const destination = nodeId(mermaid, "API destination");
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         assert.ok(hasEdge(mermaid, bus, rule));
@@ -51,7 +51,7 @@ describe("the mesh diagram drawn by the preview", () => {
     });
 
     it("draws dead letters and their alarms on both clouds", () => {
-        const target = nodeId(mermaid, "Target (retry policy)<br/>185 retries");
+        const target = nodeId(mermaid, "Target (retry policy)<br/>185 retries / 3600s");
         const dlq = nodeId(mermaid, "SQS queue<br/>mesh-dev-egress-dlq");
         const topic = nodeId(mermaid, "SNS topic");
         assert.ok(hasEdge(mermaid, target, dlq, "undeliverable"));
@@ -61,7 +61,7 @@ describe("the mesh diagram drawn by the preview", () => {
         assert.ok(hasEdge(mermaid, depth[0], topic, "notifies"));
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         const subQueue = nodeId(mermaid, "Dead-letter sub-queue");
-        const alert = nodeId(mermaid, "Metric alert");
+        const alert = nodeId(mermaid, "Metric alert<br/>mesh-dev-ingress-dlq-alert");
         assert.ok(hasEdge(mermaid, queue, subQueue));
         assert.ok(hasEdge(mermaid, subQueue, alert, "DeadletteredMessages > 0"));
         assert.ok(hasEdge(mermaid, alert, nodeId(mermaid, "Action group"), "notifies"));
@@ -73,7 +73,7 @@ describe("the mesh diagram drawn by the preview", () => {
         const queue = nodeId(mermaid, "Service Bus queue<br/>mesh-events");
         assert.ok(hasEdge(mermaid, sp, assignment));
         assert.ok(hasEdge(mermaid, assignment, queue, "Azure Service Bus Data Sender"));
-        assert.ok(hasEdge(mermaid, nodeId(mermaid, "Target (retry policy)<br/>185 retries"), nodeId(mermaid, "IAM role<br/>mesh-dev-egress-target-role"), "assumes"));
+        assert.ok(hasEdge(mermaid, nodeId(mermaid, "Target (retry policy)<br/>185 retries / 3600s"), nodeId(mermaid, "IAM role<br/>mesh-dev-egress-target-role"), "assumes"));
         assert.ok(hasEdge(mermaid, nodeId(mermaid, "Connection (OAuth"), nodeId(mermaid, "Entra ID application"), "client id"));
     });
 

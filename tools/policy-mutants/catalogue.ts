@@ -68,16 +68,16 @@ export const MUTANTS: Mutant[] = [
     { id: "egress-dlq-keeps-a-minute", class: "1 delivery path", policy: "sqs-queue-retention", stacks: BOTH, apply: (p) => set(one(p, SQS, "egress-dlq"), "messageRetentionSeconds", 60) },
     { id: "relay-failures-keep-an-hour", class: "1 delivery path", policy: "sqs-queue-retention", stacks: ["dev"], apply: (p) => set(one(p, SQS, "relay-failures"), "messageRetentionSeconds", 3600) },
     { id: "egress-dlq-keeps-five-days", class: "1 delivery path", policy: "sqs-dead-letter-queue-retention", stacks: BOTH, apply: (p) => set(one(p, SQS, "egress-dlq"), "messageRetentionSeconds", 432000) },
-    { id: "target-without-dlq", class: "1 delivery path", policy: "eventbridge-target-retry-dlq", stacks: BOTH, apply: (p) => set(one(p, TARGET), "deadLetterConfig", undefined) },
-    { id: "target-retries-a-minute", class: "1 delivery path", policy: "eventbridge-target-retry-dlq", stacks: BOTH, apply: (p) => set(one(p, TARGET), "retryPolicy.maximumEventAgeInSeconds", 60) },
-    { id: "target-never-retries", class: "1 delivery path", policy: "eventbridge-target-retry-dlq", stacks: ["prod"], apply: (p) => set(one(p, TARGET), "retryPolicy.maximumRetryAttempts", 0) },
+    { id: "target-without-dlq", class: "1 delivery path", policy: "eventbridge-target-retry-dlq", stacks: BOTH, apply: (p) => set(one(p, TARGET, "egress-target"), "deadLetterConfig", undefined) },
+    { id: "target-retries-a-minute", class: "1 delivery path", policy: "eventbridge-target-retry-dlq", stacks: BOTH, apply: (p) => set(one(p, TARGET, "egress-target"), "retryPolicy.maximumEventAgeInSeconds", 60) },
+    { id: "target-never-retries", class: "1 delivery path", policy: "eventbridge-target-retry-dlq", stacks: ["prod"], apply: (p) => set(one(p, TARGET, "egress-target"), "retryPolicy.maximumRetryAttempts", 0) },
     {
         id: "second-target-sqs-without-dlq",
         class: "1 delivery path",
         policy: "eventbridge-target-retry-dlq",
         stacks: BOTH,
         apply: (p) => {
-            const target = one(p, TARGET);
+            const target = one(p, TARGET, "egress-target");
             const queue = one(p, SQS, "relay-failures");
             add(p, target, TARGET, "audit-copy-target", { rule: get(target, "rule"), eventBusName: get(target, "eventBusName"), arn: queue.outputs.arn }, [queue]);
         },
@@ -88,7 +88,7 @@ export const MUTANTS: Mutant[] = [
         policy: "eventbridge-target-retry-dlq",
         stacks: ["dev"],
         apply: (p) => {
-            const target = one(p, TARGET);
+            const target = one(p, TARGET, "egress-target");
             const fn = one(p, LAMBDA);
             add(p, target, TARGET, "debug-target", { rule: get(target, "rule"), eventBusName: get(target, "eventBusName"), arn: fn.outputs.arn, retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 } }, [fn]);
         },
@@ -114,9 +114,9 @@ export const MUTANTS: Mutant[] = [
     { id: "alert-disabled", class: "2 alarms", policy: "alarm-enabled-with-actions-in-time", stacks: ["prod"], apply: (p) => set(one(p, ALERT, "dlq-alert"), "enabled", false) },
 
     // 3. Who may do what
-    { id: "publisher-data-owner", class: "3 access", policy: "azure-data-role-least-scope", stacks: BOTH, apply: (p) => set(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "roleDefinitionId", withRole(get(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "roleDefinitionId"), ROLE.sbOwner)) },
+    { id: "publisher-data-owner", class: "3 access", policy: "azure-data-owner-managed-identity-only", stacks: BOTH, apply: (p) => set(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "roleDefinitionId", withRole(get(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "roleDefinitionId"), ROLE.sbOwner)) },
     { id: "sender-on-namespace", class: "3 access", policy: "azure-data-role-least-scope", stacks: BOTH, apply: (p) => set(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "scope", queueScope(p, "publisher-queue-sender").replace(/\/queues\/[^/]+$/, "")) },
-    { id: "receiver-on-resource-group", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "consumer-queue-receiver"), "scope", queueScope(p, "consumer-queue-receiver").replace(/\/providers\/.*$/, "")) },
+    { id: "receiver-on-resource-group", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "consumer-queue-owner"), "scope", queueScope(p, "consumer-queue-owner").replace(/\/providers\/.*$/, "")) },
     { id: "sender-on-subscription", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["prod"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "scope", queueScope(p, "publisher-queue-sender").replace(/\/resourceGroups\/.*$/, "")) },
     { id: "blob-owner-on-resource-group", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope", get<string>(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope").replace(/\/providers\/.*$/, "")) },
     {
@@ -139,14 +139,14 @@ export const MUTANTS: Mutant[] = [
         stacks: ["prod"],
         apply: (p) => set(one(p, "aws:iam/role:Role", "relay-role"), "managedPolicyArns", ["arn:aws:iam::aws:policy/AdministratorAccess"]),
     },
-    { id: "dlq-policy-condition-dropped", class: "3 access", policy: "queue-topic-policy-not-public", stacks: BOTH, apply: (p) => editDocument(one(p, QUEUE_POLICY), "policy", (d) => d.Statement.filter((s) => s.Effect === "Allow").forEach((s) => ((s.Principal = "*"), delete s.Condition))) },
-    { id: "dlq-policy-any-aws-principal", class: "3 access", policy: "queue-topic-policy-not-public", stacks: ["dev"], apply: (p) => editDocument(one(p, QUEUE_POLICY), "policy", (d) => d.Statement.push({ Effect: "Allow", Principal: { AWS: "*" }, Action: "sqs:SendMessage", Resource: "*" })) },
+    { id: "dlq-policy-condition-dropped", class: "3 access", policy: "queue-topic-policy-not-public", stacks: BOTH, apply: (p) => editDocument(one(p, QUEUE_POLICY, "egress-dlq-policy"), "policy", (d) => d.Statement.filter((s) => s.Effect === "Allow").forEach((s) => ((s.Principal = "*"), delete s.Condition))) },
+    { id: "dlq-policy-any-aws-principal", class: "3 access", policy: "queue-topic-policy-not-public", stacks: ["dev"], apply: (p) => editDocument(one(p, QUEUE_POLICY, "egress-dlq-policy"), "policy", (d) => d.Statement.push({ Effect: "Allow", Principal: { AWS: "*" }, Action: "sqs:SendMessage", Resource: "*" })) },
     { id: "secret-lives-two-years", class: "3 access", policy: "entra-application-password-lifetime", stacks: BOTH, apply: (p) => all(p, APP_PASSWORD).forEach((r) => set(r, "endDate", "2028-01-01T00:00:00Z")) },
 
     // 4. Transport and exposure
-    { id: "storage-tls10", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, STORAGE), "minimumTlsVersion", "TLS1_0") },
-    { id: "storage-http-allowed", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["dev"], apply: (p) => set(one(p, STORAGE), "enableHttpsTrafficOnly", false) },
-    { id: "storage-public-blobs", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["prod"], apply: (p) => set(one(p, STORAGE), "allowBlobPublicAccess", true) },
+    { id: "storage-tls10", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_0") },
+    { id: "storage-http-allowed", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["dev"], apply: (p) => set(one(p, STORAGE, "consumer-storage"), "enableHttpsTrafficOnly", false) },
+    { id: "storage-public-blobs", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["prod"], apply: (p) => set(one(p, STORAGE, "consumer-storage"), "allowBlobPublicAccess", true) },
     { id: "container-public", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, CONTAINER), "publicAccess", "Blob") },
     { id: "function-tls10", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP), "siteConfig.minTlsVersion", "1.0") },
     { id: "function-ftps-allowed", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP), "siteConfig.ftpsState", "FtpsOnly") },
@@ -170,23 +170,23 @@ export const MUTANTS: Mutant[] = [
 
     // 6. Types outside the list
     { id: "unknown-type-s3-bucket", class: "6 types", policy: "resource-type-known-to-pack", stacks: BOTH, apply: (p) => void add(p, one(p, SQS, "egress-dlq"), "aws:s3/bucket:Bucket", "event-archive-bucket", { tags: { "mesh:project": "multicloud-mesh", "mesh:stack": "x" } }) },
-    { id: "untagged-taggable-type", class: "6 types", policy: "required-tags", stacks: BOTH, apply: (p) => void add(p, one(p, STORAGE), "azure-native:eventgrid:Topic", "events-topic", { resourceGroupName: get(one(p, STORAGE), "resourceGroupName") }) },
+    { id: "untagged-taggable-type", class: "6 types", policy: "required-tags", stacks: BOTH, apply: (p) => void add(p, one(p, STORAGE, "consumer-storage"), "azure-native:eventgrid:Topic", "events-topic", { resourceGroupName: get(one(p, STORAGE, "consumer-storage"), "resourceGroupName") }) },
     { id: "action-group-tags-dropped", class: "6 types", policy: "required-tags", stacks: ["prod"], apply: (p) => set(one(p, ACTION_GROUP), "tags", undefined) },
     { id: "relay-runtime-deprecated", class: "6 types", policy: "lambda-runtime-not-deprecated", stacks: ["dev"], apply: (p) => set(one(p, LAMBDA), "runtime", "nodejs18.x") },
 ];
 
 export const REWRITES: Rewrite[] = [
     { id: "sb-queue-delivery-count-at-limit", stacks: BOTH, apply: (p) => set(one(p, SB_QUEUE), "maxDeliveryCount", 10) },
-    { id: "target-default-retry-policy", stacks: BOTH, apply: (p) => set(one(p, TARGET), "retryPolicy", undefined) },
-    { id: "target-retries-a-day", stacks: ["prod"], apply: (p) => set(one(p, TARGET), "retryPolicy", { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 }) },
+    { id: "target-default-retry-policy", stacks: BOTH, apply: (p) => set(one(p, TARGET, "egress-target"), "retryPolicy", undefined) },
+    { id: "target-retries-a-day", stacks: ["prod"], apply: (p) => set(one(p, TARGET, "egress-target"), "retryPolicy", { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 }) },
     { id: "sqs-kms-instead-of-sse-sqs", stacks: BOTH, apply: (p) => (set(one(p, SQS, "egress-dlq"), "sqsManagedSseEnabled", undefined), set(one(p, SQS, "egress-dlq"), "kmsMasterKeyId", "alias/aws/sqs")) },
-    { id: "dlq-policy-pinned-by-account", stacks: BOTH, apply: (p) => editDocument(one(p, QUEUE_POLICY), "policy", (d) => d.Statement.filter((s) => s.Effect === "Allow").forEach((s) => (s.Condition = { StringEquals: { "aws:SourceAccount": "123456789012" } }))) },
+    { id: "dlq-policy-pinned-by-account", stacks: BOTH, apply: (p) => editDocument(one(p, QUEUE_POLICY, "egress-dlq-policy"), "policy", (d) => d.Statement.filter((s) => s.Effect === "Allow").forEach((s) => (s.Condition = { StringEquals: { "aws:SourceAccount": "123456789012" } }))) },
     { id: "relay-policy-read-only-on-star", stacks: ["dev"], apply: (p) => editDocument(one(p, ROLE_POLICY, "relay-policy"), "policy", (d) => d.Statement.push({ Sid: "Describe", Effect: "Allow", Action: ["dynamodb:DescribeTable", "dynamodb:ListStreams"], Resource: "*" })) },
     { id: "alarm-five-minute-periods", stacks: BOTH, apply: (p) => (set(one(p, ALARM, "egress-dlq-depth-alarm"), "period", 300), set(one(p, ALARM, "egress-dlq-depth-alarm"), "evaluationPeriods", 3)) },
     { id: "action-group-webhook-receiver", stacks: ["dev"], apply: (p) => (set(one(p, ACTION_GROUP), "emailReceivers", []), set(one(p, ACTION_GROUP), "webhookReceivers", [{ name: "pager", serviceUri: "https://pager.corp.example/hook", useCommonAlertSchema: true }])) },
     { id: "sns-https-subscription", stacks: ["prod"], apply: (p) => (set(one(p, SUBSCRIPTION), "protocol", "https"), set(one(p, SUBSCRIPTION), "endpoint", "https://pager.corp.example/sns")) },
     { id: "blob-owner-on-container", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope", `${get<string>(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope")}/blobServices/default/containers/packages`) },
-    { id: "storage-tls13", stacks: BOTH, apply: (p) => set(one(p, STORAGE), "minimumTlsVersion", "TLS1_3") },
+    { id: "storage-tls13", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_3") },
     { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM), "maximumRecordAgeInSeconds", -1) },
-    { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET), "rule")) },
+    { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
 ];
