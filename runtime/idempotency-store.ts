@@ -201,6 +201,9 @@ redis.call('SET', KEYS[1], 'free:' .. gen .. ':' .. me, 'PX', ARGV[2])
 return result
 `;
 
+/** The scripts' source, for tools that observe the store's traffic on the wire (the fault simulation's oracle). */
+export const IDEMPOTENCY_SCRIPTS = { claim: CLAIM, complete: COMPLETE, release: RELEASE } as const;
+
 // Versioned names: a changed script under the same name would be a different command.
 const CLAIM_COMMAND = "meshIdempotencyClaimV2";
 const COMPLETE_COMMAND = "meshIdempotencyCompleteV2";

@@ -33,7 +33,7 @@ export interface LeaseVerdict {
   overlappingLeases: string[];
 }
 
-const RECORDED = new Set(["completed", "completed-after-lease-expiry"]);
+const RECORDED = new Set(["completed", "completed-after-lease-expiry", "completed-after-takeover", "completed-record-missing"]);
 /** Redis stamps a key's expiry from its cached clock, which lags under load: the lenient side by this much. */
 const CLOCK_SLACK_MS = 50;
 

@@ -4,10 +4,12 @@
  * arguments, the simulated time it was sent and answered, and Redis's reply. The oracle judges
  * mutual exclusion and repeated effects from these records, and audits the keys Redis holds.
  *
- * Which script a call is, is read from its shape (the store's scripts are private): a claim answers
- * an array `[status, ms]`; a complete sends (key, token, window) and answers a string; a release
- * sends (key, token). Re-check this when runtime/idempotency-store.ts changes its scripts' arguments.
+ * Which script a call is, is read off the wire: EVALSHA carries the script's SHA-1 and EVAL its
+ * source, both matched against runtime/idempotency-store.ts IDEMPOTENCY_SCRIPTS (a complete and a
+ * release send the same number of arguments, so their shape cannot tell them apart).
  */
+import { createHash } from "crypto";
+import { IDEMPOTENCY_SCRIPTS } from "../../runtime/idempotency-store";
 import type Redis from "ioredis";
 
 export interface StoreCall {
@@ -37,6 +39,14 @@ interface CommandLike {
   promise: Promise<unknown>;
 }
 
+const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
+const SCRIPT_OPS = new Map<string, StoreCall["op"]>(
+  (Object.entries(IDEMPOTENCY_SCRIPTS) as [StoreCall["op"], string][]).flatMap(([op, lua]) => [
+    [sha1(lua), op],
+    [lua, op],
+  ]),
+);
+
 export function observeStore(client: Redis, keyPrefix: string, now: () => number, deliveryOf: () => unknown): StoreObserver {
   const calls: StoreCall[] = [];
   const index = new Map<string, StoreCall[]>();
@@ -52,17 +62,10 @@ export function observeStore(client: Redis, keyPrefix: string, now: () => number
       const sentAt = now();
       const delivery = deliveryOf();
       const record = (reply: unknown, failed: boolean) => {
-        let op: StoreCall["op"];
-        let text: string;
-        if (Array.isArray(reply)) {
-          op = "claim";
-          text = String(reply[0]);
-        } else {
-          op = c.args.length >= 5 ? "complete" : "release";
-          text = failed ? "error" : String(reply);
-        }
-        // A failed call's shape cannot be told from its reply; a claim sends a lease, a complete a window far longer.
-        if (failed && c.args.length >= 5) op = ms <= 24 * 3600_000 ? "claim" : "complete";
+        // Which script ran is read off the wire (EVALSHA's digest, or EVAL's source), not from the reply.
+        const op = SCRIPT_OPS.get(String(c.args[0]));
+        if (op === undefined) return;
+        const text = failed ? "error" : String(Array.isArray(reply) ? reply[0] : reply);
         const call: StoreCall = { op, key, token, ms, sentAt, repliedAt: now(), reply: failed ? "error" : text, delivery };
         calls.push(call);
         const list = index.get(key) ?? [];
