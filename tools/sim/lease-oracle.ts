@@ -72,7 +72,8 @@ export function judgeLeases(
     for (let i = 1; i < runs.length; i++) {
       const { r: a, claim: aClaim } = runs[i - 1];
       const { claim: bClaim } = runs[i];
-      const aRecorded = calls.some((c) => c.delivery === a.delivery && c.op === "complete" && RECORDED.has(c.reply));
+      // Recorded in time to matter: a completion after the next claim could not have stopped it.
+      const aRecorded = calls.some((c) => c.delivery === a.delivery && c.op === "complete" && RECORDED.has(c.reply) && c.repliedAt <= (bClaim?.sentAt ?? Infinity));
       let why: string | undefined;
       if (aClaim && bClaim && !aRecorded && bClaim.repliedAt >= aClaim.sentAt + aClaim.ms - CLOCK_SLACK_MS) {
         if (a.fault === "crash-after-effect") why = "crash between effect and completion (lease expired, measured)";
