@@ -62,7 +62,10 @@ class LocalPath {
         private readonly redis: Redis,
     ) {}
 
+    /** Started by the first smoke run, after the test has chosen the faults: a step already in flight
+     *  when a fault is switched on would still run the healthy path (the relay read the new record). */
     start(): void {
+        if (this.loop) return;
         this.loop = (async () => {
             while (!this.stopped) {
                 await this.step();
@@ -224,7 +227,6 @@ describe("npm run smoke, end to end against local servers (relay and consumer re
         );
         serviceBus = new InProcessServiceBusQueueModel();
         path = new LocalPath(streams, created.TableDescription!.LatestStreamArn!, eventBridge, awsDlq, relayFailures, serviceBus, redis);
-        path.start();
     });
     afterEach(async () => {
         await path.stop();
@@ -270,6 +272,7 @@ describe("npm run smoke, end to end against local servers (relay and consumer re
     const smoke = async (overrides: Partial<SmokeTargets> = {}) => {
         const printed: string[] = [];
         const progress: string[] = [];
+        path.start();
         const report = await runSmoke(ports(), targets(overrides), { print: (l) => printed.push(l), progress: (l) => progress.push(l) });
         return { report, printed, progress, verdict: formatVerdict(report) };
     };
