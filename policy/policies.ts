@@ -11,6 +11,7 @@ import { identityAndAccessPolicies } from "./identity-and-access";
 import { transportAndExposurePolicies } from "./transport-and-exposure";
 
 export { OUTBOX_KEY_ATTRIBUTE, PACK_ENFORCEMENT_LEVEL, PACK_NAME, T } from "./common";
+export * from "./dead-letter-queues";
 export * from "./delivery-path";
 export * from "./hygiene";
 export * from "./identity-and-access";
