@@ -5,12 +5,16 @@
  * module instead, because constructing a `PolicyPack` starts the analyzer's gRPC server.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { azureToAwsDeliveryPolicies, azureToAwsIdentityPolicies, azureToAwsTransportPolicies } from "./azure-to-aws";
+import { azureToAwsRoutingPolicies } from "./azure-to-aws-routing";
 import { deliveryPathPolicies } from "./delivery-path";
 import { hygienePolicies } from "./hygiene";
 import { identityAndAccessPolicies } from "./identity-and-access";
 import { transportAndExposurePolicies } from "./transport-and-exposure";
 
 export { OUTBOX_KEY_ATTRIBUTE, PACK_ENFORCEMENT_LEVEL, PACK_NAME, T } from "./common";
+export * from "./azure-to-aws";
+export * from "./azure-to-aws-routing";
 export * from "./dead-letter-queues";
 export * from "./delivery-path";
 export * from "./hygiene";
@@ -24,9 +28,9 @@ export type PolicyClass = "delivery path" | "identity and access" | "transport a
 
 /** Every policy with its class, in the order of docs/policies.md. */
 export const POLICY_CLASSES: [PolicyClass, Policy[]][] = [
-    ["delivery path", deliveryPathPolicies],
-    ["identity and access", identityAndAccessPolicies],
-    ["transport and exposure", transportAndExposurePolicies],
+    ["delivery path", [...deliveryPathPolicies, ...azureToAwsDeliveryPolicies, ...azureToAwsRoutingPolicies]],
+    ["identity and access", [...identityAndAccessPolicies, ...azureToAwsIdentityPolicies]],
+    ["transport and exposure", [...transportAndExposurePolicies, ...azureToAwsTransportPolicies]],
     ["hygiene", hygienePolicies],
 ];
 

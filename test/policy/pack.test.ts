@@ -35,6 +35,7 @@ describe("policies: the pack as a whole", () => {
             "endDateRelative", "startDate", "rotateWhenChanged", "hashKey", "streamEnabled", "streamViewType", "pointInTimeRecovery",
             "serverSideEncryption", "httpsOnly", "siteConfig", "properties", "runtime", "packageType", "tags", "tagsAll", "metricQueries",
             "dimensions", "namespace", "metricName", "alarmActions", "actionsEnabled", "threshold", "comparisonOperator",
+            "authConfig", "configurationName", "value", "assumeRolePolicy", "eventPattern", "rule", "eventBusName", "queueUrl", "startingPosition",
         ];
         const unknown = Object.fromEntries(keys.map((k) => [k, UNKNOWN_OBJECT]));
         const unknownNested = {

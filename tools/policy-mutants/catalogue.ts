@@ -31,6 +31,7 @@ const SB_QUEUE = "azure-native:servicebus:Queue";
 const SB_NAMESPACE = "azure-native:servicebus:Namespace";
 const SQS = "aws:sqs/queue:Queue";
 const TARGET = "aws:cloudwatch/eventTarget:EventTarget";
+const RULE = "aws:cloudwatch/eventRule:EventRule";
 const ESM = "aws:lambda/eventSourceMapping:EventSourceMapping";
 const TABLE = "aws:dynamodb/table:Table";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -57,6 +58,20 @@ const withRole = (id: string, role: string) => id.replace(/[0-9a-f-]{36}$/, role
 const appSetting = (p: Program, name: string, value: string) => {
     const app = one(p, WEB_APP);
     set(app, "siteConfig.appSettings", [...get<unknown[]>(app, "siteConfig.appSettings"), { name, value }]);
+};
+
+/**
+ * Adds a rule on the egress bus that sends to an SQS queue (the shape of the Azure-origin consumer
+ * route), with the pattern `pattern` derives from the egress rule's, and a compliant target.
+ */
+const consumerRoute = (p: Program, pattern: (egress: Record<string, unknown>) => Record<string, unknown>) => {
+    const rule = one(p, RULE, "egress-rule");
+    const target = one(p, TARGET, "egress-target");
+    const queue = one(p, SQS, "relay-failures");
+    const egressPattern = JSON.parse(get<string>(rule, "eventPattern")) as Record<string, unknown>;
+    const inbound = add(p, rule, RULE, "inbound-rule", { ...rule.inputs, description: "Azure-origin events to the consumer queue", eventPattern: JSON.stringify(pattern(egressPattern)) });
+    inbound.outputs.name = "inbound-rule";
+    add(p, target, TARGET, "inbound-target", { rule: "inbound-rule", eventBusName: get(target, "eventBusName"), arn: queue.outputs.arn, deadLetterConfig: get(target, "deadLetterConfig") }, [inbound, queue]);
 };
 
 export const MUTANTS: Mutant[] = [
@@ -93,6 +108,11 @@ export const MUTANTS: Mutant[] = [
             add(p, target, TARGET, "debug-target", { rule: get(target, "rule"), eventBusName: get(target, "eventBusName"), arn: fn.outputs.arn, retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 } }, [fn]);
         },
     },
+    // No ping-pong (issue 13): a route for Azure-origin events added to the egress bus, to an SQS
+    // consumer, whose pattern also matches what the egress rule forwards to Azure.
+    { id: "consumer-route-repeats-egress-sources", class: "1 delivery path", policy: "eventbridge-routes-no-ping-pong", stacks: BOTH, apply: (p) => consumerRoute(p, (egress) => egress) },
+    { id: "consumer-route-any-source", class: "1 delivery path", policy: "eventbridge-routes-no-ping-pong", stacks: ["dev"], apply: (p) => consumerRoute(p, () => ({ "detail-type": ["OrderPlaced"] })) },
+    { id: "consumer-route-prefix-source", class: "1 delivery path", policy: "eventbridge-routes-no-ping-pong", stacks: ["prod"], apply: (p) => consumerRoute(p, () => ({ source: [{ prefix: "mesh." }] })) },
     { id: "stream-retries-forever", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM), "maximumRetryAttempts", -1) },
     { id: "stream-no-failure-destination", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM), "destinationConfig", undefined) },
     { id: "stream-no-bisect", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["dev"], apply: (p) => set(one(p, ESM), "bisectBatchOnFunctionError", false) },
@@ -176,6 +196,7 @@ export const MUTANTS: Mutant[] = [
 ];
 
 export const REWRITES: Rewrite[] = [
+    { id: "consumer-route-own-sources", stacks: BOTH, apply: (p) => consumerRoute(p, () => ({ source: ["mesh.azure.orders", "mesh.azure.payments"] })) },
     { id: "sb-queue-delivery-count-at-limit", stacks: BOTH, apply: (p) => set(one(p, SB_QUEUE), "maxDeliveryCount", 10) },
     { id: "target-default-retry-policy", stacks: BOTH, apply: (p) => set(one(p, TARGET, "egress-target"), "retryPolicy", undefined) },
     { id: "target-retries-a-day", stacks: ["prod"], apply: (p) => set(one(p, TARGET, "egress-target"), "retryPolicy", { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 }) },
