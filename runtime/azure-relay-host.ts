@@ -23,7 +23,7 @@ import { Pool } from "pg";
 import { createWebIdentityCredentialsProvider, EntraTokenSource } from "./aws-web-identity";
 import { createJsonLogger, describeError, Logger } from "./logger";
 import { createPostgresOutboxRelay, PostgresOutboxRelay, RelayRunSummary } from "./postgres-outbox/relay";
-import { checkOutboxTableName, DEFAULT_PG_OUTBOX_TABLE, PgQueryable } from "./postgres-outbox/schema";
+import { checkOutboxTableName, DEFAULT_PG_OUTBOX_TABLE, PgQueryable, purgePublishedOutboxRows } from "./postgres-outbox/schema";
 import type { PutEventsPort } from "./relay";
 
 /**
@@ -52,6 +52,8 @@ export const RELAY_SETTING_NAMES = {
   budgetMs: "MESH_RELAY_BUDGET_MS",
   leaseMs: "MESH_RELAY_LEASE_MS",
   batchSize: "MESH_RELAY_BATCH_SIZE",
+  /** Optional: delete published rows older than this many hours after each run (needs DELETE on the table). Unset: keep them. */
+  retentionHours: "MESH_OUTBOX_RETENTION_HOURS",
 } as const;
 
 export interface RelaySettings {
@@ -62,6 +64,8 @@ export interface RelaySettings {
   budgetMs: number;
   leaseMs: number;
   batchSize: number;
+  /** Published rows older than this are deleted after each run; undefined keeps them. */
+  retentionMs?: number;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -111,6 +115,7 @@ export function readRelaySettings(env: Record<string, string | undefined>): Rela
   const budgetMs = integer(n.budgetMs, 50_000, 1_000, 600_000);
   const leaseMs = integer(n.leaseMs, 120_000, 5_000, 3_600_000);
   const batchSize = integer(n.batchSize, 100, 1, 1_000);
+  const retentionHours = env[n.retentionHours] ? integer(n.retentionHours, 0, 1, 24 * 366) : undefined;
   if (problems.length > 0) {
     throw new Error(`outbox relay settings are invalid; events stay pending in the outbox until they are fixed:\n  - ${problems.join("\n  - ")}`);
   }
@@ -121,6 +126,7 @@ export function readRelaySettings(env: Record<string, string | undefined>): Rela
     budgetMs,
     leaseMs,
     batchSize,
+    retentionMs: retentionHours === undefined ? undefined : retentionHours * 3600_000,
   };
 }
 
@@ -156,6 +162,7 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
   // One object holds the lazily built clients and the steps (closure serializer; runtime/README.md).
   const state = {
     relay: undefined as PostgresOutboxRelay | undefined,
+    db: undefined as PgQueryable | undefined,
     closers: [] as Array<() => Promise<void> | void>,
     context: undefined as InvocationContextLike | undefined,
     write(line: string): void {
@@ -194,6 +201,7 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
         db = pool;
         state.closers.push(() => pool.end());
       }
+      state.db = db;
       let eventBridge = deps.eventBridge;
       if (!eventBridge) {
         const sts = new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint });
@@ -222,7 +230,12 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
       state.context = context;
       const relay = (state.relay ??= state.build());
       try {
-        return await relay.drain({ budgetMs: settings.budgetMs });
+        const summary = await relay.drain({ budgetMs: settings.budgetMs });
+        if (settings.retentionMs !== undefined) {
+          const purged = await purgePublishedOutboxRows(state.db!, { table: settings.pg.table, olderThanMs: settings.retentionMs });
+          if (purged > 0) state.logger?.info("Outbox published rows purged", { purged, retentionMs: settings.retentionMs });
+        }
+        return summary;
       } catch (error) {
         state.logger?.error("Outbox relay run failed; pending rows stay pending (claimed ones return when their lease ends)", {
           error: describeError(error),

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { Pool } from "pg";
 import { DomainEvent, putEventsEntrySize, toPutEventsEntry } from "../../runtime/event";
 import { createPostgresOutboxRelay, PostgresRelayOptions, RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
-import { ensureOutboxSchema } from "../../runtime/postgres-outbox/schema";
+import { ensureOutboxSchema, outboxDdlStatements, purgePublishedOutboxRows } from "../../runtime/postgres-outbox/schema";
 import { createPostgresOutboxWriter } from "../../runtime/postgres-outbox/writer";
 import { EntryVerdict, PutEventsEndpoint, ReceivedEntry, startPutEventsEndpoint } from "../../tools/local-servers/put-events-endpoint";
 import { PostgresServer, startPostgres } from "../../tools/local-servers/postgres";
@@ -228,5 +228,16 @@ describe("PostgreSQL outbox relay (real PostgreSQL, local PutEvents endpoint)", 
     assert.ok(summary.published >= 10 && summary.published < 60);
     assert.equal(summary.pendingBacklog, 60 - summary.published);
     assert.ok(summary.oldestPendingAgeSeconds >= 0);
+  });
+
+  it("purges only published rows older than the retention, and the DDL statements apply one by one, twice", async () => {
+    const [old, recent, parked, pending] = await seed([makeEvent(), makeEvent(), makeEvent(), makeEvent()]);
+    await pool.query("UPDATE mesh_outbox SET status = 'published', published_at = clock_timestamp() - interval '2 hours' WHERE event_id = ANY($1::uuid[])", [[old]]);
+    await pool.query("UPDATE mesh_outbox SET status = 'published', published_at = clock_timestamp() WHERE event_id = $1", [recent]);
+    await pool.query("UPDATE mesh_outbox SET status = 'parked', parked_reason = 'test', parked_at = clock_timestamp() - interval '2 hours' WHERE event_id = $1", [parked]);
+    assert.equal(await purgePublishedOutboxRows(pool, { olderThanMs: 3600_000 }), 1);
+    assert.deepEqual(Object.keys(await statusOf([old, recent, parked, pending])).sort(), [recent, parked, pending].sort());
+    for (let round = 0; round < 2; round++) for (const statement of outboxDdlStatements("app_outbox")) await pool.query(statement);
+    assert.equal((await pool.query("SELECT count(*) AS n FROM app_outbox")).rows[0].n, "0");
   });
 });
