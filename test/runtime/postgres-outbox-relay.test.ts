@@ -240,4 +240,24 @@ describe("PostgreSQL outbox relay (real PostgreSQL, local PutEvents endpoint)", 
     for (let round = 0; round < 2; round++) for (const statement of outboxDdlStatements("app_outbox")) await pool.query(statement);
     assert.equal((await pool.query("SELECT count(*) AS n FROM app_outbox")).rows[0].n, "0");
   });
+
+  it("a relay whose lease ran out cannot reschedule rows another relay has claimed since (claim-token fence)", async () => {
+    const ids = await seed(Array.from({ length: 3 }, () => makeEvent()));
+    events.setLatencyMs(1_000);
+    // The first request (the stale relay's) is throttled entry by entry; later ones are accepted.
+    events.setBehaviour((request) => (request.index === 0 ? { kind: "respond", entry: () => ({ ok: false, errorCode: "ThrottlingException" }) } : { kind: "respond" }));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const stale = relay({ leaseMs: 500, entryRetries: 0, retryBackoffBaseMs: 1, retryBackoffMaxMs: 1 });
+    const staleRun = stale.runOnce();
+    await sleep(650);
+    const owner = relay({ leaseMs: 10_000 });
+    const ownerRun = owner.runOnce();
+    await staleRun; // settles "retry in 1 ms" with its old token while the owner's request is in flight
+    const third = await relay().claim();
+    assert.deepEqual(third.rows, [], "the owner's lease still holds: the stale relay's backoff did not free the rows");
+    const ownerSummary = await ownerRun;
+    assert.equal(ownerSummary.published, 3);
+    assert.ok(Object.values(await statusOf(ids)).every((s) => s === "published"));
+    assert.deepEqual(acceptedIds().sort(), [...ids].sort(), "each event accepted once");
+  });
 });
