@@ -33,6 +33,9 @@ import type { PutEventsPort } from "./relay";
  */
 export const POSTGRES_ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default";
 
+/** Longest single AWS HTTP request (STS, PutEvents) before the SDK gives up on it. */
+export const AWS_REQUEST_TIMEOUT_MS = 10_000;
+
 /** App settings the relay reads; each error names the setting. Keys are a contract with components/. */
 export const RELAY_SETTING_NAMES = {
   pgHost: "MESH_OUTBOX_PG_HOST",
@@ -147,6 +150,8 @@ export interface RelayHostDeps {
   /** Endpoint overrides for local models (default: the AWS regional endpoints). */
   stsEndpoint?: string;
   eventBridgeEndpoint?: string;
+  /** Default AWS_REQUEST_TIMEOUT_MS. */
+  awsRequestTimeoutMs?: number;
   /** TLS for PostgreSQL. Default: verified TLS to the host name (the server requires TLS). */
   pgSsl?: ConnectionOptions | false;
   logger?: Logger;
@@ -194,6 +199,8 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
           ssl: deps.pgSsl ?? { rejectUnauthorized: true },
           max: 2,
           connectionTimeoutMillis: 15_000,
+          // Server-side cap per statement: a stuck claim or update fails the run instead of outliving the lease.
+          statement_timeout: 30_000,
           idleTimeoutMillis: 60_000,
         });
         // An idle client's error would otherwise crash the worker; the next query reconnects.
@@ -204,7 +211,12 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
       state.db = db;
       let eventBridge = deps.eventBridge;
       if (!eventBridge) {
-        const sts = new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint });
+        // Bounded calls keep one batch well inside its lease: 10 requests, 4 in flight, 3 attempts
+        // of at most AWS_REQUEST_TIMEOUT_MS each is about 90 s against a 120 s default lease.
+        // throwOnRequestTimeout: without it @smithy/node-http-handler 4.x only logs a warning when
+        // requestTimeout passes and keeps waiting (the host test's silent endpoint shows it).
+        const requestHandler = { connectionTimeout: 5_000, requestTimeout: deps.awsRequestTimeoutMs ?? AWS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
+        const sts = new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint, requestHandler });
         const credentials = createWebIdentityCredentialsProvider({
           tokenSource,
           audience: settings.entra.audience,
@@ -212,7 +224,7 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
           roleSessionName: settings.aws.roleSessionName,
           sts,
         });
-        const client = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3 });
+        const client = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3, requestHandler });
         state.closers.push(() => client.destroy(), () => sts.destroy());
         eventBridge = client;
       }

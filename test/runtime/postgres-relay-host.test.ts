@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import * as net from "net";
 import { Pool } from "pg";
 import { createOutboxRelayTimerHandler, POSTGRES_ENTRA_SCOPE, readRelaySettings, RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
 import { EntraTokenSource } from "../../runtime/aws-web-identity";
@@ -147,5 +148,29 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
     }
     assert.equal(events.requests.length, 0);
     assert.equal((await producerPool.query("SELECT status FROM mesh_outbox WHERE event_id = $1", [ids[0]])).rows[0].status, "pending");
+  });
+
+  it("an EventBridge endpoint that never answers fails the request in bounded time; the rows go back", async () => {
+    const ids = (await createPostgresOutboxWriter({ pool: producerPool }).commit([makeEvent(), makeEvent()], async () => undefined)).eventIds;
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const handler = createOutboxRelayTimerHandler(readRelaySettings(env()), {
+      tokenSource,
+      stsEndpoint: sts.endpoint,
+      eventBridgeEndpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+      awsRequestTimeoutMs: 300,
+      pgSsl: { ca: server.caCertificate },
+    });
+    try {
+      const started = Date.now();
+      const summary = await handler(undefined, context());
+      assert.equal(summary.stoppedBy, "requestFailure");
+      assert.ok(Date.now() - started < 8_000, `bounded by the request timeout (took ${Date.now() - started} ms)`);
+      const rows = (await producerPool.query("SELECT status, last_error FROM mesh_outbox WHERE event_id = ANY($1::uuid[])", [ids])).rows;
+      assert.ok(rows.every((r) => r.status === "pending" && /RequestFailed: TimeoutError/.test(r.last_error)), JSON.stringify(rows));
+    } finally {
+      await handler.close();
+      silent.close();
+    }
   });
 });
