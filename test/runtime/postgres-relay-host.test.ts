@@ -173,4 +173,27 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
       silent.close();
     }
   });
+
+  it("with MESH_OUTBOX_RETENTION_HOURS it purges old published rows after the run (and fails loudly without DELETE)", async () => {
+    const [old] = (await createPostgresOutboxWriter({ pool: producerPool }).commit([makeEvent()], async () => undefined)).eventIds;
+    await producerPool.query("UPDATE mesh_outbox SET status = 'published', published_at = clock_timestamp() - interval '3 hours' WHERE event_id = $1", [old]);
+    const settings = readRelaySettings(env({ [RELAY_SETTING_NAMES.retentionHours]: "2" }));
+    assert.equal(settings.retentionMs, 2 * 3600_000);
+    const deps = { tokenSource, stsEndpoint: sts.endpoint, eventBridgeEndpoint: events.endpoint, pgSsl: { ca: server.caCertificate } };
+    const withoutGrant = createOutboxRelayTimerHandler(settings, deps);
+    try {
+      await assert.rejects(withoutGrant(undefined, context()), /permission denied for table mesh_outbox/);
+    } finally {
+      await withoutGrant.close();
+    }
+    await server.sql("shop", "GRANT DELETE ON mesh_outbox TO mesh_relay");
+    const handler = createOutboxRelayTimerHandler(settings, deps);
+    try {
+      await handler(undefined, context());
+      assert.equal((await producerPool.query("SELECT count(*) AS n FROM mesh_outbox WHERE event_id = $1", [old])).rows[0].n, "0");
+    } finally {
+      await handler.close();
+      await server.sql("shop", "REVOKE DELETE ON mesh_outbox FROM mesh_relay");
+    }
+  });
 });
