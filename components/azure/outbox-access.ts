@@ -155,8 +155,8 @@ export function outboxAccessProvider(token: PostgresTokenSource): pulumi.dynamic
  * (outbox-access-setup.ts). Again whenever the schema, the identity or the privileges change.
  */
 export class OutboxAccess extends pulumi.dynamic.Resource {
-    public readonly grantedPrivileges!: pulumi.Output<string[]>;
-    public readonly relayRoleName!: pulumi.Output<string>;
+    declare public readonly grantedPrivileges: pulumi.Output<string[]>;
+    declare public readonly relayRoleName: pulumi.Output<string>;
 
     constructor(name: string, args: OutboxAccessArgs, opts?: pulumi.CustomResourceOptions, token: PostgresTokenSource = deployerPostgresToken()) {
         const retry = args.retry ?? { initialDelayMs: 5_000, maxDelayMs: 60_000, budgetMs: 15 * 60_000 };
