@@ -166,7 +166,9 @@ export class OutboxPostgres extends pulumi.ComponentResource {
                 createMode: "Create",
                 tags: args.tags,
             },
-            { parent: this, protect: args.deletionProtection },
+            // geoRedundantBackup is create-only (Backup x-ms-mutability [create, read]): a change is a
+            // planned replacement — which deletionProtection blocks, since pending events live here.
+            { parent: this, protect: args.deletionProtection, replaceOnChanges: ["backup.geoRedundantBackup"] },
         );
 
         // A Flexible Server runs one management operation at a time; each child waits for the previous one.

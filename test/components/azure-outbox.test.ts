@@ -8,6 +8,7 @@ import { RELAY_FUNCTION_NAME, relayEntryFile, relaySchedule } from "../../compon
 import { RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
 import { RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
 import * as os from "os";
+import { checkCloudConstraints } from "../../tools/cloud-constraints";
 import * as path from "path";
 
 // `getMonitor` is internal in the SDK's typings; tools/mock-engine.ts reads it the same way.
@@ -20,6 +21,8 @@ interface Registered {
     inputs: Record<string, any>;
     state: Record<string, any>;
     id: string;
+    custom?: boolean;
+    replaceOnChanges?: string[];
 }
 
 export const SCHEMA = { statements: ["CREATE TABLE IF NOT EXISTS mesh.outbox (id bigint)"], table: "mesh.outbox", relayPrivileges: ["SELECT", "UPDATE"] };
@@ -54,6 +57,7 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
     const registered: Registered[] = [];
     const dependencies = new Map<string, string[]>();
     const protectedNames = new Set<string>();
+    const replaceOnChanges = new Map<string, string[]>();
     const named = (name: string) => {
         const found = registered.filter((r) => r.name === name);
         assert.equal(found.length, 1, `exactly one resource named ${name}: ${registered.map((r) => r.name).join(", ")}`);
@@ -79,6 +83,7 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
         monitor.registerResource = (req, cb) => {
             dependencies.set(req.getName(), req.getDependenciesList());
             if (req.getProtect()) protectedNames.add(req.getName());
+            replaceOnChanges.set(req.getName(), req.getReplaceonchangesList());
             register(req, cb);
         };
     });
@@ -273,6 +278,37 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
             assert.match(failures.inputs.criteria.allOf[0].query, new RegExp(`requests \\| where name == '${RELAY_FUNCTION_NAME}' and success == false`));
             assert.equal(insights.inputs.workspaceResourceId, pgArgs(relay).workspaceId);
             assert.equal(insights.inputs.disableLocalAuth, true);
+        });
+    });
+
+    describe("cloud constraints (tools/cloud-constraints/azure-postgres.ts) on what these components register", () => {
+        const constrained = () =>
+            registered.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs, outputs: { ...r.state, id: r.id }, custom: true, replaceOnChanges: replaceOnChanges.get(r.name) ?? [] }));
+
+        it("no violation, and every new type has rules (none unchecked for lack of a catalog entry)", () => {
+            const result = checkCloudConstraints(constrained());
+            assert.deepEqual(result.failing.map((v) => `${v.type} ${v.name} ${v.path}: ${v.rule}`), []);
+            for (const type of ["Server", "Configuration", "Database", "FirewallRule", "AdministratorsMicrosoftEntra"]) {
+                assert.ok(registered.some((r) => r.type === `azure-native:dbforpostgresql:${type}`), type);
+            }
+            assert.ok(result.checkedValues > 50, `checked ${result.checkedValues}`);
+        });
+
+        it("catches what the cloud would refuse: HA on Burstable, TLS below 1.0 names, password auth without a login, geo backup without replaceOnChanges", () => {
+            const broken = constrained().map((r) => {
+                if (r.name === "t1-outbox-server") return { ...r, inputs: { ...r.inputs, highAvailability: { mode: "ZoneRedundant" }, authConfig: { ...r.inputs.authConfig, passwordAuth: "Enabled" } }, replaceOnChanges: [] };
+                if (r.name === "t1-outbox-ssl-min-protocol-version") return { ...r, inputs: { ...r.inputs, value: "SSLv3" } };
+                if (r.name === "t1-outbox-fw-deployer") return { ...r, inputs: { ...r.inputs, startIpAddress: "203.0.113.9", endIpAddress: "203.0.113.1" } };
+                return r;
+            });
+            const paths = checkCloudConstraints(broken).failing.filter((v) => v.name.startsWith("t1-outbox")).map((v) => `${v.name} ${v.path}`).sort();
+            assert.deepEqual(paths, [
+                "t1-outbox-fw-deployer startIpAddress",
+                "t1-outbox-server administratorLogin",
+                "t1-outbox-server backup.geoRedundantBackup",
+                "t1-outbox-server highAvailability.mode",
+                "t1-outbox-ssl-min-protocol-version value",
+            ]);
         });
     });
 
