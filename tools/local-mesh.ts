@@ -2,7 +2,7 @@
  * The local mesh: producer → outbox → relay → bus → queue → consumer on this machine, under seeded
  * faults, ending with the count (tools/sim/simulation.ts says what is real and what is a model).
  *
- *   npm run local -- --events 10000 --seed 42 [--faults none|default|heavy] [--baseline setnx-first]
+ *   npm run local -- --events 10000 --seed 42 [--stack dev|prod] [--faults none|default|heavy] [--baseline setnx-first]
  *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--workers 16] [--wall-limit-minutes 60 | --wall-limit-seconds S]
  *                    [--dynamodb-url http://127.0.0.1:8000] [--redis-url redis://127.0.0.1:6379]
  *                    [--business-redis-url redis://…]
@@ -19,6 +19,7 @@ import { startDynamoDbLocal, DynamoDbLocal } from "./local-servers/dynamodb-loca
 import { RedisServer, startRedisServer } from "./local-servers/redis-server";
 import { connectRedis, restartableRedis, waitForReady } from "./local-servers/redis-client";
 import { faultProfile } from "./sim/faults";
+import { stackSettings } from "./sim/stack-settings";
 import type { HandlerContract } from "./sim/ledger";
 import { formatReport } from "./sim/report";
 import { ConsumerDesign, IdempotencyRedis, Progress, runSimulation, SimulationReport } from "./sim/simulation";
@@ -26,6 +27,8 @@ import { ConsumerDesign, IdempotencyRedis, Progress, runSimulation, SimulationRe
 interface Args {
   events: number;
   seed: number;
+  /** Pulumi stack whose settings the run uses; undefined: Pulumi.yaml's defaults. */
+  stack?: string;
   faults: string;
   baseline?: "setnx-first";
   handler: HandlerContract;
@@ -39,7 +42,7 @@ interface Args {
 }
 
 const USAGE =
-  "usage: npm run local -- [--events N] [--seed S] [--faults none|default|heavy] [--baseline setnx-first] " +
+  "usage: npm run local -- [--events N] [--seed S] [--stack dev|prod] [--faults none|default|heavy] [--baseline setnx-first] " +
   "[--handler conditional|plain] [--json] [--no-redis-restart] [--workers N] [--wall-limit-minutes M | --wall-limit-seconds S] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
 
 export function parseArgs(argv: string[]): Args {
@@ -59,6 +62,7 @@ export function parseArgs(argv: string[]): Args {
     switch (flag) {
       case "--events": args.events = integer(value(), 1); break;
       case "--seed": args.seed = integer(value(), 0); break;
+      case "--stack": args.stack = value(); stackSettings(args.stack); break;
       case "--faults": args.faults = value(); faultProfile(args.faults); break;
       case "--baseline": {
         const v = value();
@@ -175,7 +179,8 @@ async function main(): Promise<number> {
     }
     cleanup.push(() => business.disconnect());
 
-    const command = `npm run local -- --events ${args.events} --seed ${args.seed} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}`;
+    const stack = stackSettings(args.stack);
+    const command = `npm run local -- --events ${args.events} --seed ${args.seed}${args.stack ? ` --stack ${args.stack}` : ""} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}`;
     const runs: SimulationReport[] = [];
     const designs: ConsumerDesign[] = args.baseline ? ["claim-complete", "setnx-first"] : ["claim-complete"];
     for (const consumer of designs) {
@@ -185,6 +190,7 @@ async function main(): Promise<number> {
           seed: args.seed,
           events: args.events,
           faults,
+          stack,
           consumer,
           handlerContract: args.handler,
           dynamodb,

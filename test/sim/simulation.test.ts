@@ -113,7 +113,7 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       "producer timed out after commit (answer dropped)",
       "producer commit refused (business condition failed)",
       "API destination concurrent copy",
-      "consumer slow handler (half the lock)",
+      "consumer slow handler (ends just inside its deadline)",
     ]) {
       assert.ok(total(name) > 0, `fault '${name}' was never injected in ${reports.length} runs`);
     }
@@ -124,6 +124,17 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     // Copies really contended for a live lease, and a restart really lost records.
     assert.ok(reports.some((r) => (r.consumerOutcomes["in-progress-elsewhere"] ?? 0) > 0), "no delivery ever found its event in progress elsewhere");
     assert.ok(reports.some((r) => r.recordsLostInRestart > 0), "no Redis restart lost a record");
+    // One clock: the stack's real durations, the dedupe window really exercised by late copies on
+    // both sides of it, Redis aged along with the simulated days.
+    for (const r of reports) {
+      assert.equal(r.settings.lockDurationMs, 60_000, summary(r));
+      assert.ok(r.redisAgedMs > r.settings.dedupeWindowMs || r.lateCopies.beyondWindow === 0, summary(r));
+    }
+    assert.ok(reports.reduce((n, r) => n + r.lateCopies.insideWindow, 0) > 0, "no late copy inside the dedupe window");
+    assert.ok(reports.reduce((n, r) => n + r.lateCopies.beyondWindow, 0) > 0, "no late copy beyond the dedupe window");
+    assert.ok(reports.some((r) => (r.effectReachedTwiceBy["copy after the dedupe window (measured)"] ?? 0) > 0), "no late copy beyond the window was processed again");
+    // Leases really contended: copies met live leases, and every run had deliveries that gave up on one.
+    assert.ok(reports.every((r) => r.claimsMetLiveLease > 0), "some run had no claim meet a live lease");
   });
 
   it("the source design's SET NX consumer, same seed and faults, loses events and leaves poison out of the DLQ", async () => {

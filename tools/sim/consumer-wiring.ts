@@ -16,7 +16,9 @@ import type { DeliveryObservation } from "./dead-letter-oracle";
 import type { FaultProfile } from "./faults";
 import type { HandlerRun, Restart } from "./lease-oracle";
 import { EffectLedger, HandlerContract } from "./ledger";
+import { FunctionsHostModel } from "./functions-host-model";
 import { draw } from "./random";
+import { followClock } from "./redis-time";
 import type { ConsumerDesign, IdempotencyRedis } from "./run-options";
 import { MessageLockLostError, ReceivedMessage, ServiceBusQueueModel } from "./service-bus-model";
 import { observeStore, snapshotKeys, StoreObserver } from "./store-observer";
@@ -28,6 +30,7 @@ interface DeliveryPlan {
   crash: () => void;
   honoursAbort: boolean;
   latencyMs: number;
+  slow: boolean;
 }
 
 export interface ConsumerWiringOptions {
@@ -39,6 +42,8 @@ export interface ConsumerWiringOptions {
   queue: ServiceBusQueueModel;
   lockMs: number;
   dedupeWindowMs: number;
+  /** host.json maxAutoLockRenewalDuration of the Functions host model. */
+  maxAutoLockRenewalMs: number;
   consumer: ConsumerDesign;
   handlerContract: HandlerContract;
   idempotencyRedis: IdempotencyRedis;
@@ -61,15 +66,20 @@ export interface ConsumerStage {
   restarts: Restart[];
   /** Outcome kinds the consumer returned. */
   outcomes: Record<string, number>;
+  /** Simulated ms the idempotency Redis was aged by (the clock's jumps). */
+  redisAgedMs(): number;
   effectsSeen(): number;
   lostInRestart(): number;
   /** Deliveries (or restart steps) in progress. */
   inFlight(): number;
   start(workers: number): void;
   stop(): void;
+  /** Ages every idempotency key to the simulated clock now (before reading keys wholesale). */
+  catchUp(): Promise<unknown>;
+  /** Stops following the clock (after the count's last read). */
+  untrack(): Promise<void>;
 }
 
-const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const never = () => new Promise<never>(() => {});
 
 export function eventIdOfBody(body: string): string {
@@ -95,7 +105,8 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     handlerRuns.set(eventId, (handlerRuns.get(eventId) ?? 0) + 1);
     const plan = plans.getStore();
     if ((event.data as { refuse?: boolean }).refuse) throw new Error(`business rule refuses order line of event ${eventId}`);
-    if (plan) await sleepReal(plan.latencyMs);
+    if (plan) await clock.sleep(plan.latencyMs);
+    if (plan?.slow) await clock.sleep(Math.max(0, ctx.deadline.getTime() - clock.now() - 1_000));
     switch (plan?.fault) {
       case "handler-throws":
         throw new Error("injected: downstream dependency refused");
@@ -103,10 +114,14 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
         plan.crash();
         return never();
       case "stall-past-lease": {
-        // A dependency hangs past the lease; the lock runs out and the message goes to another worker.
-        const signal = ctx.signal;
-        await sleepReal(Math.min(lockMs, Math.max(0, ctx.deadline.getTime() - clock.now())) + lockMs);
-        if (plan.honoursAbort && signal.aborted) throw signal.reason;
+        // A dependency hangs past the lease. A handler that honours its AbortSignal gives up at the
+        // deadline (the signal fires then); one that does not goes on to its effect after the lease.
+        const toDeadline = Math.max(0, ctx.deadline.getTime() - clock.now());
+        if (plan.honoursAbort) {
+          await clock.sleep(toDeadline);
+          throw new Error(`handler for event ${eventId} aborted at its deadline`);
+        }
+        await clock.sleep(toDeadline + lockMs);
         break;
       }
       default:
@@ -114,7 +129,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     }
     const run: HandlerRun = { delivery: plan, fault: plan?.fault ?? "none", reachedAt: clock.now() };
     runsByEvent.set(eventId, [...(runsByEvent.get(eventId) ?? []), run]);
-    if (await ledger.apply(eventId, clock.now())) effectsSeen++;
+    if (await clock.busy(ledger.apply(eventId, clock.now()))) effectsSeen++;
     run.endedAt = clock.now();
     if (plan?.fault === "crash-after-effect") {
       plan.crash();
@@ -123,15 +138,19 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
   };
 
   const idemPrefix = `sim:${w.runId}:idem:`;
+  const naivePrefix = `sim:${w.runId}:naive:`;
   const redis = w.idempotencyRedis;
+  // One clock: every command is real work, and every jump ages the run's keys by the jump.
+  const follower = followClock(redis.client, clock, [idemPrefix, naivePrefix], `sim:${w.runId}:clock-offsets`);
   const store = createRedisIdempotencyStore(redis.client, { keyPrefix: idemPrefix, dedupeWindowMs: w.dedupeWindowMs });
   const observer = observeStore(redis.client, idemPrefix, () => clock.now(), () => plans.getStore());
   const restarts: Restart[] = [];
   const handle: (m: ConsumerMessage, s: Settlement) => Promise<unknown> =
     w.consumer === "claim-complete"
-      ? ((c) => (m, s) => c.handle(m, s))(createConsumer({ store, handler, logger: silentLogger, messageLockMs: lockMs, now: () => clock.now() }))
-      : ((c) => (m, s) => c.handle(m, s))(createNaiveSetNxConsumer({ redis: redis.client, handler, keyPrefix: `sim:${w.runId}:naive:` }));
+      ? ((c) => (m, s) => c.handle(m, s))(createConsumer({ store, handler, logger: silentLogger, messageLockMs: lockMs, now: () => clock.now(), sleep: (ms) => clock.sleep(ms) }))
+      : ((c) => (m, s) => c.handle(m, s))(createNaiveSetNxConsumer({ redis: redis.client, handler, keyPrefix: naivePrefix }));
 
+  const host = new FunctionsHostModel({ clock, queue, maxAutoLockRenewalMs: w.maxAutoLockRenewalMs });
   const deliveriesByEvent = new Map<string, number>();
   const observedDeliveries = new Map<string, DeliveryObservation[]>();
   let redisDown = false;
@@ -171,10 +190,12 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     let outcomeKind = "crashed";
     let crash!: () => void;
     const crashed = new Promise<void>((resolve) => (crash = resolve));
-    const slow = draw(seed, `slow:${keyOf(eventId)}:${n}`) < f.slowHandler;
-    const latencyMs = slow ? lockMs / 2 : Math.floor(draw(seed, `latency:${keyOf(eventId)}:${n}`) * f.handlerLatencyMs);
-    if (slow) inject("consumer slow handler (half the lock)");
-    const plan: DeliveryPlan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5, latencyMs };
+    // Slowness belongs to the event (a large order, a slow downstream account): every copy of it is
+    // slow, so a copy that arrives while the first runs waits out its budget (in-progress-elsewhere).
+    const slow = draw(seed, `slow:${keyOf(eventId)}`) < f.slowHandler;
+    const latencyMs = Math.floor(draw(seed, `latency:${keyOf(eventId)}:${n}`) * f.handlerLatencyMs);
+    if (slow) inject("consumer slow handler (ends just inside its deadline)");
+    const plan: DeliveryPlan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5, latencyMs, slow };
     const settle: Settlement = {
       complete: async () => {
         if (fault === "settle-fails") throw new MessageLockLostError("MessageLockLost (injected)");
@@ -183,12 +204,10 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       abandon: async () => queue.abandon(received),
       deadLetter: async (reason, description) => queue.deadLetter(received, reason, description),
     };
-    await Promise.race([
+    const invocation = Promise.race([
       // A host that sees handle() throw leaves the message to its lock, as the Functions host does.
       plans
-        .run(plan, () =>
-          handle({ body: m.body, messageId: m.messageId, deliveryCount: m.deliveryCount, lockedUntilUtc: received.lockedUntilUtc }, settle),
-        )
+        .run(plan, () => handle(host.bindingMessage(received), settle))
         .then(
           (outcome) => {
             const o = outcome as { kind: string; settleError?: unknown; leaseExpiredBeforeComplete?: boolean };
@@ -203,6 +222,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
         ),
       crashed,
     ]);
+    await host.run(received, invocation);
     contended ||= (inFlightEvents.get(eventId) ?? 0) > 1;
     const seen = observedDeliveries.get(m.messageId) ?? [];
     seen.push({ fault, outcome: outcomeKind, contended, duringRedisRestart: downBefore || redisDown || redisRestarts !== restartsBefore });
@@ -216,7 +236,10 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     // Measured: which records the restart really lost (none, with persistence).
     consumerInFlight++;
     const restartAt = clock.now();
-    const before = await clock.busy(snapshotKeys(redis.client, idemPrefix)).finally(() => consumerInFlight--);
+    const before = await clock.busy(async () => {
+      await follower.catchUp();
+      return snapshotKeys(redis.client, idemPrefix);
+    }).finally(() => consumerInFlight--);
     consumerInFlight++;
     redisDown = true;
     redisRestarts++;
@@ -225,7 +248,10 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       redisDown = false;
     });
     consumerInFlight++;
-    const after = await clock.busy(snapshotKeys(redis.client, idemPrefix)).finally(() => consumerInFlight--);
+    const after = await clock.busy(async () => {
+      await follower.catchUp();
+      return snapshotKeys(redis.client, idemPrefix);
+    }).finally(() => consumerInFlight--);
     // Keys written between the snapshot and the stop count too: the observer saw those writes.
     const held = new Set([...before.keys(), ...observer.calls.filter((c) => c.repliedAt <= clock.now() && c.reply !== "error").map((c) => c.key)]);
     // A key survived only if it holds after the restart what it held before; one written after the
@@ -240,7 +266,9 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       if (stopped) return;
       consumerInFlight++;
       try {
-        await clock.busy(() => deliverOne(received));
+        // Not busy as a whole: the clock may jump while the delivery waits (latency, polling a
+        // lease held elsewhere); its Redis commands are busy one by one (trackCommands).
+        await deliverOne(received);
       } finally {
         consumerInFlight--;
       }
@@ -259,6 +287,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     observedDeliveries,
     restarts,
     outcomes,
+    redisAgedMs: () => follower.agedMs(),
     effectsSeen: () => effectsSeen,
     lostInRestart: () => lostInRestart,
     inFlight: () => consumerInFlight,
@@ -268,5 +297,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     stop: () => {
       stopped = true;
     },
+    catchUp: () => follower.catchUp(),
+    untrack: () => follower.stop(),
   };
 }

@@ -11,7 +11,8 @@ import type { ConsumerStage } from "./consumer-wiring";
 import { eventIdOfBody } from "./consumer-wiring";
 import { DeadLetterPlace, explainDeadLetter } from "./dead-letter-oracle";
 import type { EventBridgeModel } from "./eventbridge-model";
-import { judgeLeases } from "./lease-oracle";
+import { judgeLeases, RECORDED_COMPLETIONS } from "./lease-oracle";
+import type { LateCopies } from "./late-copies";
 import type { RelayStage } from "./relay-wiring";
 import type { SimulationOptions, SimulationReport } from "./run-options";
 import type { ServiceBusQueueModel } from "./service-bus-model";
@@ -25,6 +26,8 @@ export interface RunRecord {
   wallStart: number;
   wallLimit: number;
   simulatedMs: () => number;
+  /** The simulated clock's now (epoch ms). */
+  simulatedNow: () => number;
   tables: Tables;
   workload: Workload;
   producer: Producer;
@@ -39,6 +42,9 @@ export interface RunRecord {
   retryPolicy: { maximumEventAgeMs: number; maximumRetryAttempts: number };
   maxDeliveryCount: number;
   dedupeWindowMs: number;
+  lateCopies: LateCopies;
+  stack: string;
+  lockMs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -134,21 +140,32 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
     new Set([...repeatedKeys, ...leaseKeys]),
     (key) => (counts.reached.get(eventOfKey(key)) ?? 0) > 1 ? consumer.runsByEvent.get(eventOfKey(key)) ?? [] : [],
     restarts,
+    dedupeWindowMs,
   );
   const unexplained = verdict.unexplainedRepeats.map(eventOfKey);
+  await consumer.catchUp();
   const finalKeys = o.consumer === "claim-complete" ? await snapshotKeys(o.idempotencyRedis.client, idemPrefix) : new Map<string, { value: string; pttl: number }>();
+  await consumer.untrack();
+  const endedAt = r.simulatedNow();
+  // When each key's completed record was last written (measured: the complete Redis answered).
+  const lastCompletion = (key: string) =>
+    observer.byKey(key).filter((c) => c.op === "complete" && RECORDED_COMPLETIONS.has(c.reply)).reduce<number | undefined>((t, c) => Math.max(t ?? 0, c.sentAt), undefined);
   const recordAudit: string[] = [];
-  // A completed record must be kept for the whole dedupe window: what remains of it now is at least
-  // the window less the run's wall time (Redis counts real time).
-  const minimumPttl = dedupeWindowMs - (Date.now() - r.wallStart) - 1_000;
+  // A completed record is kept for the whole dedupe window, on the simulated clock Redis follows:
+  // what remains of it now is the window less the simulated time since it was written.
   for (const [key, { value, pttl }] of finalKeys) {
+    const writtenAt = lastCompletion(key);
     if (pttl === -1) recordAudit.push(`${eventOfKey(key)}: key without expiry (${value.slice(0, 5)})`);
-    else if (value.startsWith("done:") && pttl < minimumPttl) recordAudit.push(`${eventOfKey(key)}: completed record expires in ${pttl} ms, before the ${dedupeWindowMs} ms dedupe window`);
+    else if (value.startsWith("done:") && writtenAt !== undefined && pttl < dedupeWindowMs - (endedAt - writtenAt) - 1_000) {
+      recordAudit.push(`${eventOfKey(key)}: completed record expires in ${pttl} ms, ${endedAt - writtenAt} ms after it was written: before the ${dedupeWindowMs} ms dedupe window`);
+    }
   }
   if (o.consumer === "claim-complete") {
     for (const [id, n] of counts.applied) {
       if (n === 0 || finalKeys.get(redisKeyOf(id))?.value.startsWith("done:")) continue;
       if (restarts.some((x) => x.lost.has(redisKeyOf(id)))) continue;
+      const writtenAt = lastCompletion(redisKeyOf(id));
+      if (writtenAt !== undefined && endedAt - writtenAt >= dedupeWindowMs) continue; // expired, as it should
       recordAudit.push(`${id}: applied, but Redis holds no completed record for it`);
     }
   }
@@ -211,5 +228,16 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
     overlappingLeases: verdict.overlappingLeases.slice(0, 20),
     recordAudit: recordAudit.slice(0, 20),
     recordsLostInRestart: consumer.lostInRestart(),
+    settings: {
+      stack: r.stack,
+      lockDurationMs: r.lockMs,
+      maxDeliveryCount: r.maxDeliveryCount,
+      dedupeWindowMs,
+      maximumEventAgeMs: r.retryPolicy.maximumEventAgeMs,
+      maximumRetryAttempts: r.retryPolicy.maximumRetryAttempts,
+    },
+    lateCopies: { insideWindow: r.lateCopies.insideWindow, beyondWindow: r.lateCopies.beyondWindow },
+    redisAgedMs: consumer.redisAgedMs(),
+    claimsMetLiveLease: observer.calls.filter((c) => c.op === "claim" && c.reply === "in-progress").length,
   };
 }

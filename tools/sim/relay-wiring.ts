@@ -5,6 +5,7 @@
  * failed each record: the oracle's evidence, not the mapping model's own word.
  */
 import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { silentLogger } from "../../runtime/logger";
 import { createRelayHandler, DynamoDBStreamEvent, PutEventsPort } from "../../runtime/relay";
 import type { SimClock } from "./clock";
@@ -23,6 +24,10 @@ export interface RelayWiringOptions {
   keyOf: (id: string) => string;
   inject: (name: string) => void;
   sourceFinished: () => boolean;
+  /** The stack's event source mapping settings (relayBatchSize, relayBatchWindowSeconds, relayMaximumRetryAttempts). */
+  settings: { batchSize: number; batchWindowMs: number; maximumRetryAttempts: number };
+  /** Sees every entry EventBridge accepted from the relay. */
+  onPublished?: (entry: PutEventsRequestEntry) => void;
 }
 
 export interface RelayStage {
@@ -56,6 +61,9 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
           if (dead) throw new Error("invocation already ended");
           const output = await bus.putEvents(command);
           request++;
+          (command.input.Entries ?? []).forEach((entry, i) => {
+            if (!output.Entries?.[i]?.ErrorCode) w.onPublished?.(entry);
+          });
           if (draw(seed, `relay-crash:${keyOf(firstId)}:${n}:${request}`) < f.relayCrashAfterPutEvents) {
             // PutEvents accepted the entries; the invocation dies before it can return.
             inject("relay crash after PutEvents");
@@ -94,16 +102,16 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
       else for (const fail of result.response.batchItemFailures) countRelayFailure(eventOfSequence.get(fail.itemIdentifier) ?? "?");
       return result;
     });
-  const relayMaximumRetryAttempts = 10;
+  const relayMaximumRetryAttempts = w.settings.maximumRetryAttempts;
   const mapping = new StreamEventSourceMapping({
     clock,
     streams: w.streams,
     streamArn: w.streamArn,
     invoke: invokeRelay,
     sourceFinished: w.sourceFinished,
-    batchSize: 100,
-    // The stack's relayBatchWindowSeconds default (Pulumi.yaml): 1 s.
-    pollIntervalMs: 1_000,
+    batchSize: w.settings.batchSize,
+    // Lambda polls a stream shard about four times a second; the batching window holds a batch longer.
+    pollIntervalMs: Math.max(250, w.settings.batchWindowMs),
     maximumRetryAttempts: relayMaximumRetryAttempts,
     bisectBatchOnFunctionError: true,
   });

@@ -4,6 +4,7 @@ import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type Redis from "ioredis";
 import type { FaultProfile } from "./faults";
 import type { HandlerContract } from "./ledger";
+import type { StackSettings } from "./stack-settings";
 
 export type ConsumerDesign = "claim-complete" | "setnx-first";
 
@@ -30,11 +31,15 @@ export interface SimulationOptions {
   workers?: number;
   /** Concurrent producer commits. Default 6. */
   producers?: number;
-  /** Service Bus LockDuration (and lease) in ms; simulated time runs at real speed while it matters. Default 1000 (a loaded 2-vCPU machine needs the room). */
+  /** The stack whose durations and counts the run uses (stack-settings.ts). Default: Pulumi.yaml's defaults. */
+  stack?: StackSettings;
+  /** Overrides the stack's Service Bus LockDuration (and lease) in ms. */
   lockDurationMs?: number;
+  /** Overrides the stack's MaxDeliveryCount. */
   maxDeliveryCount?: number;
-  /** The idempotency store's dedupe window. Default: the store's (7 days). */
+  /** Overrides the stack's dedupe window. */
   dedupeWindowMs?: number;
+  /** Overrides the stack's EventBridge retry policy. */
   retryPolicy?: { maximumEventAgeMs: number; maximumRetryAttempts: number };
   /** Give up (and fail the run) after this much wall time. Default 10 minutes. */
   wallLimitMs?: number;
@@ -101,4 +106,12 @@ export interface SimulationReport {
   recordAudit: string[];
   /** Records the Redis restart lost (snapshot before vs after). */
   recordsLostInRestart: number;
+  /** The stack whose settings the run used, and the durations that matter most. */
+  settings: { stack: string; lockDurationMs: number; maxDeliveryCount: number; dedupeWindowMs: number; maximumEventAgeMs: number; maximumRetryAttempts: number };
+  /** Late copies re-published inside and beyond the dedupe window. */
+  lateCopies: { insideWindow: number; beyondWindow: number };
+  /** Simulated ms the idempotency Redis was aged by, following the clock's jumps. */
+  redisAgedMs: number;
+  /** Claims Redis answered `in-progress` (measured): copies that met a live lease. */
+  claimsMetLiveLease: number;
 }

@@ -14,15 +14,16 @@
  * runs the clock until the pipeline is drained.
  */
 import { randomUUID } from "crypto";
-import { DEFAULT_DEDUPE_WINDOW_MS } from "../../runtime/idempotency-store";
 import { ApiDestinationModel } from "./api-destination-model";
 import { SimClock } from "./clock";
 import { wireConsumer } from "./consumer-wiring";
 import { countRun } from "./count";
 import { EventBridgeModel } from "./eventbridge-model";
+import { LateCopies } from "./late-copies";
 import { wireRelay } from "./relay-wiring";
 import type { SimulationOptions, SimulationReport } from "./run-options";
 import { ServiceBusQueueModel } from "./service-bus-model";
+import { stackSettings } from "./stack-settings";
 import { createTables, planWorkload, startProducer } from "./workload";
 
 export type { ConsumerDesign, IdempotencyRedis, Progress, SimulationOptions, SimulationReport } from "./run-options";
@@ -37,7 +38,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const runId = `${seed}-${randomUUID().slice(0, 8)}`;
   const injected: Record<string, number> = {};
   const inject = (name: string) => (injected[name] = (injected[name] ?? 0) + 1);
-  const lockMs = o.lockDurationMs ?? 1000;
+  // The stack's real durations: one clock (clock.ts, redis-time.ts) makes them affordable.
+  const stack = o.stack ?? stackSettings(undefined);
+  const lockMs = o.lockDurationMs ?? stack.lockDurationMs;
   const workers = o.workers ?? 16;
 
   const tables = await createTables(o.dynamodb, runId);
@@ -47,8 +50,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   // ── models ────────────────────────────────────────────────────────────────────────────────
   const published = new Set<string>();
   const delivered = new Set<string>();
-  const maxDeliveryCount = o.maxDeliveryCount ?? 10;
-  const retryPolicy = o.retryPolicy ?? { maximumEventAgeMs: 86_400_000, maximumRetryAttempts: 185 };
+  const maxDeliveryCount = o.maxDeliveryCount ?? stack.maxDeliveryCount;
+  const retryPolicy = o.retryPolicy ?? stack.retryPolicy;
+  const dedupeWindowMs = o.dedupeWindowMs ?? stack.dedupeWindowMs;
   const queue = new ServiceBusQueueModel(clock, lockMs, maxDeliveryCount);
   const apiDestination = new ApiDestinationModel(clock, seed, f, queue, (id) => delivered.add(id), keyOf);
   const bus = new EventBridgeModel(
@@ -84,8 +88,20 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       apiDestination.beginOutage(clock.now());
     },
   });
-  const relay = wireRelay({ seed, faults: f, clock, streams: o.streams, streamArn: tables.streamArn, bus, keyOf, inject, sourceFinished: () => producerDone });
-  const dedupeWindowMs = o.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+  const lateCopies = new LateCopies({ clock, seed, rate: f.lateCopy, dedupeWindowMs, bus, keyOf });
+  const relay = wireRelay({
+    seed,
+    faults: f,
+    clock,
+    streams: o.streams,
+    streamArn: tables.streamArn,
+    bus,
+    keyOf,
+    inject,
+    sourceFinished: () => producerDone,
+    settings: stack.relay,
+    onPublished: (entry) => lateCopies.observe(entry),
+  });
   const consumer = wireConsumer({
     seed,
     faults: f,
@@ -95,6 +111,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     queue,
     lockMs,
     dedupeWindowMs,
+    maxAutoLockRenewalMs: stack.maxAutoLockRenewalMs,
     consumer: o.consumer,
     handlerContract: o.handlerContract,
     idempotencyRedis: o.idempotencyRedis,
@@ -123,8 +140,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       expected: o.events,
       simulatedMs: clock.elapsed(),
     });
+    failure ??= clock.error;
     if (failure) break;
-    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumer.inFlight() === 0) {
+    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumer.inFlight() === 0 && lateCopies.pending === 0) {
       finished = true;
       break;
     }
@@ -134,7 +152,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   queue.close();
   clock.stop();
   await producer.close();
-  if (failure) throw failure;
+  if (failure) {
+    await consumer.untrack();
+    throw failure;
+  }
 
   return countRun({
     o,
@@ -142,6 +163,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     wallStart,
     wallLimit,
     simulatedMs: () => clock.elapsed(),
+    simulatedNow: () => clock.now(),
     tables,
     workload,
     producer,
@@ -156,5 +178,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     retryPolicy,
     maxDeliveryCount,
     dedupeWindowMs,
+    lateCopies,
+    stack: stack.stack,
+    lockMs,
   });
 }
