@@ -3,7 +3,7 @@
  * faults, ending with the count (tools/sim/simulation.ts says what is real and what is a model).
  *
  *   npm run local -- --events 10000 --seed 42 [--stack dev|prod] [--faults none|default|heavy] [--baseline setnx-first]
- *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--workers 16] [--wall-limit-minutes 60 | --wall-limit-seconds S]
+ *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--redis-aof] [--workers 16] [--wall-limit-minutes 60 | --wall-limit-seconds S]
  *                    [--dynamodb-url http://127.0.0.1:8000] [--redis-url redis://127.0.0.1:6379]
  *                    [--business-redis-url redis://…]
  *
@@ -36,6 +36,8 @@ interface Args {
   workers: number;
   wallLimitSeconds: number;
   redisRestart: boolean;
+  /** The idempotency redis-server runs with appendonly yes + appendfsync always: its restart loses nothing. */
+  redisAof: boolean;
   dynamodbUrl?: string;
   redisUrl?: string;
   businessRedisUrl?: string;
@@ -43,10 +45,10 @@ interface Args {
 
 const USAGE =
   "usage: npm run local -- [--events N] [--seed S] [--stack dev|prod] [--faults none|default|heavy] [--baseline setnx-first] " +
-  "[--handler conditional|plain] [--json] [--no-redis-restart] [--workers N] [--wall-limit-minutes M | --wall-limit-seconds S] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
+  "[--handler conditional|plain] [--json] [--no-redis-restart] [--redis-aof] [--workers N] [--wall-limit-minutes M | --wall-limit-seconds S] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitSeconds: 3600, redisRestart: true };
+  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitSeconds: 3600, redisRestart: true, redisAof: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -78,6 +80,7 @@ export function parseArgs(argv: string[]): Args {
       }
       case "--json": args.json = true; break;
       case "--no-redis-restart": args.redisRestart = false; break;
+      case "--redis-aof": args.redisAof = true; break;
       case "--workers": args.workers = integer(value(), 1); break;
       case "--wall-limit-minutes": args.wallLimitSeconds = 60 * integer(value(), 1); break;
       case "--wall-limit-seconds": args.wallLimitSeconds = integer(value(), 1); break;
@@ -162,7 +165,7 @@ async function main(): Promise<number> {
       await waitForReady(client);
       idempotency = { client };
     } else {
-      const server: RedisServer = await startRedisServer();
+      const server: RedisServer = await startRedisServer({ appendFsyncAlways: args.redisAof });
       cleanup.push(() => server.stop());
       const client = await connectRedis(server);
       idempotency = restartableRedis(server, client);
@@ -180,7 +183,7 @@ async function main(): Promise<number> {
     cleanup.push(() => business.disconnect());
 
     const stack = stackSettings(args.stack);
-    const command = `npm run local -- --events ${args.events} --seed ${args.seed}${args.stack ? ` --stack ${args.stack}` : ""} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}`;
+    const command = `npm run local -- --events ${args.events} --seed ${args.seed}${args.stack ? ` --stack ${args.stack}` : ""} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}${args.redisAof ? " --redis-aof" : ""}`;
     const runs: SimulationReport[] = [];
     const designs: ConsumerDesign[] = args.baseline ? ["claim-complete", "setnx-first"] : ["claim-complete"];
     for (const consumer of designs) {

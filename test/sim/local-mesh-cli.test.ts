@@ -15,7 +15,9 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       workers: 16,
       wallLimitSeconds: 3600,
       redisRestart: true,
+      redisAof: false,
     });
+    assert.equal(parseArgs(["--redis-aof"]).redisAof, true);
     assert.equal(parseArgs([]).events, 10_000);
     assert.throws(() => parseArgs(["--faults", "some"]), /--faults must be one of none, default, heavy/);
     assert.throws(() => parseArgs(["--events", "0"]), /--events must be an integer/);

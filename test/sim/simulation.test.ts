@@ -35,8 +35,8 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     await Promise.all([ddb?.stop(), businessServer?.stop()]);
   });
 
-  async function run(seed: number, consumer: ConsumerDesign = "claim-complete", handlerContract: HandlerContract = "conditional", events = EVENTS): Promise<SimulationReport> {
-    const server = await startRedisServer();
+  async function run(seed: number, consumer: ConsumerDesign = "claim-complete", handlerContract: HandlerContract = "conditional", events = EVENTS, aof = false): Promise<SimulationReport> {
+    const server = await startRedisServer({ appendFsyncAlways: aof });
     const client = await connectRedis(server);
     const dynamodb = ddb.client();
     const streams = ddb.streamsClient();
@@ -135,6 +135,14 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     assert.ok(reports.some((r) => (r.effectReachedTwiceBy["copy after the dedupe window (measured)"] ?? 0) > 0), "no late copy beyond the window was processed again");
     // Leases really contended: copies met live leases, and every run had deliveries that gave up on one.
     assert.ok(reports.every((r) => r.claimsMetLiveLease > 0), "some run had no claim meet a live lease");
+  });
+
+  it("with AOF always (appendfsync always), the Redis restart loses no record and excuses nothing", async () => {
+    const r = await run(SEEDS[0], "claim-complete", "conditional", Math.min(EVENTS, 1000), true);
+    assert.ok(r.injected["idempotency redis stopped and restarted"] === 1, summary(r));
+    assert.equal(r.recordsLostInRestart, 0, summary(r));
+    assert.equal(r.effectReachedTwiceBy["Redis restart lost the record (measured)"] ?? 0, 0, summary(r));
+    assert.ok(r.passed, summary(r));
   });
 
   it("the source design's SET NX consumer, same seed and faults, loses events and leaves poison out of the DLQ", async () => {

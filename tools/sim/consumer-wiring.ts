@@ -8,13 +8,13 @@
 import { AsyncLocalStorage } from "async_hooks";
 import type Redis from "ioredis";
 import { BusinessHandler, createConsumer, ConsumerMessage, Settlement } from "../../runtime/consumer";
-import { createRedisIdempotencyStore } from "../../runtime/idempotency-store";
+import { createRedisIdempotencyStore, recordState, RecordState } from "../../runtime/idempotency-store";
 import { silentLogger } from "../../runtime/logger";
 import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
 import type { SimClock } from "./clock";
 import type { DeliveryObservation } from "./dead-letter-oracle";
 import type { FaultProfile } from "./faults";
-import type { HandlerRun, Restart } from "./lease-oracle";
+import { HandlerRun, RECORDED_COMPLETIONS, Restart } from "./lease-oracle";
 import { EffectLedger, HandlerContract } from "./ledger";
 import { FunctionsHostModel } from "./functions-host-model";
 import { draw } from "./random";
@@ -79,6 +79,12 @@ export interface ConsumerStage {
   /** Stops following the clock (after the count's last read). */
   untrack(): Promise<void>;
 }
+
+/** The record state each store operation leaves when it writes. */
+const STATE_WRITTEN_BY: Record<"claim" | "complete" | "release", RecordState> = { claim: "held", complete: "done", release: "free" };
+
+/** Replies after which the operation wrote the record. */
+const WRITING_REPLIES = new Set(["claimed", "released", "expired", ...RECORDED_COMPLETIONS]);
 
 const never = () => new Promise<never>(() => {});
 
@@ -243,6 +249,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     consumerInFlight++;
     redisDown = true;
     redisRestarts++;
+    const stoppedAt = clock.now();
     await clock.busy(restart()).finally(() => {
       consumerInFlight--;
       redisDown = false;
@@ -253,10 +260,21 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       return snapshotKeys(redis.client, idemPrefix);
     }).finally(() => consumerInFlight--);
     // Keys written between the snapshot and the stop count too: the observer saw those writes.
-    const held = new Set([...before.keys(), ...observer.calls.filter((c) => c.repliedAt <= clock.now() && c.reply !== "error").map((c) => c.key)]);
-    // A key survived only if it holds after the restart what it held before; one written after the
-    // snapshot cannot be told from a write after the restart, so it counts as lost (the lenient side).
-    const lost = new Set([...held].filter((k) => !before.has(k) || after.get(k)?.value !== before.get(k)!.value));
+    const snapshotAt = restartAt;
+    // Calls that may have written after the snapshot read the key: answered after it began, sent before the stop.
+    const laterCalls = (k: string) => observer.byKey(k).filter((c) => c.repliedAt >= snapshotAt && c.sentAt <= stoppedAt);
+    const held = new Set([...before.keys(), ...observer.calls.filter((c) => c.repliedAt <= stoppedAt && c.reply !== "error").map((c) => c.key)]);
+    // A key survived if it holds after the restart what it held before and nothing wrote it since,
+    // or what one of the calls sent since wrote (same state, same token; with an answer lost in the
+    // stop, Redis may or may not have run it). Anything else counts as lost.
+    const survived = (k: string): boolean => {
+      const now = after.get(k)?.value;
+      if (now === undefined) return false;
+      const since = laterCalls(k).filter((c) => c.reply === "error" || WRITING_REPLIES.has(c.reply));
+      if (since.length === 0) return now === before.get(k)?.value;
+      return since.some((c) => now.endsWith(c.token) && recordState(now) === STATE_WRITTEN_BY[c.op]);
+    };
+    const lost = new Set([...held].filter((k) => !survived(k)));
     restarts.push({ at: restartAt, until: clock.now(), lost });
     lostInRestart += lost.size;
   };

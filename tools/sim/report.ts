@@ -53,6 +53,7 @@ export function formatReport(runs: SimulationReport[], command: string): string 
   }
   lines.push("latency, commit to effect (simulated time)");
   for (const p of ["p50", "p90", "p99", "max"] as const) row(`  ${p}`, runs.map((r) => duration(r.latencyMs[p])));
+  row("records the idempotency Redis restart lost (measured)", runs.map((r) => r.recordsLostInRestart));
   row("late copies inside / beyond the dedupe window", runs.map((r) => `${r.lateCopies.insideWindow} / ${r.lateCopies.beyondWindow}`));
   row("claims that met a live lease (measured from Redis)", runs.map((r) => r.claimsMetLiveLease));
   row("  deliveries that gave up: in progress elsewhere", runs.map((r) => r.consumerOutcomes["in-progress-elsewhere"] ?? 0));
