@@ -249,7 +249,9 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     consumerInFlight++;
     redisDown = true;
     redisRestarts++;
-    const stoppedAt = clock.now();
+    // The old server answered until the connection closed: a call answered before then may be lost.
+    let stoppedAt = Infinity;
+    redis.client.once("close", () => (stoppedAt = clock.now()));
     await clock.busy(restart()).finally(() => {
       consumerInFlight--;
       redisDown = false;
