@@ -144,6 +144,8 @@ export interface ConsumerOptions {
   validation?: ValidationOptions;
   /** Clock in ms, for tests. */
   now?: () => number;
+  /** Waits on the same clock as `now` (the fault simulation's simulated clock), for tests. Default: setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Deliveries handled by one consumer instance, by outcome, plus the two counts an operator alerts on. */
@@ -163,11 +165,12 @@ export interface CountingConsumer extends Consumer {
   readonly counts: Readonly<ConsumerCounts>;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createConsumer(options: ConsumerOptions): CountingConsumer {
   const timing = resolveTiming(options);
   const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
   const log = options.logger;
   const store = options.store;
   const counts: ConsumerCounts = {

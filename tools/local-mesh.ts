@@ -2,8 +2,8 @@
  * The local mesh: producer → outbox → relay → bus → queue → consumer on this machine, under seeded
  * faults, ending with the count (tools/sim/simulation.ts says what is real and what is a model).
  *
- *   npm run local -- --events 10000 --seed 42 [--faults none|default|heavy] [--baseline setnx-first]
- *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--workers 16] [--wall-limit-minutes 60 | --wall-limit-seconds S]
+ *   npm run local -- --events 10000 --seed 42 [--stack dev|prod] [--faults none|default|heavy] [--baseline setnx-first]
+ *                    [--handler conditional|plain] [--json] [--no-redis-restart] [--redis-aof] [--workers 16] [--wall-limit-minutes 60 | --wall-limit-seconds S]
  *                    [--dynamodb-url http://127.0.0.1:8000] [--redis-url redis://127.0.0.1:6379]
  *                    [--business-redis-url redis://…]
  *
@@ -19,6 +19,7 @@ import { startDynamoDbLocal, DynamoDbLocal } from "./local-servers/dynamodb-loca
 import { RedisServer, startRedisServer } from "./local-servers/redis-server";
 import { connectRedis, restartableRedis, waitForReady } from "./local-servers/redis-client";
 import { faultProfile } from "./sim/faults";
+import { stackSettings } from "./sim/stack-settings";
 import type { HandlerContract } from "./sim/ledger";
 import { formatReport } from "./sim/report";
 import { ConsumerDesign, IdempotencyRedis, Progress, runSimulation, SimulationReport } from "./sim/simulation";
@@ -26,6 +27,8 @@ import { ConsumerDesign, IdempotencyRedis, Progress, runSimulation, SimulationRe
 interface Args {
   events: number;
   seed: number;
+  /** Pulumi stack whose settings the run uses; undefined: Pulumi.yaml's defaults. */
+  stack?: string;
   faults: string;
   baseline?: "setnx-first";
   handler: HandlerContract;
@@ -33,17 +36,19 @@ interface Args {
   workers: number;
   wallLimitSeconds: number;
   redisRestart: boolean;
+  /** The idempotency redis-server runs with appendonly yes + appendfsync always: its restart loses nothing. */
+  redisAof: boolean;
   dynamodbUrl?: string;
   redisUrl?: string;
   businessRedisUrl?: string;
 }
 
 const USAGE =
-  "usage: npm run local -- [--events N] [--seed S] [--faults none|default|heavy] [--baseline setnx-first] " +
-  "[--handler conditional|plain] [--json] [--no-redis-restart] [--workers N] [--wall-limit-minutes M | --wall-limit-seconds S] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
+  "usage: npm run local -- [--events N] [--seed S] [--stack dev|prod] [--faults none|default|heavy] [--baseline setnx-first] " +
+  "[--handler conditional|plain] [--json] [--no-redis-restart] [--redis-aof] [--workers N] [--wall-limit-minutes M | --wall-limit-seconds S] [--dynamodb-url URL] [--redis-url URL] [--business-redis-url URL]";
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitSeconds: 3600, redisRestart: true };
+  const args: Args = { events: 10_000, seed: 42, faults: "default", handler: "conditional", json: false, workers: 16, wallLimitSeconds: 3600, redisRestart: true, redisAof: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -59,6 +64,7 @@ export function parseArgs(argv: string[]): Args {
     switch (flag) {
       case "--events": args.events = integer(value(), 1); break;
       case "--seed": args.seed = integer(value(), 0); break;
+      case "--stack": args.stack = value(); stackSettings(args.stack); break;
       case "--faults": args.faults = value(); faultProfile(args.faults); break;
       case "--baseline": {
         const v = value();
@@ -74,6 +80,7 @@ export function parseArgs(argv: string[]): Args {
       }
       case "--json": args.json = true; break;
       case "--no-redis-restart": args.redisRestart = false; break;
+      case "--redis-aof": args.redisAof = true; break;
       case "--workers": args.workers = integer(value(), 1); break;
       case "--wall-limit-minutes": args.wallLimitSeconds = 60 * integer(value(), 1); break;
       case "--wall-limit-seconds": args.wallLimitSeconds = integer(value(), 1); break;
@@ -158,7 +165,7 @@ async function main(): Promise<number> {
       await waitForReady(client);
       idempotency = { client };
     } else {
-      const server: RedisServer = await startRedisServer();
+      const server: RedisServer = await startRedisServer({ appendFsyncAlways: args.redisAof });
       cleanup.push(() => server.stop());
       const client = await connectRedis(server);
       idempotency = restartableRedis(server, client);
@@ -175,7 +182,8 @@ async function main(): Promise<number> {
     }
     cleanup.push(() => business.disconnect());
 
-    const command = `npm run local -- --events ${args.events} --seed ${args.seed} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}`;
+    const stack = stackSettings(args.stack);
+    const command = `npm run local -- --events ${args.events} --seed ${args.seed}${args.stack ? ` --stack ${args.stack}` : ""} --faults ${args.faults} --handler ${args.handler}${args.baseline ? " --baseline setnx-first" : ""}${args.redisRestart ? "" : " --no-redis-restart"}${args.redisAof ? " --redis-aof" : ""}`;
     const runs: SimulationReport[] = [];
     const designs: ConsumerDesign[] = args.baseline ? ["claim-complete", "setnx-first"] : ["claim-complete"];
     for (const consumer of designs) {
@@ -185,6 +193,7 @@ async function main(): Promise<number> {
           seed: args.seed,
           events: args.events,
           faults,
+          stack,
           consumer,
           handlerContract: args.handler,
           dynamodb,

@@ -15,13 +15,17 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       workers: 16,
       wallLimitSeconds: 3600,
       redisRestart: true,
+      redisAof: false,
     });
+    assert.equal(parseArgs(["--redis-aof"]).redisAof, true);
     assert.equal(parseArgs([]).events, 10_000);
     assert.throws(() => parseArgs(["--faults", "some"]), /--faults must be one of none, default, heavy/);
     assert.throws(() => parseArgs(["--events", "0"]), /--events must be an integer/);
     assert.throws(() => parseArgs(["--baseline", "naive"]), /--baseline must be setnx-first/);
     assert.throws(() => parseArgs(["--seed"]), /--seed needs a value/);
     assert.throws(() => parseArgs(["--what"]), /unknown option '--what'/);
+    assert.equal(parseArgs(["--stack", "prod"]).stack, "prod");
+    assert.throws(() => parseArgs(["--stack", "staging"]), /no stack file Pulumi\.staging\.yaml/);
   });
 
   it("the report names a failing run and the command that reproduces it", () => {
@@ -53,6 +57,10 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       overlappingLeases: [],
       recordAudit: [],
       recordsLostInRestart: 0,
+      settings: { stack: "dev", lockDurationMs: 60_000, maxDeliveryCount: 5, dedupeWindowMs: 14 * 86_400_000, maximumEventAgeMs: 3_600_000, maximumRetryAttempts: 185 },
+      lateCopies: { insideWindow: 2, beyondWindow: 1 },
+      redisAgedMs: 15 * 86_400_000,
+      claimsMetLiveLease: 4,
     });
     const text = formatReport([run("claim-complete", 0), run("setnx-first", 2)], "npm run local -- --events 10 --seed 9 --baseline setnx-first");
     assert.match(text, /ours \(claim\/complete\)\s+baseline \(SET NX first\)/);
@@ -60,6 +68,8 @@ describe("npm run local (tools/local-mesh.ts)", () => {
     assert.match(text, /^RESULT\s+PASS\s+FAIL$/m);
     assert.match(text, /explained by: crash between effect and completion\s+1\s+1/);
     assert.match(text, /p99\s+1 h 06 min/);
+    assert.match(text, /Stack 'dev': lock 1 min 00 s, MaxDeliveryCount 5, dedupe window 14 d 0 h/);
+    assert.match(text, /late copies inside \/ beyond the dedupe window\s+2 \/ 1/);
     assert.match(text, /baseline \(SET NX first\) FAILED: 2 events lost[\s\S]*e-lost[\s\S]*reproduce with: npm run local -- --events 10 --seed 9 --baseline setnx-first/);
   });
 });

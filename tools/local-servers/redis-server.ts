@@ -4,13 +4,16 @@ import * as path from "path";
 import { freePort, ManagedProcess, spawnManaged, tcpExchange, waitUntilReady } from "./processes";
 
 /**
- * A real `redis-server` on a free port, without persistence (tests want a clean slate), that can be
- * stopped and started again on the same port: the consumer tests need "Redis went away mid-run".
+ * A real `redis-server` on a free port, that can be stopped and started again on the same port: the
+ * consumer tests need "Redis went away mid-run". Without persistence by default (tests want a clean
+ * slate: a restart loses everything); `appendFsyncAlways` turns on the append-only file with
+ * `appendfsync always`, so every write is on disk before Redis answers it and a restart keeps every
+ * write that was answered (redis.io, "Redis persistence": AOF fsync policy `always`).
  */
 export interface RedisServer {
   readonly port: number;
   readonly host: string;
-  /** Stops the server (idempotent). Its data is gone: it runs with no RDB and no AOF. */
+  /** Stops the server (idempotent). Without `appendFsyncAlways` its data is gone (no RDB, no AOF). */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   restart(): Promise<void>;
@@ -19,7 +22,13 @@ export interface RedisServer {
 
 const READY_TIMEOUT_MS = 10_000;
 
-export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
+export interface RedisServerOptions {
+  port?: number;
+  /** `appendonly yes` + `appendfsync always`: a restart keeps every answered write. Default off. */
+  appendFsyncAlways?: boolean;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-redis-"));
   let current: ManagedProcess | undefined;
@@ -27,7 +36,10 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   const start = async (): Promise<void> => {
     const proc = await spawnManaged({
       command: "redis-server",
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workDir],
+      args: [
+        "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", workDir,
+        ...(options.appendFsyncAlways ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
+      ],
       label: "redis-server",
       installHint: "Install it with `apt-get install -y redis-server` (the tests start their own instance).",
     });

@@ -50,12 +50,17 @@ export interface FaultProfile {
   crashAfterEffect: number;
   /** The handler stalls past its lease; the lock expires and the message is redelivered while it still runs. */
   stallPastLease: number;
-  /** Every handler run takes up to this long (real ms, drawn from the seed): copies overlap. */
+  /** Every handler run takes up to this long (simulated ms, drawn from the seed): copies overlap. */
   handlerLatencyMs: number;
-  /** A slow dependency: the run takes half the lock, so a copy arriving meanwhile gives up waiting (in-progress-elsewhere). */
+  /** A slow dependency: the run ends just inside its deadline (most of the lease), so a copy arriving meanwhile gives up waiting (in-progress-elsewhere). */
   slowHandler: number;
   /** Settling the message fails (MessageLockLost). */
   settleFails: number;
+  /**
+   * A late copy of a published event (an archive replay, a DLQ redrive) reaches the bus again days
+   * later: half inside the dedupe window (it must be absorbed), half beyond it (it is processed as new).
+   */
+  lateCopy: number;
   /** Stop the idempotency Redis (losing its data) and start it again, once, when this share of events has been consumed. */
   redisRestartAt: number | undefined;
   /** Share of events that are poison: half with an unsupported schema version, half refused by the business handler. */
@@ -87,6 +92,7 @@ const NONE: FaultProfile = {
   crashAfterEffect: 0,
   stallPastLease: 0,
   handlerLatencyMs: 0,
+  lateCopy: 0,
   slowHandler: 0,
   settleFails: 0,
   redisRestartAt: undefined,
@@ -117,8 +123,9 @@ const DEFAULT: FaultProfile = {
   crashBeforeEffect: 0.005,
   crashAfterEffect: 0.005,
   stallPastLease: 0.002,
-  handlerLatencyMs: 4,
-  slowHandler: 0.02,
+  handlerLatencyMs: 200,
+  lateCopy: 0.03,
+  slowHandler: 0.05,
   settleFails: 0.01,
   redisRestartAt: 0.5,
   poison: 0.01,
@@ -142,6 +149,7 @@ const HEAVY: FaultProfile = {
   httpAnswerLost: 0.05,
   http401: 0.02,
   concurrentCopy: 0.06,
+  lateCopy: 0.02,
   http403: 0.003,
   http410: 0.002,
   outageMs: 6 * 3600_000,

@@ -7,7 +7,9 @@
  * - A handler that reached its effect again is excused only when, measured: the earlier run's
  *   completion was never recorded by Redis and the later claim came after the earlier lease expired
  *   (a crash between effect and completion, or a run that overran its lease); or a restart lost the
- *   earlier run's completed record (the key was in the snapshot before the restart, absent after).
+ *   earlier run's completed record (the key was in the snapshot before the restart, absent after);
+ *   or the later claim came a whole dedupe window after the earlier run's completion was sent (a
+ *   late copy beyond the window, processed as new by design).
  */
 import type { StoreCall } from "./store-observer";
 
@@ -34,6 +36,8 @@ export interface LeaseVerdict {
 }
 
 const RECORDED = new Set(["completed", "completed-after-lease-expiry", "completed-after-takeover", "completed-record-missing"]);
+/** Replies of `complete` after which Redis holds a completed record written by that call. */
+export const RECORDED_COMPLETIONS: ReadonlySet<string> = RECORDED;
 /** Redis stamps a key's expiry from its cached clock, which lags under load: the lenient side by this much. */
 const CLOCK_SLACK_MS = 50;
 
@@ -41,11 +45,17 @@ function lostBetween(restarts: readonly Restart[], key: string, from: number, to
   return restarts.some((r) => r.until >= from && r.at <= to && r.lost.has(key));
 }
 
+/** When the last completion of `delivery` recorded before `by` was sent. */
+function lastRecordedBy(calls: readonly StoreCall[], delivery: unknown, by: number): number {
+  return Math.max(...calls.filter((c) => c.delivery === delivery && c.op === "complete" && RECORDED.has(c.reply) && c.repliedAt <= by).map((c) => c.sentAt));
+}
+
 export function judgeLeases(
   callsOf: (key: string) => StoreCall[],
   keys: Iterable<string>,
   runsOf: (key: string) => HandlerRun[],
   restarts: readonly Restart[],
+  dedupeWindowMs: number,
 ): LeaseVerdict {
   const reachedTwiceBy: Record<string, number> = {};
   const unexplainedRepeats: string[] = [];
@@ -79,8 +89,12 @@ export function judgeLeases(
         if (a.fault === "crash-after-effect") why = "crash between effect and completion (lease expired, measured)";
         else if (a.endedAt === undefined || a.endedAt > aClaim.sentAt + aClaim.ms) why = "handler overran its lease (measured)";
         else why = "completion not recorded, lease expired (measured)";
-      } else if (bClaim && lostBetween(restarts, key, a.reachedAt, bClaim.repliedAt)) {
+      } else if (bClaim && lostBetween(restarts, key, aClaim?.sentAt ?? a.reachedAt, bClaim.repliedAt)) {
+        // The restart lost the earlier run's lease or its completed record.
         why = "Redis restart lost the record (measured)";
+      } else if (bClaim && aRecorded && lastRecordedBy(calls, a.delivery, bClaim.sentAt) + dedupeWindowMs <= bClaim.repliedAt) {
+        // The promise ends with the window: a copy after it is processed as new.
+        why = "copy after the dedupe window (measured)";
       }
       if (why) whys.add(why);
       else {

@@ -1,11 +1,12 @@
 /** The fault simulation's report as text: our consumer, and the baseline beside it when it ran. */
-import type { SimulationReport } from "./simulation";
+import type { SimulationReport } from "./run-options";
 
 const DESIGN_LABEL = { "claim-complete": "ours (claim/complete)", "setnx-first": "baseline (SET NX first)" } as const;
 
 function duration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms >= 2 * 86_400_000) return `${Math.floor(ms / 86_400_000)} d ${Math.floor((ms % 86_400_000) / 3_600_000)} h`;
   const h = Math.floor(ms / 3_600_000);
   const m = Math.floor((ms % 3_600_000) / 60_000);
   const s = Math.floor((ms % 60_000) / 1000);
@@ -20,6 +21,11 @@ export function formatReport(runs: SimulationReport[], command: string): string 
   const row = (label: string, values: (string | number)[]) =>
     lines.push(label.padEnd(width) + values.map((v) => String(v).padStart(col)).join(""));
   lines.push(`Fault simulation: seed ${first.seed}, ${first.counts.produced} events produced, faults '${first.faults}', handler contract '${first.handlerContract}'`);
+  const st = first.settings;
+  lines.push(
+    `Stack '${st.stack}': lock ${duration(st.lockDurationMs)}, MaxDeliveryCount ${st.maxDeliveryCount}, dedupe window ${duration(st.dedupeWindowMs)}, ` +
+      `EventBridge retries ${st.maximumRetryAttempts} within ${duration(st.maximumEventAgeMs)}`,
+  );
   lines.push("");
   row("", runs.map((r) => DESIGN_LABEL[r.consumer]));
   row("produced (committed to the outbox)", runs.map((r) => r.counts.produced));
@@ -47,7 +53,12 @@ export function formatReport(runs: SimulationReport[], command: string): string 
   }
   lines.push("latency, commit to effect (simulated time)");
   for (const p of ["p50", "p90", "p99", "max"] as const) row(`  ${p}`, runs.map((r) => duration(r.latencyMs[p])));
+  row("records the idempotency Redis restart lost (measured)", runs.map((r) => r.recordsLostInRestart));
+  row("late copies inside / beyond the dedupe window", runs.map((r) => `${r.lateCopies.insideWindow} / ${r.lateCopies.beyondWindow}`));
+  row("claims that met a live lease (measured from Redis)", runs.map((r) => r.claimsMetLiveLease));
+  row("  deliveries that gave up: in progress elsewhere", runs.map((r) => r.consumerOutcomes["in-progress-elsewhere"] ?? 0));
   row("simulated time", runs.map((r) => duration(r.simulatedMs)));
+  row("  of it jumped (idempotency Redis aged along)", runs.map((r) => duration(r.redisAgedMs)));
   row("wall time", runs.map((r) => duration(r.wallMs)));
   row("events per second (wall)", runs.map((r) => r.eventsPerSecond));
   row("RESULT", runs.map((r) => (r.passed ? "PASS" : "FAIL")));

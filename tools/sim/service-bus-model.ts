@@ -10,7 +10,9 @@
  *   the caller's reason and description.
  * - Every send is a new message with a new MessageId (the API destination cannot set one; see the
  *   README's "Duplicate detection"), so duplicate detection never applies.
- * Not modelled: TTL expiry (14 days, longer than any run), sessions, partitions, lock renewal.
+ * - renewLock extends a held lock to now + LockDuration (what the Functions host does while the
+ *   function runs: functions-host-model.ts); it fails with MessageLockLost like a settlement.
+ * Not modelled: TTL expiry (14 days, longer than most runs), sessions, partitions.
  */
 import { randomUUID } from "crypto";
 import type { Clock } from "./clock";
@@ -48,6 +50,7 @@ export class ServiceBusQueueModel {
   private unsettled = 0;
   deliveries = 0;
   redeliveries = 0;
+  lockRenewals = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -119,12 +122,27 @@ export class ServiceBusQueueModel {
       message.lockGeneration++;
       message.lockedUntil = this.clock.now() + this.lockDurationMs;
       const generation = message.lockGeneration;
-      void this.clock.sleep(this.lockDurationMs).then(() => {
-        if (message.state === "locked" && message.lockGeneration === generation) this.makeAvailable(message);
-      });
+      this.watchLock(message, generation);
       const waiter = this.waiters.shift()!;
       waiter({ message, lockGeneration: generation, lockedUntilUtc: new Date(message.lockedUntil) });
     }
+  }
+
+  /** Releases the message when its lock (however often renewed) runs out unsettled. */
+  private watchLock(message: QueueMessage, generation: number): void {
+    void this.clock.sleep(Math.max(0, message.lockedUntil - this.clock.now())).then(() => {
+      if (message.state !== "locked" || message.lockGeneration !== generation) return;
+      if (message.lockedUntil > this.clock.now()) this.watchLock(message, generation);
+      else this.makeAvailable(message);
+    });
+  }
+
+  /** Extends the lock to now + LockDuration; returns the new lock end. */
+  renewLock(received: ReceivedMessage): number {
+    this.holdsLock(received);
+    received.message.lockedUntil = this.clock.now() + this.lockDurationMs;
+    this.lockRenewals++;
+    return received.message.lockedUntil;
   }
 
   private holdsLock(received: ReceivedMessage): void {
