@@ -12,6 +12,11 @@ export interface AlarmedQueueArgs {
     alarmDescription: string;
     /** Suffix of the depth alarm's name (default `-alarm`). */
     alarmSuffix?: string;
+    /**
+     * What the alarm watches instead of "any visible message" (a dead-letter queue's rule): a working
+     * queue always has messages, so it alarms on the age of its oldest one instead.
+     */
+    alarmMetric?: { metricName: "ApproximateAgeOfOldestMessage" | "ApproximateNumberOfMessagesVisible"; threshold: number };
     /** SNS topics the depth alarm notifies. */
     alarmTopicArns: pulumi.Input<pulumi.Input<string>[]>;
     /**
@@ -75,7 +80,13 @@ export function alarmedQueue(args: AlarmedQueueArgs, parent: pulumi.Resource): A
     const alarm = alarmAbove(
         `${args.name}${args.alarmSuffix ?? "-alarm"}`,
         args.alarmDescription,
-        { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue.name }, statistic: "Maximum" },
+        {
+            namespace: "AWS/SQS",
+            metricName: args.alarmMetric?.metricName ?? "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: queue.name },
+            statistic: "Maximum",
+            ...(args.alarmMetric === undefined ? {} : { threshold: args.alarmMetric.threshold }),
+        },
         { topicArns: args.alarmTopicArns, tags: args.tags },
         parent,
     );
