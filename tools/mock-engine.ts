@@ -240,6 +240,15 @@ export function mockOutputs(
             const db = inputs.databaseName ?? "default";
             return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.Cache/redisEnterprise/${inputs.clusterName}/databases/${db}`, state: { ...state, name: db } };
         }
+        case "azure-native:dbforpostgresql:Server": {
+            const server = inputs.serverName ?? physical;
+            const id = `${rg(inputs.resourceGroupName)}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}`;
+            return { id, state: { ...state, name: server, fullyQualifiedDomainName: `${server}.postgres.database.azure.com` } };
+        }
+        case "azure-native:dbforpostgresql:Database": {
+            const db = inputs.databaseName ?? physical;
+            return { id: `${rg(inputs.resourceGroupName)}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${inputs.serverName}/databases/${db}`, state: { ...state, name: db } };
+        }
         case "azure-native:web:WebApp":
         case "azure-native:web:AppServicePlan": {
             const kind = type.endsWith("WebApp") ? "sites" : "serverfarms";

@@ -1,0 +1,226 @@
+/**
+ * The outbox relay inside Azure Functions (Node.js v4 programming model, timer trigger): reads its
+ * app settings, connects to PostgreSQL with the managed identity's Entra token as the password,
+ * gets AWS credentials from the same identity through AssumeRoleWithWebIdentity, and drains the
+ * outbox into EventBridge until nothing is claimable or the time budget ends.
+ *
+ * Latency: a committed row waits for the next timer tick (the schedule's period) and then for the
+ * rows ahead of it in that run; a run claims batch after batch until a claim comes back empty, so in
+ * normal operation (the relay keeps up) an event reaches EventBridge within one period plus one
+ * run. Runs do not overlap (a timer function runs as a singleton across instances and does not
+ * start again while an invocation is outstanding: "Timer trigger for Azure Functions", Microsoft
+ * Learn); FOR UPDATE SKIP LOCKED still keeps any second relay (a slot, a manual run) off claimed rows.
+ *
+ * Nothing happens at import. The closure built by components/ calls
+ * `createOutboxRelayTimerHandler(readRelaySettings(process.env))` once per worker; clients are
+ * created on the first invocation and reused.
+ */
+import type { ConnectionOptions } from "tls";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { STSClient } from "@aws-sdk/client-sts";
+import { ManagedIdentityCredential } from "@azure/identity";
+import { Pool } from "pg";
+import { createWebIdentityCredentialsProvider, EntraTokenSource } from "./aws-web-identity";
+import { createJsonLogger, describeError, Logger } from "./logger";
+import { createPostgresOutboxRelay, PostgresOutboxRelay, RelayRunSummary } from "./postgres-outbox/relay";
+import { checkOutboxTableName, DEFAULT_PG_OUTBOX_TABLE, PgQueryable } from "./postgres-outbox/schema";
+import type { PutEventsPort } from "./relay";
+
+/**
+ * Entra ID scope of Azure Database for PostgreSQL (flexible server): the access token requested
+ * for it is the connection password ("Use Microsoft Entra ID for authentication with Azure
+ * Database for PostgreSQL", Microsoft Learn: resource https://ossrdbms-aad.database.windows.net).
+ */
+export const POSTGRES_ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default";
+
+/** App settings the relay reads; each error names the setting. Keys are a contract with components/. */
+export const RELAY_SETTING_NAMES = {
+  pgHost: "MESH_OUTBOX_PG_HOST",
+  pgPort: "MESH_OUTBOX_PG_PORT",
+  pgDatabase: "MESH_OUTBOX_PG_DATABASE",
+  /** The PostgreSQL role of the managed identity (created by the Entra admin, named after the identity). */
+  pgUser: "MESH_OUTBOX_PG_USER",
+  outboxTable: "MESH_OUTBOX_TABLE",
+  awsRoleArn: "MESH_AWS_ROLE_ARN",
+  awsRegion: "MESH_AWS_REGION",
+  eventBusName: "MESH_EVENT_BUS_NAME",
+  /** Application ID URI (or client id) of the Entra app standing for AWS; the trust pins it as `aud`. */
+  audience: "MESH_AWS_TOKEN_AUDIENCE",
+  roleSessionName: "MESH_AWS_ROLE_SESSION_NAME",
+  /** Client id of the user-assigned managed identity (same setting name as the consumer's). */
+  clientId: "AZURE_CLIENT_ID",
+  budgetMs: "MESH_RELAY_BUDGET_MS",
+  leaseMs: "MESH_RELAY_LEASE_MS",
+  batchSize: "MESH_RELAY_BATCH_SIZE",
+} as const;
+
+export interface RelaySettings {
+  pg: { host: string; port: number; database: string; user: string; table: string };
+  aws: { roleArn: string; region: string; eventBusName: string; roleSessionName: string };
+  entra: { audience: string; clientId: string };
+  /** How long one invocation keeps claiming batches. Keep it below the timer period and the function timeout minus one lease. */
+  budgetMs: number;
+  leaseMs: number;
+  batchSize: number;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+// EventBridge API reference, PutEventsRequestEntry.EventBusName: 1–1600 characters, a name or a bus ARN.
+const EVENT_BUS = /^(arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+
+/** Reads and checks the relay's app settings; throws one error listing every bad setting. */
+export function readRelaySettings(env: Record<string, string | undefined>): RelaySettings {
+  const n = RELAY_SETTING_NAMES;
+  const problems: string[] = [];
+  const required = (name: string, pattern?: RegExp, shape?: string): string => {
+    const value = env[name];
+    if (value === undefined || value.trim() === "") {
+      problems.push(`${name} is not set`);
+      return "";
+    }
+    if (pattern && !pattern.test(value)) problems.push(`${name}=${JSON.stringify(value)} is not ${shape}`);
+    return value;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name}=${JSON.stringify(raw)} is not an integer in ${min}..${max}`);
+    return value;
+  };
+  const host = required(n.pgHost);
+  const port = integer(n.pgPort, 5432, 1, 65_535);
+  const database = required(n.pgDatabase);
+  const user = required(n.pgUser);
+  const table = env[n.outboxTable] || DEFAULT_PG_OUTBOX_TABLE;
+  try {
+    checkOutboxTableName(table, n.outboxTable);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  const roleArn = required(n.awsRoleArn, ROLE_ARN, "an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)");
+  const region = required(n.awsRegion, REGION, "an AWS region such as eu-west-1");
+  const eventBusName = required(n.eventBusName, EVENT_BUS, "an EventBridge bus name or ARN");
+  const audience = required(n.audience);
+  const clientId = required(n.clientId, GUID, "a client id (GUID) of the user-assigned managed identity");
+  const roleSessionName = env[n.roleSessionName] || "mesh-outbox-relay";
+  if (!ROLE_SESSION_NAME.test(roleSessionName)) problems.push(`${n.roleSessionName}=${JSON.stringify(roleSessionName)} is not 2-64 characters of [A-Za-z0-9_+=,.@-]`);
+  const budgetMs = integer(n.budgetMs, 50_000, 1_000, 600_000);
+  const leaseMs = integer(n.leaseMs, 120_000, 5_000, 3_600_000);
+  const batchSize = integer(n.batchSize, 100, 1, 1_000);
+  if (problems.length > 0) {
+    throw new Error(`outbox relay settings are invalid; events stay pending in the outbox until they are fixed:\n  - ${problems.join("\n  - ")}`);
+  }
+  return {
+    pg: { host, port, database, user, table },
+    aws: { roleArn, region, eventBusName, roleSessionName },
+    entra: { audience, clientId },
+    budgetMs,
+    leaseMs,
+    batchSize,
+  };
+}
+
+/** The logging surface of a Functions v4 `InvocationContext` that the relay uses. */
+export interface InvocationContextLike {
+  log(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/** What tests (and other hosts) can replace; production passes nothing. */
+export interface RelayHostDeps {
+  /** Default: ManagedIdentityCredential with the settings' client id. */
+  tokenSource?: EntraTokenSource;
+  /** Default: a `pg.Pool` with the Entra token as the password, fetched per connection. */
+  db?: PgQueryable;
+  /** Default: an EventBridgeClient with web-identity credentials. */
+  eventBridge?: PutEventsPort;
+  /** Endpoint overrides for local models (default: the AWS regional endpoints). */
+  stsEndpoint?: string;
+  eventBridgeEndpoint?: string;
+  /** TLS for PostgreSQL. Default: verified TLS to the host name (the server requires TLS). */
+  pgSsl?: ConnectionOptions | false;
+  logger?: Logger;
+}
+
+export type OutboxRelayTimerHandler = (timer?: unknown, context?: InvocationContextLike) => Promise<RelayRunSummary>;
+
+export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: RelayHostDeps = {}): OutboxRelayTimerHandler {
+  // One object holds the lazily built clients and the steps (closure serializer; runtime/README.md).
+  const state = {
+    relay: undefined as PostgresOutboxRelay | undefined,
+    context: undefined as InvocationContextLike | undefined,
+    write(line: string): void {
+      const context = state.context;
+      if (!context) process.stdout.write(line + "\n");
+      else if (line.includes('"level":"ERROR"')) context.error(line);
+      else context.log(line);
+    },
+    logger: undefined as Logger | undefined,
+    build(): PostgresOutboxRelay {
+      const logger = deps.logger ?? createJsonLogger({ service: "outbox-relay", write: (line) => state.write(line) });
+      state.logger = logger;
+      const tokenSource: EntraTokenSource =
+        deps.tokenSource ?? (new ManagedIdentityCredential({ clientId: settings.entra.clientId }) as unknown as EntraTokenSource);
+      let db = deps.db;
+      if (!db) {
+        const pool = new Pool({
+          host: settings.pg.host,
+          port: settings.pg.port,
+          database: settings.pg.database,
+          user: settings.pg.user,
+          // pg calls this for every new connection, so a reconnect after the token expired gets a fresh one.
+          password: async () => {
+            const token = await tokenSource.getToken(POSTGRES_ENTRA_SCOPE);
+            if (!token?.token) throw new Error(`no Entra token for ${POSTGRES_ENTRA_SCOPE} (PostgreSQL password of ${settings.pg.user})`);
+            return token.token;
+          },
+          ssl: deps.pgSsl ?? { rejectUnauthorized: true, servername: settings.pg.host },
+          max: 2,
+          connectionTimeoutMillis: 15_000,
+          idleTimeoutMillis: 60_000,
+        });
+        // An idle client's error would otherwise crash the worker; the next query reconnects.
+        pool.on("error", (error) => logger.warn("PostgreSQL idle connection failed", { error: describeError(error) }));
+        db = pool;
+      }
+      let eventBridge = deps.eventBridge;
+      if (!eventBridge) {
+        const credentials = createWebIdentityCredentialsProvider({
+          tokenSource,
+          audience: settings.entra.audience,
+          roleArn: settings.aws.roleArn,
+          roleSessionName: settings.aws.roleSessionName,
+          sts: new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint }),
+        });
+        eventBridge = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3 });
+      }
+      return createPostgresOutboxRelay({
+        db,
+        eventBridge,
+        eventBusName: settings.aws.eventBusName,
+        logger,
+        table: settings.pg.table,
+        batchSize: settings.batchSize,
+        leaseMs: settings.leaseMs,
+      });
+    },
+    async run(timer: unknown, context: InvocationContextLike | undefined): Promise<RelayRunSummary> {
+      state.context = context;
+      const relay = (state.relay ??= state.build());
+      try {
+        return await relay.drain({ budgetMs: settings.budgetMs });
+      } catch (error) {
+        state.logger?.error("Outbox relay run failed; pending rows stay pending (claimed ones return when their lease ends)", {
+          error: describeError(error),
+          pastDue: (timer as { isPastDue?: boolean } | undefined)?.isPastDue,
+        });
+        throw error;
+      }
+    },
+  };
+  return (timer, context) => state.run(timer, context);
+}

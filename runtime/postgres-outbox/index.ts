@@ -1,0 +1,5 @@
+/** The PostgreSQL outbox (Azure → AWS): schema, producer library, relay core. */
+export * from "./schema";
+export * from "./limits";
+export * from "./writer";
+export * from "./relay";

@@ -1,0 +1,199 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { FAKE_DEPLOYER_OBJECT_ID, FAKE_TENANT, mockCall, mockOutputs } from "../../tools/mock-engine";
+import { RelayIdentity } from "../../components/azure/relay-identity";
+import { ALLOW_AZURE_SERVICES, OutboxPostgres, OutboxPostgresArgs, POSTGRES_TLS_PARAMETERS } from "../../components/azure/outbox-postgres";
+
+// `getMonitor` is internal in the SDK's typings; tools/mock-engine.ts reads it the same way.
+const settingsModule = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
+const settle = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    state: Record<string, any>;
+    id: string;
+}
+
+export const SCHEMA = { statements: ["CREATE TABLE IF NOT EXISTS mesh.outbox (id bigint)"], table: "mesh.outbox", relayPrivileges: ["SELECT", "UPDATE"] };
+
+export function pgArgs(relay: RelayIdentity, overrides: Partial<OutboxPostgresArgs> = {}): OutboxPostgresArgs {
+    return {
+        resourceGroupName: "rg-mesh",
+        location: "westeurope",
+        skuName: "Standard_B1ms",
+        skuTier: "Burstable",
+        version: "16",
+        storageSizeGb: 32,
+        highAvailability: "Disabled",
+        backupRetentionDays: 7,
+        geoRedundantBackup: false,
+        databaseName: "mesh_outbox",
+        deployerObjectId: FAKE_DEPLOYER_OBJECT_ID,
+        deployerPrincipalName: "deployer@example.com",
+        deployerPrincipalType: "User",
+        tenantId: FAKE_TENANT,
+        allowAzureServices: true,
+        deployerIpRanges: [{ name: "deployer", start: "203.0.113.7", end: "203.0.113.7" }],
+        relay: { roleName: relay.name, objectId: relay.principalId },
+        schema: SCHEMA,
+        workspaceId: "/subscriptions/s/resourceGroups/rg-mesh/providers/Microsoft.OperationalInsights/workspaces/logs",
+        deletionProtection: false,
+        ...overrides,
+    };
+}
+
+describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-identity.ts) under mocks", () => {
+    const registered: Registered[] = [];
+    const dependencies = new Map<string, string[]>();
+    const protectedNames = new Set<string>();
+    const named = (name: string) => {
+        const found = registered.filter((r) => r.name === name);
+        assert.equal(found.length, 1, `exactly one resource named ${name}: ${registered.map((r) => r.name).join(", ")}`);
+        return found[0];
+    };
+    const ofType = (type: string, prefix: string) => registered.filter((r) => r.type === type && r.name.startsWith(prefix));
+
+    before(async () => {
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args) => {
+                    const out = mockOutputs(args.type, args.name, args.inputs);
+                    registered.push({ type: args.type, name: args.name, inputs: args.inputs, state: out.state, id: out.id });
+                    return out;
+                },
+                call: (args) => mockCall(args.token),
+            },
+            "multicloud-mesh",
+            "azure-outbox",
+        );
+        const monitor = settingsModule.getMonitor() as { registerResource: (req: any, cb: (e: any, r: any) => void) => void };
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req, cb) => {
+            dependencies.set(req.getName(), req.getDependenciesList());
+            if (req.getProtect()) protectedNames.add(req.getName());
+            register(req, cb);
+        };
+    });
+
+    describe("OutboxPostgres", () => {
+        let relay: RelayIdentity;
+        let pg: OutboxPostgres;
+        before(async () => {
+            relay = new RelayIdentity("t1-relay", { resourceGroupName: "rg-mesh", location: "westeurope" });
+            pg = new OutboxPostgres("t1-outbox", pgArgs(relay));
+            await settle(pg.relayRoleName);
+        });
+
+        it("the server signs in with Microsoft Entra only: password auth off, no administrator login or password, the tenant named", () => {
+            const server = named("t1-outbox-server");
+            assert.equal(server.type, "azure-native:dbforpostgresql:Server");
+            assert.deepEqual(server.inputs.authConfig, { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: FAKE_TENANT });
+            assert.equal(server.inputs.administratorLogin, undefined);
+            assert.equal(server.inputs.administratorLoginPassword, undefined);
+            assert.doesNotMatch(JSON.stringify(server.inputs), /password"\s*:\s*"[^D]/i);
+        });
+
+        it("TLS is required: require_secure_transport on and ssl_min_protocol_version TLSv1.2 on this server", () => {
+            const server = named("t1-outbox-server");
+            const configs = ofType("azure-native:dbforpostgresql:Configuration", "t1-outbox");
+            const byName = Object.fromEntries(configs.map((c) => [c.inputs.configurationName, c.inputs]));
+            assert.deepEqual(Object.keys(byName).sort(), ["require_secure_transport", "ssl_min_protocol_version"]);
+            assert.equal(byName.require_secure_transport.value, "on");
+            assert.equal(byName.ssl_min_protocol_version.value, "TLSv1.2");
+            assert.deepEqual(POSTGRES_TLS_PARAMETERS, { require_secure_transport: "on", ssl_min_protocol_version: "TLSv1.2" });
+            for (const c of configs) {
+                assert.equal(c.inputs.serverName, server.state.name);
+                assert.equal(c.inputs.source, "user-override");
+            }
+        });
+
+        it("the deployer is the Entra administrator of this server", () => {
+            const admin = named("t1-outbox-entra-admin");
+            assert.equal(admin.type, "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra");
+            assert.equal(admin.inputs.serverName, named("t1-outbox-server").state.name);
+            assert.equal(admin.inputs.objectId, FAKE_DEPLOYER_OBJECT_ID);
+            assert.equal(admin.inputs.principalType, "User");
+            assert.equal(admin.inputs.principalName, "deployer@example.com");
+        });
+
+        it("the relay's PostgreSQL role is created for exactly the relay identity, after the admin, TLS, firewall and database exist", async () => {
+            const access = named("t1-outbox-relay-access");
+            const identity = named("t1-relay-identity");
+            assert.equal(access.type, "pulumi-nodejs:dynamic/multicloud-mesh:OutboxAccess");
+            assert.equal(access.inputs.relayObjectId, identity.state.principalId);
+            assert.equal(access.inputs.relayRoleName, identity.state.name);
+            assert.equal(access.inputs.host, named("t1-outbox-server").state.fullyQualifiedDomainName);
+            assert.equal(access.inputs.database, "mesh_outbox");
+            assert.equal(access.inputs.adminUser, "deployer@example.com");
+            assert.equal(access.inputs.adminObjectId, FAKE_DEPLOYER_OBJECT_ID);
+            assert.equal(access.inputs.tls, true);
+            assert.deepEqual(access.inputs.relayPrivileges, SCHEMA.relayPrivileges);
+            assert.deepEqual(access.inputs.schemaStatements, SCHEMA.statements);
+            assert.equal(access.inputs.outboxTable, SCHEMA.table);
+            const deps = dependencies.get("t1-outbox-relay-access") ?? [];
+            const urnOf = (n: string) => deps.find((d) => d.endsWith(`::${n}`));
+            for (const n of ["t1-outbox-entra-admin", "t1-outbox-require-secure-transport", "t1-outbox-ssl-min-protocol-version", "t1-outbox-database", `t1-outbox-fw-${ALLOW_AZURE_SERVICES.name}`, "t1-outbox-fw-deployer"]) {
+                assert.ok(urnOf(n), `relay access waits for ${n}: ${deps.join(", ")}`);
+            }
+            assert.equal(await settle(pg.relayRoleName), identity.state.name);
+        });
+
+        it("firewall: Azure services (0.0.0.0) for the relay plus the deployer's range; database on this server", () => {
+            const rules = ofType("azure-native:dbforpostgresql:FirewallRule", "t1-outbox");
+            assert.deepEqual(
+                rules.map((r) => [r.inputs.firewallRuleName, r.inputs.startIpAddress, r.inputs.endIpAddress]),
+                [[ALLOW_AZURE_SERVICES.name, "0.0.0.0", "0.0.0.0"], ["deployer", "203.0.113.7", "203.0.113.7"]],
+            );
+            const db = named("t1-outbox-database");
+            assert.equal(db.inputs.serverName, named("t1-outbox-server").state.name);
+            assert.equal(db.inputs.databaseName, "mesh_outbox");
+        });
+
+        it("diagnostics of this server go to the workspace; dev backup 7 days, no HA, no geo backup", () => {
+            const diag = named("t1-outbox-diagnostics");
+            assert.equal(diag.inputs.resourceUri, named("t1-outbox-server").id);
+            assert.equal(diag.inputs.workspaceId, pgArgs(relay).workspaceId);
+            assert.deepEqual(diag.inputs.logs, [{ category: "PostgreSQLLogs", enabled: true }]);
+            const server = named("t1-outbox-server");
+            assert.deepEqual(server.inputs.backup, { backupRetentionDays: 7, geoRedundantBackup: "Disabled" });
+            assert.equal(server.inputs.highAvailability.mode, "Disabled");
+            assert.equal(protectedNames.has("t1-outbox-server"), false);
+        });
+
+        it("prod-like settings: zone-redundant HA, 35-day geo-redundant backups, server and database protected", async () => {
+            const r2 = new RelayIdentity("t2-relay", { resourceGroupName: "rg-mesh", location: "westeurope" });
+            const p2 = new OutboxPostgres(
+                "t2-outbox",
+                pgArgs(r2, { skuName: "Standard_D2ds_v5", skuTier: "GeneralPurpose", highAvailability: "ZoneRedundant", backupRetentionDays: 35, geoRedundantBackup: true, deletionProtection: true, allowAzureServices: false, deployerIpRanges: [] }),
+            );
+            await settle(p2.relayRoleName);
+            const server = named("t2-outbox-server");
+            assert.equal(server.inputs.highAvailability.mode, "ZoneRedundant");
+            assert.ok(protectedNames.has("t2-outbox-server") && protectedNames.has("t2-outbox-database"), "server and database protected");
+            assert.deepEqual(server.inputs.backup, { backupRetentionDays: 35, geoRedundantBackup: "Enabled" });
+            assert.equal(ofType("azure-native:dbforpostgresql:FirewallRule", "t2-outbox").length, 0);
+        });
+    });
+
+    describe("argument validation names the field", () => {
+        const relay = { name: pulumi.output("r"), principalId: pulumi.output("p") } as unknown as RelayIdentity;
+        const cases: Array<[Partial<OutboxPostgresArgs>, RegExp]> = [
+            [{ highAvailability: "ZoneRedundant" }, /args\.highAvailability .*Burstable/],
+            [{ backupRetentionDays: 36 }, /args\.backupRetentionDays must be an integer from 7 to 35/],
+            [{ skuTier: "Basic" as never }, /args\.skuTier/],
+            [{ version: "10" as never }, /args\.version/],
+            [{ databaseName: "Mesh-Outbox" }, /args\.databaseName/],
+            [{ deployerIpRanges: [{ name: "all", start: "0.0.0.0", end: "255.255.255.255" }] }, /deployerIpRanges\[0\] must not open the server/],
+            [{ deployerIpRanges: [{ name: "x", start: "10.0.0.9", end: "10.0.0.1" }] }, /deployerIpRanges\[0\] start 10\.0\.0\.9 is after end/],
+            [{ schema: { ...SCHEMA, relayPrivileges: [] } }, /args\.schema\.relayPrivileges/],
+            [{ storageSizeGb: 16 }, /args\.storageSizeGb/],
+        ];
+        for (const [override, message] of cases) {
+            it(`refuses ${JSON.stringify(override).slice(0, 80)}`, () => {
+                assert.throws(() => new OutboxPostgres(`bad-${registered.length}-${Math.random().toString(36).slice(2, 7)}`, pgArgs(relay, override)), message);
+            });
+        }
+    });
+});
