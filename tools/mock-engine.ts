@@ -187,6 +187,10 @@ export function mockOutputs(
         case "aws:lambda/eventSourceMapping:EventSourceMapping":
             Object.assign(state, { uuid, arn: arn("lambda", `event-source-mapping:${uuid}`) });
             return { id: uuid, state };
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            // IAM names the provider by its URL without the scheme (CreateOpenIDConnectProvider response).
+            Object.assign(state, { arn: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` });
+            return { id: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}`, state };
         case "aws:iam/role:Role":
             Object.assign(state, { name: physical, arn: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:role/${physical}` });
             return { id: physical, state };

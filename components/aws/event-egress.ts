@@ -74,10 +74,13 @@ export class EventEgress extends pulumi.ComponentResource {
     public readonly deadLetterQueueArn: pulumi.Output<string>;
     public readonly deadLetterQueueUrl: pulumi.Output<string>;
     public readonly deadLetterQueueName: pulumi.Output<string>;
+    /** The rule's (and the archive's) event pattern: exactly the configured sources. */
+    public readonly eventPattern: string;
 
     constructor(name: string, args: EventEgressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:aws:EventEgress", name, {}, opts);
         validateEgressArgs(args);
+        this.eventPattern = JSON.stringify({ source: args.sources });
 
         const bus = new aws.cloudwatch.EventBus(`${name}-bus`, { tags: args.tags }, { parent: this });
 
@@ -87,7 +90,7 @@ export class EventEgress extends pulumi.ComponentResource {
                 eventSourceArn: bus.arn,
                 retentionDays: args.archiveRetentionDays,
                 // Archive exactly what the rule forwards, so a replay re-sends only mesh events.
-                eventPattern: JSON.stringify({ source: args.sources }),
+                eventPattern: this.eventPattern,
                 description: "Replay source for events that must be re-delivered to Azure after an outage",
             },
             { parent: this, protect: args.deletionProtection },
@@ -98,7 +101,7 @@ export class EventEgress extends pulumi.ComponentResource {
             {
                 eventBusName: bus.name,
                 description: "Forwards mesh events to the Azure Service Bus queue",
-                eventPattern: JSON.stringify({ source: args.sources }),
+                eventPattern: this.eventPattern,
                 state: "ENABLED",
                 tags: args.tags,
             },
