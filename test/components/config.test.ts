@@ -157,6 +157,25 @@ describe("stack configuration (components/config.ts)", () => {
         assert.notEqual(stackSource("dev").requireAlarmReceiver, "true");
     });
 
+    it("directions: both on by default; the Azure → AWS settings are read and checked; overlapping sources and both off are refused", () => {
+        const defaults = readMeshConfig(source({}));
+        assert.equal(defaults.directions.awsToAzure, true);
+        assert.deepEqual(defaults.directions.azureToAws, {
+            sources: ["enterprise.azure.transactions"],
+            consumer: { memoryMb: 256, timeoutSeconds: 30, batchSize: 10, batchWindowSeconds: 1, maxReceiveCount: 10, queueAgeAlarmSeconds: 300 },
+        });
+        assert.equal(readMeshConfig(source({ azureToAwsEnabled: "false" })).directions.azureToAws, undefined);
+        assert.deepEqual(problemsOf({ eventSources: '["a.orders","b.orders"]', azureEventSources: '["b.orders"]' }), [
+            'multicloud-mesh:azureEventSources: "b.orders" also in multicloud-mesh:eventSources: an event from Azure would be forwarded back to Azure (ping-pong); the two lists must be disjoint',
+        ]);
+        // With the AWS → Azure route off, nothing could loop: the lists may overlap.
+        assert.deepEqual(readMeshConfig(source({ awsToAzureEnabled: "false", azureEventSources: '["enterprise.transactions"]' })).directions.azureToAws?.sources, ["enterprise.transactions"]);
+        assert.match(problemsOf({ awsToAzureEnabled: "false", azureToAwsEnabled: "false" })[0], /are both false/);
+        assert.match(problemsOf({ awsConsumerBatchSize: "100", awsConsumerBatchWindowSeconds: "0" })[0], /awsConsumerBatchWindowSeconds: must be at least 1/);
+        assert.match(problemsOf({ azureEventSources: '["aws.s3"]' })[0], /azureEventSources: "aws.s3" is not a valid custom event source/);
+        assert.match(problemsOf({ azureEventSources: "[]" })[0], /azureEventSources: the list is empty/);
+    });
+
     it("reports every bad key at once", () => {
         const problems = problemsOf({ awsRegion: "x", queueMaxDeliveryCount: "0", eventSources: "[]" });
         assert.equal(problems.length, 3);

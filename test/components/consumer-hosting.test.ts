@@ -70,7 +70,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
 
     it("the app reads its package from the deployment container with its user-assigned identity", () => {
         const app = one(dev, T.app);
-        const identity = one(dev, T.identity);
+        const identity = one(dev, T.identity, "-consumer-identity");
         const packages = one(dev, T.account, "-consumer-package-storage");
         const container = one(dev, T.container, "-consumer-packages");
         assert.equal(container.inputs.accountName, packages.outputs.name);
@@ -94,7 +94,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("the app's identity cannot write its package: read-only on the container, no role on the package account", () => {
-        const identity = one(dev, T.identity);
+        const identity = one(dev, T.identity, "-consumer-identity");
         const packages = one(dev, T.account, "-consumer-package-storage");
         const container = one(dev, T.container, "-consumer-packages");
         const roles = all(dev, T.role).filter((a) => a.inputs.principalId === identity.outputs.principalId);
@@ -106,7 +106,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("scale permissions: Azure Service Bus Data Owner on exactly this queue, and no Service Bus role anywhere wider", () => {
-        const identity = one(dev, T.identity);
+        const identity = one(dev, T.identity, "-consumer-identity");
         const queue = one(dev, "azure-native:servicebus:Queue");
         const serviceBus = all(dev, T.role).filter(
             (a) => a.inputs.principalId === identity.outputs.principalId && String(a.inputs.scope).includes("/Microsoft.ServiceBus/"),

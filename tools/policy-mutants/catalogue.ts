@@ -89,16 +89,16 @@ export const MUTANTS: Mutant[] = [
         stacks: ["dev"],
         apply: (p) => {
             const target = one(p, TARGET, "egress-target");
-            const fn = one(p, LAMBDA);
+            const fn = one(p, LAMBDA, "-relay-function");
             add(p, target, TARGET, "debug-target", { rule: get(target, "rule"), eventBusName: get(target, "eventBusName"), arn: fn.outputs.arn, retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 } }, [fn]);
         },
     },
-    { id: "stream-retries-forever", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM), "maximumRetryAttempts", -1) },
-    { id: "stream-no-failure-destination", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM), "destinationConfig", undefined) },
-    { id: "stream-no-bisect", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["dev"], apply: (p) => set(one(p, ESM), "bisectBatchOnFunctionError", false) },
-    { id: "stream-records-expire-in-a-minute", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["prod"], apply: (p) => set(one(p, ESM), "maximumRecordAgeInSeconds", 60) },
-    { id: "outbox-stream-off", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: BOTH, apply: (p) => set(one(p, TABLE), "streamEnabled", false) },
-    { id: "outbox-no-pitr", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: ["prod"], apply: (p) => set(one(p, TABLE), "pointInTimeRecovery.enabled", false) },
+    { id: "stream-retries-forever", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRetryAttempts", -1) },
+    { id: "stream-no-failure-destination", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "destinationConfig", undefined) },
+    { id: "stream-no-bisect", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["dev"], apply: (p) => set(one(p, ESM, "-relay-mapping"), "bisectBatchOnFunctionError", false) },
+    { id: "stream-records-expire-in-a-minute", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["prod"], apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", 60) },
+    { id: "outbox-stream-off", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: BOTH, apply: (p) => set(one(p, TABLE, "-outbox-table"), "streamEnabled", false) },
+    { id: "outbox-no-pitr", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: ["prod"], apply: (p) => set(one(p, TABLE, "-outbox-table"), "pointInTimeRecovery.enabled", false) },
     { id: "egress-dlq-alarm-deleted", class: "1 delivery path", policy: "sqs-dead-letter-queue-depth-alarm", stacks: BOTH, apply: (p) => remove(p, one(p, ALARM, "egress-dlq-depth-alarm")) },
     { id: "sb-dlq-alert-namespace-wide", class: "1 delivery path", policy: "servicebus-queue-deadletter-alert", stacks: ["dev"], apply: (p) => set(one(p, ALERT, "dlq-alert"), "criteria.allOf.0.dimensions", []) },
 
@@ -172,7 +172,7 @@ export const MUTANTS: Mutant[] = [
     { id: "unknown-type-s3-bucket", class: "6 types", policy: "resource-type-known-to-pack", stacks: BOTH, apply: (p) => void add(p, one(p, SQS, "egress-dlq"), "aws:s3/bucket:Bucket", "event-archive-bucket", { tags: { "mesh:project": "multicloud-mesh", "mesh:stack": "x" } }) },
     { id: "untagged-taggable-type", class: "6 types", policy: "required-tags", stacks: BOTH, apply: (p) => void add(p, one(p, STORAGE, "consumer-storage"), "azure-native:eventgrid:Topic", "events-topic", { resourceGroupName: get(one(p, STORAGE, "consumer-storage"), "resourceGroupName") }) },
     { id: "action-group-tags-dropped", class: "6 types", policy: "required-tags", stacks: ["prod"], apply: (p) => set(one(p, ACTION_GROUP), "tags", undefined) },
-    { id: "relay-runtime-deprecated", class: "6 types", policy: "lambda-runtime-not-deprecated", stacks: ["dev"], apply: (p) => set(one(p, LAMBDA), "runtime", "nodejs18.x") },
+    { id: "relay-runtime-deprecated", class: "6 types", policy: "lambda-runtime-not-deprecated", stacks: ["dev"], apply: (p) => set(one(p, LAMBDA, "-relay-function"), "runtime", "nodejs18.x") },
 ];
 
 export const REWRITES: Rewrite[] = [
@@ -187,6 +187,6 @@ export const REWRITES: Rewrite[] = [
     { id: "sns-https-subscription", stacks: ["prod"], apply: (p) => (set(one(p, SUBSCRIPTION), "protocol", "https"), set(one(p, SUBSCRIPTION), "endpoint", "https://pager.corp.example/sns")) },
     { id: "blob-owner-on-container", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope", `${get<string>(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope")}/blobServices/default/containers/packages`) },
     { id: "storage-tls13", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_3") },
-    { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM), "maximumRecordAgeInSeconds", -1) },
+    { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", -1) },
     { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
 ];
