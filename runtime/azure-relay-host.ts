@@ -146,12 +146,17 @@ export interface RelayHostDeps {
   logger?: Logger;
 }
 
-export type OutboxRelayTimerHandler = (timer?: unknown, context?: InvocationContextLike) => Promise<RelayRunSummary>;
+export interface OutboxRelayTimerHandler {
+  (timer?: unknown, context?: InvocationContextLike): Promise<RelayRunSummary>;
+  /** Ends the pool and the AWS clients this handler created (tests, graceful shutdown). */
+  close(): Promise<void>;
+}
 
 export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: RelayHostDeps = {}): OutboxRelayTimerHandler {
   // One object holds the lazily built clients and the steps (closure serializer; runtime/README.md).
   const state = {
     relay: undefined as PostgresOutboxRelay | undefined,
+    closers: [] as Array<() => Promise<void> | void>,
     context: undefined as InvocationContextLike | undefined,
     write(line: string): void {
       const context = state.context;
@@ -178,7 +183,8 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
             if (!token?.token) throw new Error(`no Entra token for ${POSTGRES_ENTRA_SCOPE} (PostgreSQL password of ${settings.pg.user})`);
             return token.token;
           },
-          ssl: deps.pgSsl ?? { rejectUnauthorized: true, servername: settings.pg.host },
+          // pg sets SNI and checks the certificate against the host name; Azure requires TLS.
+          ssl: deps.pgSsl ?? { rejectUnauthorized: true },
           max: 2,
           connectionTimeoutMillis: 15_000,
           idleTimeoutMillis: 60_000,
@@ -186,17 +192,21 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
         // An idle client's error would otherwise crash the worker; the next query reconnects.
         pool.on("error", (error) => logger.warn("PostgreSQL idle connection failed", { error: describeError(error) }));
         db = pool;
+        state.closers.push(() => pool.end());
       }
       let eventBridge = deps.eventBridge;
       if (!eventBridge) {
+        const sts = new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint });
         const credentials = createWebIdentityCredentialsProvider({
           tokenSource,
           audience: settings.entra.audience,
           roleArn: settings.aws.roleArn,
           roleSessionName: settings.aws.roleSessionName,
-          sts: new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint }),
+          sts,
         });
-        eventBridge = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3 });
+        const client = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3 });
+        state.closers.push(() => client.destroy(), () => sts.destroy());
+        eventBridge = client;
       }
       return createPostgresOutboxRelay({
         db,
@@ -222,5 +232,11 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
       }
     },
   };
-  return (timer, context) => state.run(timer, context);
+  const handler = ((timer?: unknown, context?: InvocationContextLike) => state.run(timer, context)) as OutboxRelayTimerHandler;
+  handler.close = async () => {
+    const closers = state.closers.splice(0);
+    state.relay = undefined;
+    for (const close of closers) await close();
+  };
+  return handler;
 }

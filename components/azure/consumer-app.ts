@@ -1,7 +1,6 @@
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as applicationinsights from "@pulumi/azure-native/applicationinsights";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
@@ -11,6 +10,7 @@ import { buildConsumerPackage, FUNCTION_NAME, SERVICE_BUS_CONNECTION } from "./c
 import { createConsumerRedis, MANAGED_REDIS_PORT } from "./consumer-redis";
 import { createConsumerStorage } from "./consumer-storage";
 import { createFlexApp } from "./consumer-flex";
+import { createFunctionInsights, hostSettings } from "./function-telemetry";
 import { writeConsumerZip } from "./consumer-zip";
 import { PackageDeployment } from "./package-deployment";
 import { assignRole, BUILT_IN_ROLES, BuiltInRole } from "./roles";
@@ -140,21 +140,18 @@ export class ConsumerApp extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const insights = new applicationinsights.Component(
-            `${name}-insights`,
+        const { insights, publisher } = createFunctionInsights(
+            name,
             {
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
-                kind: "web",
-                applicationType: "web",
-                workspaceResourceId: workspace.id,
-                // Ingestion only with an Entra ID token: the instrumentation key alone cannot send.
-                disableLocalAuth: true,
+                workspaceId: workspace.id,
+                appPrincipalId: identity.principalId,
+                publisherDescription: "The consumer sends telemetry with its identity",
                 tags: args.tags,
             },
-            { parent: this },
+            this,
         );
-        const publisher = grant("insights-publisher", BUILT_IN_ROLES.monitoringMetricsPublisher, insights.id, "The consumer sends telemetry with its identity");
 
         const redis = createConsumerRedis(
             name,
@@ -171,10 +168,11 @@ export class ConsumerApp extends pulumi.ComponentResource {
         );
 
         const n = CONSUMER_SETTING_NAMES;
+        const host = hostSettings({ storageAccountName: stores.host.name, identityClientId: identity.clientId, insightsConnectionString: insights.connectionString });
         const settings: Record<string, pulumi.Input<string>> = {
-            AzureWebJobsStorage__accountName: stores.host.name,
-            AzureWebJobsStorage__credential: "managedidentity",
-            AzureWebJobsStorage__clientId: identity.clientId,
+            AzureWebJobsStorage__accountName: host.AzureWebJobsStorage__accountName,
+            AzureWebJobsStorage__credential: host.AzureWebJobsStorage__credential,
+            AzureWebJobsStorage__clientId: host.AzureWebJobsStorage__clientId,
             [`${SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace`]: args.namespaceFqdn,
             [`${SERVICE_BUS_CONNECTION}__credential`]: "managedidentity",
             [`${SERVICE_BUS_CONNECTION}__clientId`]: identity.clientId,
@@ -188,8 +186,8 @@ export class ConsumerApp extends pulumi.ComponentResource {
             [n.clientId]: identity.clientId,
             [n.dedupeWindowMs]: String(args.dedupeWindowDays * 86_400_000),
             [n.settlementMode]: args.settlementMode ?? "sdk",
-            APPLICATIONINSIGHTS_CONNECTION_STRING: insights.connectionString,
-            APPLICATIONINSIGHTS_AUTHENTICATION_STRING: pulumi.interpolate`ClientId=${identity.clientId};Authorization=AAD`,
+            APPLICATIONINSIGHTS_CONNECTION_STRING: host.APPLICATIONINSIGHTS_CONNECTION_STRING,
+            APPLICATIONINSIGHTS_AUTHENTICATION_STRING: host.APPLICATIONINSIGHTS_AUTHENTICATION_STRING,
         };
 
         const rolePropagation = rolePropagationWait(

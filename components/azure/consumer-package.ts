@@ -1,12 +1,10 @@
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import * as consumerCore from "../../runtime/consumer";
 import * as functionsHost from "../../runtime/functions-host";
 import * as idempotency from "../../runtime/idempotency-store";
 import * as logging from "../../runtime/logger";
 import type { BusinessHandler } from "../../runtime/consumer";
+import { buildFunctionPackage, functionPackageJson } from "./function-package";
 
 /** npm packages the consumer loads inside the Functions worker; nothing else goes into its package. */
 export const CONSUMER_RUNTIME_PACKAGES: readonly string[] = [
@@ -84,12 +82,6 @@ export function entryFile(): string {
         "module.exports = { handler };",
         "",
     ].join("\n");
-}
-
-function packageJson(): string {
-    const root = JSON.parse(fs.readFileSync(path.join(process.cwd(), "package.json"), "utf8")) as { dependencies?: Record<string, string> };
-    const dependencies = Object.fromEntries(CONSUMER_RUNTIME_PACKAGES.map((p) => [p, root.dependencies?.[p] ?? "*"]));
-    return JSON.stringify({ name: "mesh-consumer", version: "1.0.0", private: true, main: "index.js", dependencies }, null, 2);
 }
 
 /**
@@ -172,36 +164,14 @@ export function consumerFactory(businessHandler: BusinessHandler) {
  * node_modules the consumer loads.
  */
 export function buildConsumerPackage(options: ConsumerPackageOptions): ConsumerPackage {
-    const serialized = pulumi.runtime.serializeFunction(consumerFactory(options.handler), {
-        exportName: "handler",
-        isFactoryFunction: true,
-        allowSecrets: false,
+    return buildFunctionPackage({
+        closureFile: "consumer.js",
+        factory: consumerFactory(options.handler),
+        runtimePackages: CONSUMER_RUNTIME_PACKAGES,
+        files: {
+            "host.json": hostJson(options),
+            "package.json": functionPackageJson("mesh-consumer", CONSUMER_RUNTIME_PACKAGES),
+            "index.js": entryFile(),
+        },
     });
-    const root = JSON.parse(fs.readFileSync(path.join(process.cwd(), "package.json"), "utf8")) as { dependencies?: Record<string, string> };
-    const excluded = Object.keys(root.dependencies ?? {}).filter((p) => !CONSUMER_RUNTIME_PACKAGES.includes(p));
-    const modules = pulumi.runtime.computeCodePaths({ extraExcludePackages: excluded });
-
-    const files: Record<string, string> = {
-        "host.json": hostJson(options),
-        "package.json": packageJson(),
-        "index.js": entryFile(),
-    };
-    const assets: Promise<Record<string, pulumi.asset.Asset | pulumi.asset.Archive>> = Promise.all([serialized, modules]).then(([fn, paths]) => {
-        const all: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = { "consumer.js": new pulumi.asset.StringAsset(fn.text) };
-        for (const [name, text] of Object.entries(files)) all[name] = new pulumi.asset.StringAsset(text);
-        for (const [p, asset] of paths) all[p] = asset;
-        return all;
-    });
-    const contentHash = Promise.all([serialized, modules]).then(([fn, paths]) => {
-        const hash = crypto.createHash("sha256");
-        hash.update(fn.text);
-        for (const name of Object.keys(files).sort()) hash.update(name).update(files[name]);
-        // Package versions stand for node_modules contents (the lockfile pins them).
-        for (const p of [...paths.keys()].sort()) {
-            const manifest = path.join(p, "package.json");
-            hash.update(p).update(fs.existsSync(manifest) ? (JSON.parse(fs.readFileSync(manifest, "utf8")).version ?? "") : "");
-        }
-        return hash.digest("hex");
-    });
-    return { archive: new pulumi.asset.AssetArchive(assets as any), contentHash };
 }

@@ -140,14 +140,15 @@ export interface WrittenPackage {
 }
 
 /**
- * Packs `archive` into `dir` as `mesh-consumer-<key prefix>.zip`, where `key` identifies the
+ * Packs `archive` into `dir` as `<prefix>-<key prefix>.zip` (any Functions app's package; the
+ * consumer's by default), where `key` identifies the
  * package's content (consumer-package.ts: the serialized closure, the generated files and the
  * pinned package versions). A ZIP already written for the same key is reused — packing ~9000
  * files costs seconds on every preview — and its SHA-256 is taken from its bytes either way.
  */
-export async function writeConsumerZip(archive: pulumi.asset.Archive, dir: string, key: string): Promise<WrittenPackage> {
+export async function writeConsumerZip(archive: pulumi.asset.Archive, dir: string, key: string, prefix = "mesh-consumer"): Promise<WrittenPackage> {
     fs.mkdirSync(dir, { recursive: true });
-    const target = path.join(dir, `mesh-consumer-${key.slice(0, 32)}.zip`);
+    const target = path.join(dir, `${prefix}-${key.slice(0, 32)}.zip`);
     if (!fs.existsSync(target)) {
         const zip = zipFiles(await archiveFiles(archive));
         // Write then rename: a concurrent run never sees half a package under the final name.

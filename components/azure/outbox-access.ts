@@ -75,7 +75,7 @@ export function deployerPostgresToken(): PostgresTokenSource {
 }
 
 /** Ports in a provider process: node-postgres, the token source, timers, stderr. */
-export function accessPorts(token: PostgresTokenSource): setup.AccessPorts {
+export function accessPorts(token: PostgresTokenSource, trust: { ca?: string } = {}): setup.AccessPorts {
     return {
         token,
         connect: async (p) => {
@@ -86,7 +86,8 @@ export function accessPorts(token: PostgresTokenSource): setup.AccessPorts {
                 database: p.database,
                 user: p.user,
                 password: p.password,
-                ssl: p.tls ? { rejectUnauthorized: true, servername: p.host, minVersion: "TLSv1.2" } : false,
+                // Azure's certificate chains to public roots Node trusts; `ca` is only for a local test server.
+                ssl: p.tls ? { rejectUnauthorized: true, minVersion: "TLSv1.2", ...(trust.ca ? { ca: trust.ca } : {}) } : false,
                 connectionTimeoutMillis: 30_000,
             });
             try {
@@ -123,11 +124,11 @@ function requestOf(s: OutboxAccessState): setup.AccessRequest {
  * The dynamic provider. Pulumi serializes it with what it captures (this module's functions and
  * `token`) and runs it in the engine's process; `pg` and `@azure/identity` are required inside.
  */
-export function outboxAccessProvider(token: PostgresTokenSource): pulumi.dynamic.ResourceProvider {
+export function outboxAccessProvider(token: PostgresTokenSource, trust: { ca?: string } = {}): pulumi.dynamic.ResourceProvider {
     // Inside the factory: an exported constant would be read through `exports`, which the serialized provider lacks.
     const applyKeys = ["host", "port", "database", "relayRoleName", "relayObjectId", "schemaStatements", "outboxTable", "relayPrivileges", "adminUser"] as const;
     const applyTo = async (state: OutboxAccessState): Promise<OutboxAccessState> => {
-        const result = await setup.ensureOutboxAccess(requestOf(state), accessPorts(token));
+        const result = await setup.ensureOutboxAccess(requestOf(state), accessPorts(token, trust));
         return { ...state, grantedPrivileges: result.grantedPrivileges };
     };
     return {

@@ -4,6 +4,7 @@ import * as monitor from "@pulumi/azure-native/monitor";
 import { DIAGNOSTIC_SETTING_NAME } from "./diagnostics";
 import { OutboxAccess } from "./outbox-access";
 import { fail, requireInteger } from "../validate";
+import { DEFAULT_PG_OUTBOX_TABLE, outboxDdl } from "../../runtime/postgres-outbox/schema";
 
 /*
  * Shapes and values: Azure/azure-rest-api-specs specification/postgresql/resource-manager/
@@ -59,6 +60,20 @@ export interface OutboxSchemaArgs {
     relayPrivileges: readonly string[];
 }
 
+/**
+ * What the relay does to the outbox table, and so all it is granted: it claims with
+ * `SELECT … FOR UPDATE SKIP LOCKED` inside an UPDATE, then marks rows published, reschedules or
+ * parks them with UPDATE, and reads the backlog with SELECT (runtime/postgres-outbox/relay.ts).
+ * `FOR UPDATE` needs the UPDATE privilege (PostgreSQL 15 docs, SELECT, "The Locking Clause").
+ * No INSERT (producers write), no DELETE, no CREATE on any schema.
+ */
+export const RELAY_TABLE_PRIVILEGES: readonly string[] = ["SELECT", "UPDATE"];
+
+/** The outbox schema as the runtime defines it (runtime/postgres-outbox/schema.ts), for `OutboxPostgresArgs.schema`. */
+export function runtimeOutboxSchema(table: string = DEFAULT_PG_OUTBOX_TABLE): OutboxSchemaArgs {
+    return { statements: [outboxDdl(table)], table, relayPrivileges: RELAY_TABLE_PRIVILEGES };
+}
+
 export interface OutboxPostgresArgs {
     /** Resource group of the server. */
     resourceGroupName: pulumi.Input<string>;
@@ -98,8 +113,8 @@ export interface OutboxPostgresArgs {
     deployerIpRanges: Array<{ name: string; start: string; end: string }>;
     /** The relay identity: its role is mapped to exactly this object id. */
     relay: { roleName: pulumi.Input<string>; objectId: pulumi.Input<string> };
-    /** The outbox DDL and the relay's rights. */
-    schema: OutboxSchemaArgs;
+    /** The outbox DDL and the relay's rights (default: runtimeOutboxSchema(), table mesh_outbox). */
+    schema?: OutboxSchemaArgs;
     /** Log Analytics workspace of the diagnostic setting. */
     workspaceId: pulumi.Input<string>;
     /** Protect the server (the outbox holds events not yet relayed) from deletion. */
@@ -131,6 +146,7 @@ export class OutboxPostgres extends pulumi.ComponentResource {
     constructor(name: string, args: OutboxPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:azure:OutboxPostgres", name, {}, opts);
         validateOutboxPostgresArgs(args);
+        const schema = args.schema ?? runtimeOutboxSchema();
 
         const server = new dbforpostgresql.Server(
             `${name}-server`,
@@ -150,7 +166,9 @@ export class OutboxPostgres extends pulumi.ComponentResource {
                 createMode: "Create",
                 tags: args.tags,
             },
-            { parent: this, protect: args.deletionProtection },
+            // geoRedundantBackup is create-only (Backup x-ms-mutability [create, read]): a change is a
+            // planned replacement — which deletionProtection blocks, since pending events live here.
+            { parent: this, protect: args.deletionProtection, replaceOnChanges: ["backup.geoRedundantBackup"] },
         );
 
         // A Flexible Server runs one management operation at a time; each child waits for the previous one.
@@ -214,9 +232,9 @@ export class OutboxPostgres extends pulumi.ComponentResource {
                 adminObjectId: args.deployerObjectId,
                 relayRoleName: args.relay.roleName,
                 relayObjectId: args.relay.objectId,
-                schemaStatements: [...args.schema.statements],
-                outboxTable: args.schema.table,
-                relayPrivileges: [...args.schema.relayPrivileges],
+                schemaStatements: [...schema.statements],
+                outboxTable: schema.table,
+                relayPrivileges: [...schema.relayPrivileges],
             },
             // Only once the deployer is administrator, TLS is enforced, the deployer's address is admitted and the database exists.
             { parent: this, dependsOn: [admin, ...tls, ...firewall, database] },
@@ -227,7 +245,7 @@ export class OutboxPostgres extends pulumi.ComponentResource {
         this.fqdn = server.fullyQualifiedDomainName;
         this.databaseName = database.name;
         this.relayRoleName = access.relayRoleName;
-        this.outboxTable = args.schema.table;
+        this.outboxTable = schema.table;
         this.relayPrivileges = access.grantedPrivileges;
         this.registerOutputs({ serverId: this.serverId, fqdn: this.fqdn, databaseName: this.databaseName, relayRoleName: this.relayRoleName });
     }
@@ -254,6 +272,7 @@ export function validateOutboxPostgresArgs(args: OutboxPostgresArgs): void {
         if (n(r.start) > n(r.end)) fail(C, `deployerIpRanges[${i}]`, `start ${r.start} is after end ${r.end}`);
         if (r.start === "0.0.0.0" && r.end !== "0.0.0.0") fail(C, `deployerIpRanges[${i}]`, "must not open the server to the whole internet");
     }
+    if (args.schema === undefined) return;
     if (args.schema.statements.length === 0) fail(C, "schema.statements", "must hold the outbox DDL");
     if (args.schema.relayPrivileges.length === 0) fail(C, "schema.relayPrivileges", "must name what the relay may do on the outbox table");
     if (typeof args.schema.table !== "string" || !/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(args.schema.table)) fail(C, "schema.table", `must be "table" or "schema.table", got ${JSON.stringify(args.schema.table)}`);

@@ -137,8 +137,8 @@ export function packageDeploymentProvider(tokens: TokenSource): pulumi.dynamic.R
  * the consumer function; again on every new package (see package-delivery.ts for the documents).
  */
 export class PackageDeployment extends pulumi.dynamic.Resource {
-    public readonly packageSha256!: pulumi.Output<string>;
-    public readonly packageUrl!: pulumi.Output<string>;
+    declare public readonly packageSha256: pulumi.Output<string>;
+    declare public readonly packageUrl: pulumi.Output<string>;
 
     constructor(name: string, args: PackageDeploymentArgs, opts?: pulumi.CustomResourceOptions, tokens: TokenSource = deployerTokenSource()) {
         const retry = args.retry ?? { initialDelayMs: 5_000, maxDelayMs: 60_000, budgetMs: 15 * 60_000 };

@@ -3,6 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { FAKE_DEPLOYER_OBJECT_ID, FAKE_TENANT, mockCall, mockOutputs } from "../../tools/mock-engine";
 import { RelayIdentity } from "../../components/azure/relay-identity";
 import { ALLOW_AZURE_SERVICES, OutboxPostgres, OutboxPostgresArgs, POSTGRES_TLS_PARAMETERS } from "../../components/azure/outbox-postgres";
+import { OutboxRelayApp } from "../../components/azure/outbox-relay-app";
+import { RELAY_FUNCTION_NAME, relayEntryFile, relaySchedule } from "../../components/azure/outbox-relay-package";
+import { RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
+import { RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
+import * as os from "os";
+import { checkCloudConstraints } from "../../tools/cloud-constraints";
+import * as path from "path";
 
 // `getMonitor` is internal in the SDK's typings; tools/mock-engine.ts reads it the same way.
 const settingsModule = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
@@ -14,6 +21,8 @@ interface Registered {
     inputs: Record<string, any>;
     state: Record<string, any>;
     id: string;
+    custom?: boolean;
+    replaceOnChanges?: string[];
 }
 
 export const SCHEMA = { statements: ["CREATE TABLE IF NOT EXISTS mesh.outbox (id bigint)"], table: "mesh.outbox", relayPrivileges: ["SELECT", "UPDATE"] };
@@ -48,6 +57,7 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
     const registered: Registered[] = [];
     const dependencies = new Map<string, string[]>();
     const protectedNames = new Set<string>();
+    const replaceOnChanges = new Map<string, string[]>();
     const named = (name: string) => {
         const found = registered.filter((r) => r.name === name);
         assert.equal(found.length, 1, `exactly one resource named ${name}: ${registered.map((r) => r.name).join(", ")}`);
@@ -73,6 +83,7 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
         monitor.registerResource = (req, cb) => {
             dependencies.set(req.getName(), req.getDependenciesList());
             if (req.getProtect()) protectedNames.add(req.getName());
+            replaceOnChanges.set(req.getName(), req.getReplaceonchangesList());
             register(req, cb);
         };
     });
@@ -174,6 +185,130 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
             assert.ok(protectedNames.has("t2-outbox-server") && protectedNames.has("t2-outbox-database"), "server and database protected");
             assert.deepEqual(server.inputs.backup, { backupRetentionDays: 35, geoRedundantBackup: "Enabled" });
             assert.equal(ofType("azure-native:dbforpostgresql:FirewallRule", "t2-outbox").length, 0);
+        });
+    });
+
+    describe("OutboxRelayApp", function () {
+        this.timeout(120_000);
+        const ROLE_ARN = "arn:aws:iam::123456789012:role/mesh-dev-azure-relay";
+        const ACTION_GROUP = "/subscriptions/s/resourceGroups/rg-mesh/providers/microsoft.insights/actionGroups/mesh-alerts";
+        let relay: RelayIdentity;
+        let pg: OutboxPostgres;
+        let app: OutboxRelayApp;
+        before(async () => {
+            relay = new RelayIdentity("t3-relay", { resourceGroupName: "rg-mesh", location: "westeurope" });
+            pg = new OutboxPostgres("t3-outbox", pgArgs(relay));
+            app = new OutboxRelayApp("t3-relay-app", {
+                resourceGroupName: "rg-mesh",
+                location: "westeurope",
+                identity: { id: relay.id, principalId: relay.principalId, clientId: relay.clientId },
+                postgres: { host: pg.fqdn, database: pg.databaseName, user: pg.relayRoleName, table: pg.outboxTable },
+                awsRoleArn: ROLE_ARN,
+                awsRegion: "eu-west-1",
+                eventBusName: "mesh-dev-bus",
+                audience: "api://mesh-dev-aws",
+                workspaceId: pgArgs(relay).workspaceId,
+                actionGroupId: ACTION_GROUP,
+                deployerPrincipalType: "User",
+                rolePropagationSeconds: 0,
+                packageDir: path.join(os.tmpdir(), "multicloud-mesh-packages"),
+            });
+            await Promise.all([settle(app.parkedAlertId), settle(app.failureAlertId), settle(app.functionAppId), settle(app.packageSha256)]);
+        });
+        const settingsOf = () => Object.fromEntries(named("t3-relay-app-app").inputs.siteConfig.appSettings.map((x: { name: string; value: string }) => [x.name, x.value]));
+
+        it("the app runs as the relay identity (the one the PostgreSQL role and the AWS trust name) and reads its package with it", () => {
+            const site = named("t3-relay-app-app");
+            const identity = named("t3-relay-identity");
+            assert.deepEqual(site.inputs.identity, { type: "UserAssigned", userAssignedIdentities: [identity.id] });
+            assert.equal(site.inputs.functionAppConfig.deployment.storage.authentication.userAssignedIdentityResourceId, identity.id);
+            assert.equal(settingsOf()[RELAY_SETTING_NAMES.clientId], identity.state.clientId);
+            assert.equal(named("t3-outbox-relay-access").inputs.relayObjectId, identity.state.principalId);
+            for (const role of ["t3-relay-app-storage-blob-owner", "t3-relay-app-package-reader", "t3-relay-app-insights-publisher"]) {
+                assert.equal(named(role).inputs.principalId, identity.state.principalId, role);
+            }
+        });
+
+        it("settings: exactly the runtime's RELAY_SETTING_NAMES (plus host storage and telemetry), pointing at this server, role and bus; no secret", () => {
+            const settings = settingsOf();
+            const relayNames = Object.values(RELAY_SETTING_NAMES).sort();
+            const hostNames = ["AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"];
+            assert.deepEqual(Object.keys(settings).filter((k) => !hostNames.includes(k)).sort(), relayNames);
+            const n = RELAY_SETTING_NAMES;
+            assert.equal(settings[n.pgHost], named("t3-outbox-server").state.fullyQualifiedDomainName);
+            assert.equal(settings[n.pgUser], named("t3-relay-identity").state.name);
+            assert.equal(settings[n.pgDatabase], "mesh_outbox");
+            assert.equal(settings[n.outboxTable], SCHEMA.table);
+            assert.equal(settings[n.awsRoleArn], ROLE_ARN);
+            assert.equal(settings[n.eventBusName], "mesh-dev-bus");
+            assert.equal(settings[n.audience], "api://mesh-dev-aws");
+            assert.ok(Number(settings[n.budgetMs]) < 10_000, "a run ends before the next tick");
+            assert.ok(Number(settings[n.leaseMs]) > Number(settings[n.budgetMs]), "the lease outlasts a run");
+            assert.equal(settings.AzureWebJobsStorage__credential, "managedidentity");
+            for (const [k, v] of Object.entries(settings)) {
+                assert.doesNotMatch(k, /PASSWORD|SECRET|_KEY$/i, k);
+                assert.doesNotMatch(String(v), /AccountKey=|SharedAccessKey|password=/i, k);
+            }
+        });
+
+        it("timer: NCRONTAB with seconds, every 10 s by default; the package deployment waits until the app lists the relay function", () => {
+            assert.equal(app.schedule, "*/10 * * * * *");
+            assert.equal(relaySchedule(60), "0 * * * * *");
+            assert.throws(() => relaySchedule(7), /divides 60/);
+            const entry = relayEntryFile(app.schedule);
+            assert.match(entry, /app\.timer\("mesh-outbox-relay", \{\n    schedule: "\*\/10 \* \* \* \* \*",\n    runOnStartup: false,/);
+            const deployment = named("t3-relay-app-package");
+            assert.equal(deployment.inputs.functionName, RELAY_FUNCTION_NAME);
+            assert.equal(deployment.inputs.appResourceId, named("t3-relay-app-app").id);
+        });
+
+        it("alerts: parked rows and failed runs/requests on this app's Application Insights, to the action group", () => {
+            const insights = named("t3-relay-app-insights");
+            const parked = named("t3-relay-app-parked-alert");
+            const failures = named("t3-relay-app-failure-alert");
+            for (const rule of [parked, failures]) {
+                assert.equal(rule.type, "azure-native:monitor:ScheduledQueryRule");
+                assert.deepEqual(rule.inputs.scopes, [insights.id]);
+                assert.deepEqual(rule.inputs.actions.actionGroups, [ACTION_GROUP]);
+                const c = rule.inputs.criteria.allOf[0];
+                assert.deepEqual([c.timeAggregation, c.operator, c.threshold], ["Count", "GreaterThan", 0]);
+            }
+            assert.ok(parked.inputs.criteria.allOf[0].query.includes(`"message":"${RELAY_LOG_MESSAGES.parked}"`), parked.inputs.criteria.allOf[0].query);
+            assert.ok(failures.inputs.criteria.allOf[0].query.includes(`"message":"${RELAY_LOG_MESSAGES.requestFailed}"`));
+            assert.match(failures.inputs.criteria.allOf[0].query, new RegExp(`requests \\| where name == '${RELAY_FUNCTION_NAME}' and success == false`));
+            assert.equal(insights.inputs.workspaceResourceId, pgArgs(relay).workspaceId);
+            assert.equal(insights.inputs.disableLocalAuth, true);
+        });
+    });
+
+    describe("cloud constraints (tools/cloud-constraints/azure-postgres.ts) on what these components register", () => {
+        const constrained = () =>
+            registered.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs, outputs: { ...r.state, id: r.id }, custom: true, replaceOnChanges: replaceOnChanges.get(r.name) ?? [] }));
+
+        it("no violation, and every new type has rules (none unchecked for lack of a catalog entry)", () => {
+            const result = checkCloudConstraints(constrained());
+            assert.deepEqual(result.failing.map((v) => `${v.type} ${v.name} ${v.path}: ${v.rule}`), []);
+            for (const type of ["Server", "Configuration", "Database", "FirewallRule", "AdministratorsMicrosoftEntra"]) {
+                assert.ok(registered.some((r) => r.type === `azure-native:dbforpostgresql:${type}`), type);
+            }
+            assert.ok(result.checkedValues > 50, `checked ${result.checkedValues}`);
+        });
+
+        it("catches what the cloud would refuse: HA on Burstable, TLS below 1.0 names, password auth without a login, geo backup without replaceOnChanges", () => {
+            const broken = constrained().map((r) => {
+                if (r.name === "t1-outbox-server") return { ...r, inputs: { ...r.inputs, highAvailability: { mode: "ZoneRedundant" }, authConfig: { ...r.inputs.authConfig, passwordAuth: "Enabled" } }, replaceOnChanges: [] };
+                if (r.name === "t1-outbox-ssl-min-protocol-version") return { ...r, inputs: { ...r.inputs, value: "SSLv3" } };
+                if (r.name === "t1-outbox-fw-deployer") return { ...r, inputs: { ...r.inputs, startIpAddress: "203.0.113.9", endIpAddress: "203.0.113.1" } };
+                return r;
+            });
+            const paths = checkCloudConstraints(broken).failing.filter((v) => v.name.startsWith("t1-outbox")).map((v) => `${v.name} ${v.path}`).sort();
+            assert.deepEqual(paths, [
+                "t1-outbox-fw-deployer startIpAddress",
+                "t1-outbox-server administratorLogin",
+                "t1-outbox-server backup.geoRedundantBackup",
+                "t1-outbox-server highAvailability.mode",
+                "t1-outbox-ssl-min-protocol-version value",
+            ]);
         });
     });
 

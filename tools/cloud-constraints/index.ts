@@ -7,6 +7,7 @@ import { ConstraintReport, checkResources, formatViolation } from "./engine";
 import { ConstrainedResource, Exemption, TypeConstraints, Violation } from "./rules";
 import { azureCoreConstraints } from "./azure-core";
 import { monitorConstraints } from "./azure-monitor";
+import { postgresConstraints } from "./azure-postgres";
 import { redisConstraints } from "./azure-redis";
 import { serviceBusConstraints } from "./azure-servicebus";
 import { storageConstraints } from "./azure-storage";
@@ -25,6 +26,7 @@ export { formatViolation } from "./engine";
 export const CATALOG: TypeConstraints[] = [
     ...azureCoreConstraints,
     ...monitorConstraints,
+    ...postgresConstraints,
     ...redisConstraints,
     ...serviceBusConstraints,
     ...storageConstraints,
