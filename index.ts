@@ -38,7 +38,7 @@ const mesh = new MulticloudEventMesh(
         tags,
         awsToAzure: config.directions.awsToAzure,
         // Replace with your business handler for Azure-origin events: it runs once per event id.
-        azureToAws: config.directions.azureToAws && { ...config.directions.azureToAws, handler: logEventHandler },
+        azureToAws: config.directions.azureToAws && { ...config.directions.azureToAws, awsRegion: config.aws.region, handler: logEventHandler },
     },
     { providers: [awsProvider, azureNativeProvider, azureadProvider] },
 );
@@ -106,3 +106,6 @@ export const awsConsumerDeadLetterQueueArn = azureToAws?.consumerDeadLetterQueue
 export const awsConsumerTargetDeadLetterQueueUrl = azureToAws?.consumerTargetDeadLetterQueueUrl;
 export const awsConsumerFunctionName = azureToAws?.consumerFunctionName;
 export const awsIdempotencyTableName = azureToAws?.idempotencyTableName;
+export const azureOutboxServerFqdn = azureToAws?.outboxServerFqdn;
+export const azureOutboxDatabaseName = azureToAws?.outboxDatabaseName;
+export const azureRelayAppName = azureToAws?.relayAppName;

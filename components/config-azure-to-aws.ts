@@ -15,6 +15,18 @@ export const AZURE_TO_AWS_DEFAULTS = {
     awsConsumerBatchWindowSeconds: 1,
     awsConsumerMaxReceiveCount: 10,
     awsConsumerQueueAgeAlarmSeconds: 300,
+    // The Azure outbox server (components/azure/outbox-postgres.ts; docs/azure-outbox-infrastructure.md).
+    outboxPostgresSku: "Standard_B1ms",
+    outboxPostgresTier: "Burstable",
+    outboxPostgresVersion: "16",
+    outboxPostgresStorageGb: 32,
+    outboxPostgresHighAvailability: "Disabled",
+    outboxPostgresBackupRetentionDays: 7,
+    outboxPostgresGeoRedundantBackup: false,
+    outboxPostgresDatabase: "outbox",
+    outboxPostgresAllowAzureServices: true,
+    outboxPostgresAdminName: "",
+    outboxPostgresDeployerIpRanges: [] as string[],
 } as const;
 
 export interface AzureToAwsConfig {
@@ -28,6 +40,21 @@ export interface AzureToAwsConfig {
         maxReceiveCount: number;
         queueAgeAlarmSeconds: number;
     };
+    /** The outbox server; validated again, naming the field, by OutboxPostgres. */
+    postgres: {
+        skuName: string;
+        skuTier: "Burstable" | "GeneralPurpose" | "MemoryOptimized";
+        version: "11" | "12" | "13" | "14" | "15" | "16" | "17";
+        storageSizeGb: number;
+        highAvailability: "Disabled" | "ZoneRedundant" | "SameZone";
+        backupRetentionDays: number;
+        geoRedundantBackup: boolean;
+        databaseName: string;
+        allowAzureServices: boolean;
+        /** UPN (person) or display name (service principal) of whoever runs `pulumi up`: the server's Entra administrator. */
+        adminName: string;
+        deployerIpRanges: Array<{ name: string; start: string; end: string }>;
+    };
 }
 
 export interface DirectionsConfig {
@@ -38,6 +65,8 @@ export interface DirectionsConfig {
 
 /** What readDirections needs from config.ts's Reader. */
 export interface DirectionReader {
+    string(name: ConfigKey, valid: (v: string) => boolean, allowed: string): string;
+    oneOf<T extends string>(name: ConfigKey, allowed: readonly T[]): T;
     boolean(name: ConfigKey): boolean;
     integer(name: ConfigKey, min: number, max: number): number;
     stringList(name: ConfigKey): string[] | undefined;
@@ -82,5 +111,33 @@ export function readDirections(reader: DirectionReader, problems: string[], key:
     if (consumer.batchSize > 10 && consumer.batchWindowSeconds < 1) {
         problems.push(`${key("awsConsumerBatchWindowSeconds")}: must be at least 1 when ${key("awsConsumerBatchSize")} (${consumer.batchSize}) is above 10 (Lambda refuses the mapping otherwise)`);
     }
-    return { awsToAzure, azureToAws: { sources, consumer } };
+    const ipv4 = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}";
+    const RANGE = new RegExp(`^([A-Za-z0-9_-]{1,80})=(${ipv4})-(${ipv4})$`);
+    const deployerIpRanges: Array<{ name: string; start: string; end: string }> = [];
+    for (const entry of reader.stringList("outboxPostgresDeployerIpRanges") ?? []) {
+        const m = RANGE.exec(entry);
+        if (!m) problems.push(`${key("outboxPostgresDeployerIpRanges")}: ${JSON.stringify(entry)} is not "name=first-last" (IPv4 addresses, name of letters, digits, - and _)`);
+        else deployerIpRanges.push({ name: m[1], start: m[2], end: m[3] });
+    }
+    const postgres = {
+        skuName: reader.string("outboxPostgresSku", (v) => /^Standard_[A-Za-z0-9_]+$/.test(v), "a Flexible Server compute size such as Standard_B1ms or Standard_D2ds_v5"),
+        skuTier: reader.oneOf("outboxPostgresTier", ["Burstable", "GeneralPurpose", "MemoryOptimized"] as const),
+        version: reader.oneOf("outboxPostgresVersion", ["11", "12", "13", "14", "15", "16", "17"] as const),
+        storageSizeGb: reader.integer("outboxPostgresStorageGb", 32, 32767),
+        highAvailability: reader.oneOf("outboxPostgresHighAvailability", ["Disabled", "ZoneRedundant", "SameZone"] as const),
+        backupRetentionDays: reader.integer("outboxPostgresBackupRetentionDays", 7, 35),
+        geoRedundantBackup: reader.boolean("outboxPostgresGeoRedundantBackup"),
+        databaseName: reader.string("outboxPostgresDatabase", (v) => /^[a-z_][a-z0-9_]{0,62}$/.test(v), "a PostgreSQL identifier (lower-case letters, digits, _; at most 63)"),
+        allowAzureServices: reader.boolean("outboxPostgresAllowAzureServices"),
+        adminName: reader.string(
+            "outboxPostgresAdminName",
+            (v) => v.trim() !== "",
+            "the UPN (a person) or display name (a service principal) of whoever runs `pulumi up`: it becomes the outbox server's Entra administrator",
+        ),
+        deployerIpRanges,
+    };
+    if (postgres.highAvailability !== "Disabled" && postgres.skuTier === "Burstable") {
+        problems.push(`${key("outboxPostgresHighAvailability")}: ${postgres.highAvailability} needs ${key("outboxPostgresTier")} GeneralPurpose or MemoryOptimized (Burstable has no high availability)`);
+    }
+    return { awsToAzure, azureToAws: { sources, consumer, postgres } };
 }

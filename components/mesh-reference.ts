@@ -92,6 +92,12 @@ export interface MeshOutputs {
     awsConsumerFunctionName?: string;
     /** Name of the DynamoDB table of the AWS consumer's idempotency records. */
     awsIdempotencyTableName?: string;
+    /** FQDN of the Azure outbox server (PostgreSQL Flexible Server, Entra sign-in, TLS): producers commit there. */
+    azureOutboxServerFqdn?: string;
+    /** The outbox database on that server. */
+    azureOutboxDatabaseName?: string;
+    /** Name of the Azure relay Function app (outbox → PutEvents). */
+    azureRelayAppName?: string;
 }
 
 /** Whether a stack of the mesh always has an output (`required`) or may lack it (`optional`). */
@@ -140,6 +146,9 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     awsConsumerTargetDeadLetterQueueUrl: "optional",
     awsConsumerFunctionName: "optional",
     awsIdempotencyTableName: "optional",
+    azureOutboxServerFqdn: "optional",
+    azureOutboxDatabaseName: "optional",
+    azureRelayAppName: "optional",
 };
 
 /** Each output of `T` as a `pulumi.Output`; an optional one resolves to `undefined` when the stack lacks it. */

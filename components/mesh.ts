@@ -20,6 +20,10 @@ import { MAX_RETENTION_SECONDS } from "./aws/alarmed-queue";
 import { RelayTrust } from "./aws/relay-trust";
 import { RelayAudience } from "./azure/relay-audience";
 import { RelayIdentity } from "./azure/relay-identity";
+import * as monitor from "@pulumi/azure-native/monitor";
+import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { OutboxPostgres } from "./azure/outbox-postgres";
+import { OutboxRelayApp } from "./azure/outbox-relay-app";
 
 export interface MulticloudEventMeshArgs {
     /** Azure region of the resource group and the Service Bus namespace. */
@@ -63,6 +67,8 @@ export interface MulticloudEventMeshArgs {
 export interface AzureToAwsArgs extends AzureToAwsConfig {
     /** The business handler, packaged into the consumer Lambda: runs once per event id. */
     handler: BusinessHandler;
+    /** AWS region of the bus (the Azure relay's AWS clients are pinned to it). */
+    awsRegion: string;
 }
 
 /** The Azure → AWS direction's parts, for outputs and for the Azure relay app's settings. */
@@ -82,6 +88,11 @@ export interface AzureToAwsOutputs {
     consumerTargetDeadLetterQueueUrl: pulumi.Output<string>;
     consumerFunctionName: pulumi.Output<string>;
     idempotencyTableName: pulumi.Output<string>;
+    /** The Azure outbox server's FQDN and database: producers commit their outbox rows there. */
+    outboxServerFqdn: pulumi.Output<string>;
+    outboxDatabaseName: pulumi.Output<string>;
+    /** The Azure relay Function app. */
+    relayAppName: pulumi.Output<string>;
     /** The AWS consumer rule's pattern: disjoint from the AWS → Azure rule's. */
     eventPattern: string;
 }
@@ -150,7 +161,8 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             bus = { name: own.name, arn: own.arn };
         }
         if (args.azureToAws !== undefined) {
-            this.azureToAws = this.buildAzureToAws(name, args, args.azureToAws, { alarms, resourceGroup, tenantId, bus, tags });
+            const monitoring = this.awsToAzure === undefined ? this.ownMonitoring(name, args, resourceGroup, tags) : { workspaceId: this.awsToAzure.logAnalyticsWorkspaceId, actionGroupId: this.awsToAzure.azureActionGroupId };
+            this.azureToAws = this.buildAzureToAws(name, args, args.azureToAws, { alarms, resourceGroup, tenantId, bus, monitoring, tags });
         }
 
         this.busName = bus.name;
@@ -166,13 +178,41 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
         });
     }
 
+    /**
+     * Without the AWS → Azure route there is no consumer workspace or Service Bus action group for
+     * the Azure relay's diagnostics and alerts: the mesh gets its own.
+     */
+    private ownMonitoring(name: string, args: MulticloudEventMeshArgs, resourceGroup: resources.ResourceGroup, tags: Record<string, string>) {
+        const workspace = new operationalinsights.Workspace(
+            `${name}-logs`,
+            // Log Analytics keeps 30..730 days.
+            { resourceGroupName: resourceGroup.name, location: args.azureLocation, sku: { name: "PerGB2018" }, retentionInDays: Math.min(730, Math.max(30, args.logRetentionDays)), tags },
+            { parent: this },
+        );
+        const emails = args.alarms.email === undefined ? [] : [{ name: "mesh-operators", emailAddress: args.alarms.email, useCommonAlertSchema: true }];
+        const group = new monitor.ActionGroup(
+            `${name}-alerts`,
+            // Azure caps the short name at 12 characters.
+            { resourceGroupName: resourceGroup.name, location: "Global", enabled: true, groupShortName: "mesh-alerts", emailReceivers: emails, tags },
+            { parent: this },
+        );
+        return { workspaceId: workspace.id, actionGroupId: group.id };
+    }
+
     private buildAzureToAws(
         name: string,
         args: MulticloudEventMeshArgs,
         route: AzureToAwsArgs,
-        shared: { alarms: AlarmTopic; resourceGroup: resources.ResourceGroup; tenantId: pulumi.Input<string>; bus: { name: pulumi.Output<string>; arn: pulumi.Output<string> }; tags: Record<string, string> },
+        shared: {
+            alarms: AlarmTopic;
+            resourceGroup: resources.ResourceGroup;
+            tenantId: pulumi.Input<string>;
+            bus: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+            monitoring: { workspaceId: pulumi.Output<string>; actionGroupId: pulumi.Output<string> };
+            tags: Record<string, string>;
+        },
     ): AzureToAwsOutputs {
-        const { alarms, resourceGroup, tenantId, bus, tags } = shared;
+        const { alarms, resourceGroup, tenantId, bus, monitoring, tags } = shared;
         const identity = new RelayIdentity(`${name}-relay-identity`, { resourceGroupName: resourceGroup.name, location: args.azureLocation, tags }, { parent: this });
         const audience = new RelayAudience(`${name}-relay-audience`, { displayName: `${name} AWS relay audience` }, { parent: this });
         const trust = new RelayTrust(
@@ -198,7 +238,58 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const pg = route.postgres;
+        const deployer = azuread.getClientConfigOutput({ parent: this });
+        const outbox = new OutboxPostgres(
+            `${name}-outbox-pg`,
+            {
+                resourceGroupName: resourceGroup.name,
+                location: args.azureLocation,
+                skuName: pg.skuName,
+                skuTier: pg.skuTier,
+                version: pg.version,
+                storageSizeGb: pg.storageSizeGb,
+                highAvailability: pg.highAvailability,
+                backupRetentionDays: pg.backupRetentionDays,
+                geoRedundantBackup: pg.geoRedundantBackup,
+                databaseName: pg.databaseName,
+                deployerObjectId: deployer.objectId,
+                deployerPrincipalName: pg.adminName,
+                deployerPrincipalType: args.consumer.deployerPrincipalType,
+                tenantId,
+                allowAzureServices: pg.allowAzureServices,
+                deployerIpRanges: pg.deployerIpRanges,
+                relay: { roleName: identity.name, objectId: identity.principalId },
+                workspaceId: monitoring.workspaceId,
+                deletionProtection: args.deletionProtection,
+                tags,
+            },
+            { parent: this },
+        );
+        const relayApp = new OutboxRelayApp(
+            `${name}-outbox-relay`,
+            {
+                resourceGroupName: resourceGroup.name,
+                location: args.azureLocation,
+                identity: { id: identity.id, principalId: identity.principalId, clientId: identity.clientId },
+                postgres: { host: outbox.fqdn, database: outbox.databaseName, user: outbox.relayRoleName, table: outbox.outboxTable },
+                awsRoleArn: trust.roleArn,
+                awsRegion: route.awsRegion,
+                eventBusName: bus.name,
+                audience: audience.audience,
+                workspaceId: monitoring.workspaceId,
+                actionGroupId: monitoring.actionGroupId,
+                deployerPrincipalType: args.consumer.deployerPrincipalType,
+                rolePropagationSeconds: args.consumer.rolePropagationSeconds,
+                tags,
+            },
+            // The first run finds the relay's PostgreSQL role in place (it would retry on the next tick otherwise).
+            { parent: this, dependsOn: [outbox] },
+        );
         return {
+            outboxServerFqdn: outbox.fqdn,
+            outboxDatabaseName: outbox.databaseName,
+            relayAppName: relayApp.functionAppName,
             relayRoleArn: trust.roleArn,
             relayAudience: audience.audience,
             relayIssuer: trust.issuerUrl,
@@ -379,6 +470,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             azureActionGroupId: ingress.actionGroupId,
             azureAlertActionGroupIds: ingress.alertActionGroupIds,
             secretExpiryPageAt: credentialAlarms.secretExpiryPageAt,
+            logAnalyticsWorkspaceId: consumer.logAnalyticsWorkspaceId,
             eventPattern: egress.eventPattern,
         };
     }
@@ -415,6 +507,8 @@ export interface AwsToAzureOutputs {
     azureAlertActionGroupIds: pulumi.Output<string[]>;
     /** RFC 3339 instant at which the secret-expiry page fires unless a rotation moves it. */
     secretExpiryPageAt: pulumi.Output<string>;
+    /** The consumer's Log Analytics workspace (the Azure relay's diagnostics go there too). */
+    logAnalyticsWorkspaceId: pulumi.Output<string>;
     /** The AWS → Azure rule's pattern: disjoint from the Azure → AWS rule's. */
     eventPattern: string;
 }

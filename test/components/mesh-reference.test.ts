@@ -47,6 +47,9 @@ const FULL: MeshOutputs = {
     awsConsumerTargetDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-target-dlq",
     awsConsumerFunctionName: "mesh-prod-aws-consumer-function",
     awsIdempotencyTableName: "mesh-prod-aws-consumer-idempotency",
+    azureOutboxServerFqdn: "mesh-prod-outbox-pg.postgres.database.azure.com",
+    azureOutboxDatabaseName: "outbox",
+    azureRelayAppName: "mesh-prod-outbox-relay-app",
 };
 
 /** What the mocked engine knows about each referenced stack: its outputs and which of them are secret. */
@@ -58,7 +61,7 @@ const STACKS: Record<string, { outputs: object; secretOutputNames?: string[] }> 
     "acme/multicloud-mesh/odd": { outputs: { ...FULL, queueName: 42 } },
     "acme/multicloud-mesh/azure-to-aws-only": {
         outputs: Object.fromEntries(
-            Object.entries(FULL).filter(([k]) => ["awsRegion", "azureLocation", "busName", "busArn", "resourceGroupName", "alarmTopicArn"].includes(k) || k.startsWith("azureRelay") || k === "azureEventSources" || k.startsWith("awsConsumer") || k === "awsIdempotencyTableName"),
+            Object.entries(FULL).filter(([k]) => ["awsRegion", "azureLocation", "busName", "busArn", "resourceGroupName", "alarmTopicArn"].includes(k) || k.startsWith("azureRelay") || k === "azureEventSources" || k.startsWith("azureOutbox") || k === "azureRelayAppName" || k.startsWith("awsConsumer") || k === "awsIdempotencyTableName"),
         ),
     },
 };
