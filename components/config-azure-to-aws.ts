@@ -51,7 +51,7 @@ export interface AzureToAwsConfig {
         geoRedundantBackup: boolean;
         databaseName: string;
         allowAzureServices: boolean;
-        /** UPN (person) or display name (service principal) of whoever runs `pulumi up`: the server's Entra administrator. */
+        /** UPN (person) or display name (service principal) of whoever runs `pulumi up`: the server's Entra administrator; "" = look it up in Entra. */
         adminName: string;
         deployerIpRanges: Array<{ name: string; start: string; end: string }>;
     };
@@ -131,8 +131,8 @@ export function readDirections(reader: DirectionReader, problems: string[], key:
         allowAzureServices: reader.boolean("outboxPostgresAllowAzureServices"),
         adminName: reader.string(
             "outboxPostgresAdminName",
-            (v) => v.trim() !== "",
-            "the UPN (a person) or display name (a service principal) of whoever runs `pulumi up`: it becomes the outbox server's Entra administrator",
+            (v) => v === "" || v.trim() === v,
+            "the UPN (a person) or display name (a service principal) of whoever runs `pulumi up`, without surrounding spaces, or empty to look it up",
         ),
         deployerIpRanges,
     };

@@ -254,7 +254,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 geoRedundantBackup: pg.geoRedundantBackup,
                 databaseName: pg.databaseName,
                 deployerObjectId: deployer.objectId,
-                deployerPrincipalName: pg.adminName,
+                deployerPrincipalName: pg.adminName !== "" ? pg.adminName : deployerName(args.consumer.deployerPrincipalType, deployer.objectId, this),
                 deployerPrincipalType: args.consumer.deployerPrincipalType,
                 tenantId,
                 allowAzureServices: pg.allowAzureServices,
@@ -511,6 +511,19 @@ export interface AwsToAzureOutputs {
     logAnalyticsWorkspaceId: pulumi.Output<string>;
     /** The AWS → Azure rule's pattern: disjoint from the Azure → AWS rule's. */
     eventPattern: string;
+}
+
+/**
+ * The name PostgreSQL knows the deployer by, from Entra ID: a person's UPN, a service principal's
+ * display name (Learn, "Microsoft Entra authentication with Azure Database for PostgreSQL flexible
+ * server": the administrator is named by UPN for users, by display name for service principals).
+ * Reading it needs directory read access (Entra's default member permissions include reading users
+ * and service principals); set outboxPostgresAdminName where that is restricted.
+ */
+function deployerName(type: "User" | "ServicePrincipal", objectId: pulumi.Input<string>, parent: pulumi.Resource): pulumi.Output<string> {
+    return type === "User"
+        ? azuread.getUserOutput({ objectId }, { parent }).userPrincipalName
+        : azuread.getServicePrincipalOutput({ objectId }, { parent }).displayName;
 }
 
 /** A Service Bus namespace prefix from the component name: lower-case, letters/digits/hyphens, ≤ 43. */

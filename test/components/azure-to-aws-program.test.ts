@@ -82,6 +82,28 @@ describe("the Azure → AWS direction under mocks (index.ts)", function () {
         });
     });
 
+    describe("the Azure side, composed", () => {
+        it("the relay app runs as the identity the role trusts and is given that role, the audience, the bus and its region; the outbox role is mapped to the same identity", () => {
+            const app = one(dev, "azure-native:web:WebApp", "-outbox-relay-app");
+            const identity = one(dev, "azure-native:managedidentity:UserAssignedIdentity", "-relay-identity-identity");
+            const { role } = byRole(dev, "-relay-trust-role");
+            const uri = one(dev, "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri", "-relay-audience-uri");
+            const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");
+            const settings = Object.fromEntries(app.inputs.siteConfig.appSettings.map((x: { name: string; value: string }) => [x.name, x.value]));
+            assert.deepEqual(app.inputs.identity, { type: "UserAssigned", userAssignedIdentities: [identity.outputs.id] });
+            assert.equal(settings.AZURE_CLIENT_ID, identity.outputs.clientId);
+            assert.equal(settings.MESH_AWS_ROLE_ARN, role.outputs.arn);
+            assert.equal(settings.MESH_AWS_TOKEN_AUDIENCE, uri.outputs.identifierUri);
+            assert.equal(settings.MESH_EVENT_BUS_NAME, bus.outputs.name);
+            assert.equal(settings.MESH_AWS_REGION, "eu-west-1");
+            const access = one(dev, "pulumi-nodejs:dynamic/multicloud-mesh:OutboxAccess", "-outbox-pg-relay-access");
+            assert.equal(access.inputs.relayObjectId, identity.outputs.principalId);
+            const server = one(dev, "azure-native:dbforpostgresql:Server", "-outbox-pg-server");
+            assert.deepEqual([server.inputs.authConfig.passwordAuth, server.inputs.authConfig.activeDirectoryAuth], ["Disabled", "Enabled"]);
+            assert.equal(dev.outputs.azureOutboxDatabaseName, "outbox");
+        });
+    });
+
     describe("AWS delivery and the consumer", () => {
         it("no ping-pong: both rules sit on the one bus and their source patterns are disjoint", () => {
             const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");

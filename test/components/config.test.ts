@@ -160,10 +160,17 @@ describe("stack configuration (components/config.ts)", () => {
     it("directions: both on by default; the Azure → AWS settings are read and checked; overlapping sources and both off are refused", () => {
         const defaults = readMeshConfig(source({}));
         assert.equal(defaults.directions.awsToAzure, true);
-        assert.deepEqual(defaults.directions.azureToAws, {
-            sources: ["enterprise.azure.transactions"],
-            consumer: { memoryMb: 256, timeoutSeconds: 30, batchSize: 10, batchWindowSeconds: 1, maxReceiveCount: 10, queueAgeAlarmSeconds: 300 },
+        assert.deepEqual(defaults.directions.azureToAws?.sources, ["enterprise.azure.transactions"]);
+        assert.deepEqual(defaults.directions.azureToAws?.consumer, { memoryMb: 256, timeoutSeconds: 30, batchSize: 10, batchWindowSeconds: 1, maxReceiveCount: 10, queueAgeAlarmSeconds: 300 });
+        assert.deepEqual(defaults.directions.azureToAws?.postgres, {
+            skuName: "Standard_B1ms", skuTier: "Burstable", version: "16", storageSizeGb: 32, highAvailability: "Disabled", backupRetentionDays: 7,
+            geoRedundantBackup: false, databaseName: "outbox", allowAzureServices: true, adminName: "", deployerIpRanges: [],
         });
+        assert.deepEqual(readMeshConfig(source({ outboxPostgresDeployerIpRanges: '["office=203.0.113.1-203.0.113.9"]' })).directions.azureToAws?.postgres.deployerIpRanges, [
+            { name: "office", start: "203.0.113.1", end: "203.0.113.9" },
+        ]);
+        assert.match(problemsOf({ outboxPostgresDeployerIpRanges: '["office=203.0.113.1"]' })[0], /outboxPostgresDeployerIpRanges: "office=203.0.113.1" is not "name=first-last"/);
+        assert.match(problemsOf({ outboxPostgresHighAvailability: "ZoneRedundant" })[0], /outboxPostgresHighAvailability: ZoneRedundant needs .*Burstable has no high availability/);
         assert.equal(readMeshConfig(source({ azureToAwsEnabled: "false" })).directions.azureToAws, undefined);
         assert.deepEqual(problemsOf({ eventSources: '["a.orders","b.orders"]', azureEventSources: '["b.orders"]' }), [
             'multicloud-mesh:azureEventSources: "b.orders" also in multicloud-mesh:eventSources: an event from Azure would be forwarded back to Azure (ping-pong); the two lists must be disjoint',

@@ -6,7 +6,8 @@ import { all, one, preview, PreviewResult } from "../support/offline-preview";
  * These tests check what each resource receives and how resources point at each other.
  */
 describe("the mesh program under mocks (index.ts)", function () {
-    this.timeout(180_000);
+    // Two previews of the whole program, both directions (packaging two Function apps): slow on a loaded machine.
+    this.timeout(360_000);
 
     let dev: PreviewResult;
     let prod: PreviewResult;
@@ -253,14 +254,14 @@ describe("the mesh program under mocks (index.ts)", function () {
 
     describe("consumer Function and Redis (Azure)", () => {
         const settingsOf = (run: PreviewResult) =>
-            Object.fromEntries(one(run, "azure-native:web:WebApp").inputs.siteConfig.appSettings.map((s: { name: string; value: string }) => [s.name, s.value]));
+            Object.fromEntries(one(run, "azure-native:web:WebApp", "-consumer-app").inputs.siteConfig.appSettings.map((s: { name: string; value: string }) => [s.name, s.value]));
 
         it("the app's identity: Data Owner of this queue, host storage, read-only package container, telemetry; nothing wider", () => {
             const identity = one(dev, "azure-native:managedidentity:UserAssignedIdentity", "-consumer-identity");
             const queue = one(dev, "azure-native:servicebus:Queue");
             const host = one(dev, "azure-native:storage:StorageAccount", "-consumer-storage");
             const container = one(dev, "azure-native:storage:BlobContainer", "-consumer-packages");
-            const insights = one(dev, "azure-native:applicationinsights:Component");
+            const insights = one(dev, "azure-native:applicationinsights:Component", "-consumer-insights");
             const assigned = all(dev, "azure-native:authorization:RoleAssignment")
                 .filter((a) => a.inputs.principalId === identity.outputs.principalId)
                 .map((a) => [a.inputs.roleDefinitionId.split("/").pop(), a.inputs.scope])
@@ -274,7 +275,7 @@ describe("the mesh program under mocks (index.ts)", function () {
         });
 
         it("app: HTTPS only, TLS 1.2, identity-based Service Bus connection, no key in any setting", () => {
-            const app = one(dev, "azure-native:web:WebApp");
+            const app = one(dev, "azure-native:web:WebApp", "-consumer-app");
             const identity = one(dev, "azure-native:managedidentity:UserAssignedIdentity", "-consumer-identity");
             const namespace = one(dev, "azure-native:servicebus:Namespace");
             const settings = settingsOf(dev);
@@ -294,7 +295,7 @@ describe("the mesh program under mocks (index.ts)", function () {
             assert.equal(settingsOf(prod).MESH_DEDUPE_WINDOW_MS, String(90 * 86_400_000));
             assert.equal(settings.AzureWebJobsStorage__credential, "managedidentity");
             assert.equal(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING, `ClientId=${identity.outputs.clientId};Authorization=AAD`);
-            assert.equal(one(dev, "azure-native:applicationinsights:Component").inputs.disableLocalAuth, true);
+            assert.equal(one(dev, "azure-native:applicationinsights:Component", "-consumer-insights").inputs.disableLocalAuth, true);
             for (const [name, value] of Object.entries(settings)) {
                 assert.doesNotMatch(String(value), /(AccountKey|SharedAccessKey|SharedAccessSignature|Password)\s*=|[?&]sig=/i, `${name} carries a key`);
             }

@@ -55,7 +55,7 @@ const ROLE = { sbOwner: "090c5cfd-751d-490a-894a-3ce6f1109419", blobOwner: "b7e6
 const queueScope = (p: Program, suffix: string) => get<string>(one(p, ROLE_ASSIGNMENT, suffix), "scope");
 const withRole = (id: string, role: string) => id.replace(/[0-9a-f-]{36}$/, role);
 const appSetting = (p: Program, name: string, value: string) => {
-    const app = one(p, WEB_APP);
+    const app = one(p, WEB_APP, "-consumer-app");
     set(app, "siteConfig.appSettings", [...get<unknown[]>(app, "siteConfig.appSettings"), { name, value }]);
 };
 
@@ -147,12 +147,12 @@ export const MUTANTS: Mutant[] = [
     { id: "storage-tls10", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_0") },
     { id: "storage-http-allowed", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["dev"], apply: (p) => set(one(p, STORAGE, "consumer-storage"), "enableHttpsTrafficOnly", false) },
     { id: "storage-public-blobs", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["prod"], apply: (p) => set(one(p, STORAGE, "consumer-storage"), "allowBlobPublicAccess", true) },
-    { id: "container-public", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, CONTAINER), "publicAccess", "Blob") },
-    { id: "function-tls10", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP), "siteConfig.minTlsVersion", "1.0") },
-    { id: "function-ftps-allowed", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP), "siteConfig.ftpsState", "FtpsOnly") },
-    { id: "function-http", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: ["dev"], apply: (p) => set(one(p, WEB_APP), "httpsOnly", false) },
+    { id: "container-public", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, CONTAINER, "-consumer-packages"), "publicAccess", "Blob") },
+    { id: "function-tls10", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP, "-consumer-app"), "siteConfig.minTlsVersion", "1.0") },
+    { id: "function-ftps-allowed", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP, "-consumer-app"), "siteConfig.ftpsState", "FtpsOnly") },
+    { id: "function-http", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: ["dev"], apply: (p) => set(one(p, WEB_APP, "-consumer-app"), "httpsOnly", false) },
     { id: "function-storage-key-setting", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: ["prod"], apply: (p) => appSetting(p, "AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=bXV0YW50LWtleQ==;EndpointSuffix=core.windows.net") },
-    { id: "insights-local-auth", class: "4 transport", policy: "appinsights-no-local-auth", stacks: BOTH, apply: (p) => set(one(p, INSIGHTS), "disableLocalAuth", false) },
+    { id: "insights-local-auth", class: "4 transport", policy: "appinsights-no-local-auth", stacks: BOTH, apply: (p) => set(one(p, INSIGHTS, "-consumer-insights"), "disableLocalAuth", false) },
     { id: "redis-access-keys-on", class: "4 transport", policy: "redis-tls-only", stacks: BOTH, apply: (p) => set(one(p, REDIS_DB), "accessKeysAuthentication", "Enabled") },
     { id: "redis-tls10", class: "4 transport", policy: "redis-tls-only", stacks: ["dev"], apply: (p) => set(one(p, REDIS), "minimumTlsVersion", "1.0") },
     { id: "sqs-unencrypted", class: "4 transport", policy: "sqs-queue-encrypted", stacks: BOTH, apply: (p) => set(one(p, SQS, "egress-dlq"), "sqsManagedSseEnabled", false) },
