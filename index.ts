@@ -36,6 +36,9 @@ const mesh = new MulticloudEventMesh(
         // Replace with your business handler: it runs once per event id.
         consumer: { ...config.consumer, handler: logEventHandler },
         tags,
+        awsToAzure: config.directions.awsToAzure,
+        // Replace with your business handler for Azure-origin events: it runs once per event id.
+        azureToAws: config.directions.azureToAws && { ...config.directions.azureToAws, awsRegion: config.aws.region, handler: logEventHandler },
     },
     { providers: [awsProvider, azureNativeProvider, azureadProvider] },
 );
@@ -61,28 +64,48 @@ export const awsRegion = config.aws.region;
 export const azureLocation = config.azure.location;
 export const busName = mesh.busName;
 export const busArn = mesh.busArn;
-export const archiveArn = mesh.archiveArn;
-export const outboxTableName = mesh.outboxTableName;
-export const outboxStreamArn = mesh.outboxStreamArn;
 export const resourceGroupName = mesh.resourceGroupName;
-export const serviceBusNamespaceFqdn = mesh.serviceBusNamespaceFqdn;
-export const queueName = mesh.queueName;
-export const apiDestinationArn = mesh.apiDestinationArn;
+export const alarmTopicArn = mesh.alarmTopicArn;
+
+// AWS → Azure (undefined, so not exported, when awsToAzureEnabled is false).
+const awsToAzure = mesh.awsToAzure;
+export const archiveArn = awsToAzure?.archiveArn;
+export const outboxTableName = awsToAzure?.outboxTableName;
+export const outboxStreamArn = awsToAzure?.outboxStreamArn;
+export const serviceBusNamespaceFqdn = awsToAzure?.serviceBusNamespaceFqdn;
+export const queueName = awsToAzure?.queueName;
+export const apiDestinationArn = awsToAzure?.apiDestinationArn;
 // npm run smoke reads these two: the connection it checks, and a source the rule forwards.
 // Comma-separated (sources cannot contain commas): stack outputs read by MeshReference are strings.
-export const connectionName = mesh.connectionName;
-export const eventSources = config.events.sources.join(",");
-export const awsDeadLetterQueueUrl = mesh.awsDeadLetterQueueUrl;
-export const awsDeadLetterQueueArn = mesh.awsDeadLetterQueueArn;
-export const azureDeadLetterPath = mesh.azureDeadLetterPath;
-export const publisherClientId = mesh.publisherClientId;
-export const publisherSecretEndDate = mesh.publisherSecretEndDate;
-export const publisherActiveSecretSlot = mesh.publisherActiveSecretSlot;
-export const secretExpiryPageAt = mesh.secretExpiryPageAt;
-export const alarmTopicArn = mesh.alarmTopicArn;
-export const relayFunctionName = mesh.relayFunctionName;
-export const relayFailureQueueUrl = mesh.relayFailureQueueUrl;
-export const relayFailureQueueArn = mesh.relayFailureQueueArn;
-export const consumerFunctionAppName = mesh.consumerFunctionAppName;
-export const consumerIdentityPrincipalId = mesh.consumerIdentityPrincipalId;
-export const redisHostName = mesh.redisHostName;
+export const connectionName = awsToAzure?.connectionName;
+export const eventSources = awsToAzure === undefined ? undefined : config.events.sources.join(",");
+export const awsDeadLetterQueueUrl = awsToAzure?.awsDeadLetterQueueUrl;
+export const awsDeadLetterQueueArn = awsToAzure?.awsDeadLetterQueueArn;
+export const azureDeadLetterPath = awsToAzure?.azureDeadLetterPath;
+export const publisherClientId = awsToAzure?.publisherClientId;
+export const publisherSecretEndDate = awsToAzure?.publisherSecretEndDate;
+export const publisherActiveSecretSlot = awsToAzure?.publisherActiveSecretSlot;
+export const secretExpiryPageAt = awsToAzure?.secretExpiryPageAt;
+export const relayFunctionName = awsToAzure?.relayFunctionName;
+export const relayFailureQueueUrl = awsToAzure?.relayFailureQueueUrl;
+export const relayFailureQueueArn = awsToAzure?.relayFailureQueueArn;
+export const consumerFunctionAppName = awsToAzure?.consumerFunctionAppName;
+export const consumerIdentityPrincipalId = awsToAzure?.consumerIdentityPrincipalId;
+export const redisHostName = awsToAzure?.redisHostName;
+
+// Azure → AWS (undefined, so not exported, when azureToAwsEnabled is false).
+const azureToAws = mesh.azureToAws;
+export const azureEventSources = azureToAws === undefined ? undefined : config.directions.azureToAws?.sources.join(",");
+export const azureRelayRoleArn = azureToAws?.relayRoleArn;
+export const azureRelayAudience = azureToAws?.relayAudience;
+export const azureRelayIssuer = azureToAws?.relayIssuer;
+export const azureRelayIdentityPrincipalId = azureToAws?.relayIdentityPrincipalId;
+export const awsConsumerQueueUrl = azureToAws?.consumerQueueUrl;
+export const awsConsumerDeadLetterQueueUrl = azureToAws?.consumerDeadLetterQueueUrl;
+export const awsConsumerDeadLetterQueueArn = azureToAws?.consumerDeadLetterQueueArn;
+export const awsConsumerTargetDeadLetterQueueUrl = azureToAws?.consumerTargetDeadLetterQueueUrl;
+export const awsConsumerFunctionName = azureToAws?.consumerFunctionName;
+export const awsIdempotencyTableName = azureToAws?.idempotencyTableName;
+export const azureOutboxServerFqdn = azureToAws?.outboxServerFqdn;
+export const azureOutboxDatabaseName = azureToAws?.outboxDatabaseName;
+export const azureRelayAppName = azureToAws?.relayAppName;

@@ -8,6 +8,8 @@
  * naming the key, the value given and what is allowed.
  */
 
+import { AZURE_TO_AWS_DEFAULTS, DirectionsConfig, readDirections } from "./config-azure-to-aws";
+
 export const PROJECT = "multicloud-mesh";
 
 /** Reads one raw config value by key (without the project namespace); undefined when unset. */
@@ -126,6 +128,8 @@ export interface MeshConfig {
         scheduleCron: string | false;
     };
     tags: Record<string, string>;
+    /** Which directions the mesh carries, and the Azure → AWS direction's settings (config-azure-to-aws.ts). */
+    directions: DirectionsConfig;
 }
 
 /** The receivers every alarm of the mesh notifies; at least one is required when `requireAlarmReceiver` is true. */
@@ -273,6 +277,7 @@ export const CONFIG_DEFAULTS = {
     deploymentsAzureSubscriptionId: "",
     deploymentsScheduleCron: "0 4 * * 1",
     tags: [] as string[],
+    ...AZURE_TO_AWS_DEFAULTS,
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -441,6 +446,8 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         tags[match[1]] = match[2];
     }
 
+    const directions = readDirections(reader, problems, key, sources, (s) => EVENT_SOURCE.test(s) && !s.startsWith("aws."));
+
     if (problems.length > 0) {
         throw new MeshConfigError(problems);
     }
@@ -465,6 +472,7 @@ export function readMeshConfig(source: ConfigSource): MeshConfig {
         consumer: { ...consumer, ...consumerOperations },
         deployments,
         tags,
+        directions,
     };
 }
 

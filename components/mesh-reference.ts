@@ -7,46 +7,47 @@ import * as pulumi from "@pulumi/pulumi";
  *
  * To add an output: export it from index.ts, add it here and to `MESH_OUTPUTS`. An output added
  * after stacks were deployed is optional (`name?: T`, `"optional"` in `MESH_OUTPUTS`): a stack
- * deployed by an older version of the program does not have it. The compiler refuses a
+ * deployed by an older version of the program does not have it; so is every output of one
+ * direction, which a stack may switch off (awsToAzureEnabled, azureToAwsEnabled). The compiler refuses a
  * `MESH_OUTPUTS` entry whose optionality differs from this interface.
  */
 export interface MeshOutputs {
-    /** AWS region of the outbox table, the bus and the API destination. */
+    /** AWS region of the bus and every AWS resource of the mesh. */
     awsRegion: string;
-    /** Azure region of the resource group and the Service Bus namespace. */
+    /** Azure region of the resource group and every Azure resource of the mesh. */
     azureLocation: string;
-    /** Name of the custom EventBridge bus the relay publishes to. */
+    /** Name of the custom EventBridge bus both directions' relays publish to. */
     busName: string;
     /** ARN of that bus. */
     busArn: string;
-    /** ARN of the bus archive, for `StartReplay`. */
-    archiveArn: string;
-    /** Name of the DynamoDB outbox table producers write to. */
-    outboxTableName: string;
-    /** ARN of the outbox table's stream (the relay's event source). */
-    outboxStreamArn: string;
     /** Azure resource group of the mesh. */
     resourceGroupName: string;
-    /** `<namespace>.servicebus.windows.net`. */
-    serviceBusNamespaceFqdn: string;
-    /** The Service Bus queue events arrive in. */
-    queueName: string;
-    /** ARN of the API destination that POSTs to the queue. */
-    apiDestinationArn: string;
-    /** URL of the SQS dead-letter queue of the EventBridge target. */
-    awsDeadLetterQueueUrl: string;
-    /** ARN of that dead-letter queue. */
-    awsDeadLetterQueueArn: string;
-    /** `<queue>/$DeadLetterQueue`. */
-    azureDeadLetterPath: string;
-    /** Client id of the Entra ID application EventBridge authenticates as. */
-    publisherClientId: string;
-    /** When the publisher's current client secret expires (RFC 3339). */
-    publisherSecretEndDate: string;
     /** SNS topic every AWS alarm notifies. */
     alarmTopicArn: string;
 
-    // Added after the first stacks were deployed: optional, a stack deployed before lacks them.
+    // AWS → Azure. Optional: a stack with awsToAzureEnabled false has none of them.
+    /** ARN of the bus archive, for `StartReplay`. */
+    archiveArn?: string;
+    /** Name of the DynamoDB outbox table producers write to. */
+    outboxTableName?: string;
+    /** ARN of the outbox table's stream (the relay's event source). */
+    outboxStreamArn?: string;
+    /** `<namespace>.servicebus.windows.net`. */
+    serviceBusNamespaceFqdn?: string;
+    /** The Service Bus queue events arrive in. */
+    queueName?: string;
+    /** ARN of the API destination that POSTs to the queue. */
+    apiDestinationArn?: string;
+    /** URL of the SQS dead-letter queue of the EventBridge target. */
+    awsDeadLetterQueueUrl?: string;
+    /** ARN of that dead-letter queue. */
+    awsDeadLetterQueueArn?: string;
+    /** `<queue>/$DeadLetterQueue`. */
+    azureDeadLetterPath?: string;
+    /** Client id of the Entra ID application EventBridge authenticates as. */
+    publisherClientId?: string;
+    /** When the publisher's current client secret expires (RFC 3339). */
+    publisherSecretEndDate?: string;
     /** Name of the relay Lambda (DynamoDB stream → PutEvents). */
     relayFunctionName?: string;
     /** URL of the SQS queue the relay's stream mapping sends failed batches to. */
@@ -65,8 +66,38 @@ export interface MeshOutputs {
     connectionName?: string;
     /** When the alarm topic is paged about the active client secret nearing its end date (ISO 8601, UTC). */
     secretExpiryPageAt?: string;
-    /** The `source` values the mesh's rule forwards, comma-separated. */
+    /** The `source` values the mesh's AWS → Azure rule forwards, comma-separated. */
     eventSources?: string;
+
+    // Azure → AWS. Optional: added later, and absent when azureToAwsEnabled is false.
+    /** The `source` values of Azure-origin events the AWS consumer's rule takes, comma-separated. */
+    azureEventSources?: string;
+    /** The IAM role the Azure relay assumes with its managed identity's token (AssumeRoleWithWebIdentity). */
+    azureRelayRoleArn?: string;
+    /** The `aud` the role trusts: App ID URI of the relay's audience application. */
+    azureRelayAudience?: string;
+    /** The issuer the IAM OIDC provider trusts (`https://sts.windows.net/<tenant>/`). */
+    azureRelayIssuer?: string;
+    /** Principal (object) id of the relay's managed identity: the `sub` the role trusts. */
+    azureRelayIdentityPrincipalId?: string;
+    /** URL of the SQS queue Azure-origin events wait in for the AWS consumer. */
+    awsConsumerQueueUrl?: string;
+    /** URL of that queue's dead-letter queue (poison with its reason, or maxReceiveCount exceeded). */
+    awsConsumerDeadLetterQueueUrl?: string;
+    /** ARN of that dead-letter queue. */
+    awsConsumerDeadLetterQueueArn?: string;
+    /** URL of the dead-letter queue of the rule's target (EventBridge could not put into the queue). */
+    awsConsumerTargetDeadLetterQueueUrl?: string;
+    /** Name of the AWS consumer Lambda. */
+    awsConsumerFunctionName?: string;
+    /** Name of the DynamoDB table of the AWS consumer's idempotency records. */
+    awsIdempotencyTableName?: string;
+    /** FQDN of the Azure outbox server (PostgreSQL Flexible Server, Entra sign-in, TLS): producers commit there. */
+    azureOutboxServerFqdn?: string;
+    /** The outbox database on that server. */
+    azureOutboxDatabaseName?: string;
+    /** Name of the Azure relay Function app (outbox → PutEvents). */
+    azureRelayAppName?: string;
 }
 
 /** Whether a stack of the mesh always has an output (`required`) or may lack it (`optional`). */
@@ -81,19 +112,19 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     azureLocation: "required",
     busName: "required",
     busArn: "required",
-    archiveArn: "required",
-    outboxTableName: "required",
-    outboxStreamArn: "required",
     resourceGroupName: "required",
-    serviceBusNamespaceFqdn: "required",
-    queueName: "required",
-    apiDestinationArn: "required",
-    awsDeadLetterQueueUrl: "required",
-    awsDeadLetterQueueArn: "required",
-    azureDeadLetterPath: "required",
-    publisherClientId: "required",
-    publisherSecretEndDate: "required",
     alarmTopicArn: "required",
+    archiveArn: "optional",
+    outboxTableName: "optional",
+    outboxStreamArn: "optional",
+    serviceBusNamespaceFqdn: "optional",
+    queueName: "optional",
+    apiDestinationArn: "optional",
+    awsDeadLetterQueueUrl: "optional",
+    awsDeadLetterQueueArn: "optional",
+    azureDeadLetterPath: "optional",
+    publisherClientId: "optional",
+    publisherSecretEndDate: "optional",
     relayFunctionName: "optional",
     relayFailureQueueUrl: "optional",
     relayFailureQueueArn: "optional",
@@ -104,6 +135,20 @@ export const MESH_OUTPUTS: OutputSpec<MeshOutputs> = {
     connectionName: "optional",
     secretExpiryPageAt: "optional",
     eventSources: "optional",
+    azureEventSources: "optional",
+    azureRelayRoleArn: "optional",
+    azureRelayAudience: "optional",
+    azureRelayIssuer: "optional",
+    azureRelayIdentityPrincipalId: "optional",
+    awsConsumerQueueUrl: "optional",
+    awsConsumerDeadLetterQueueUrl: "optional",
+    awsConsumerDeadLetterQueueArn: "optional",
+    awsConsumerTargetDeadLetterQueueUrl: "optional",
+    awsConsumerFunctionName: "optional",
+    awsIdempotencyTableName: "optional",
+    azureOutboxServerFqdn: "optional",
+    azureOutboxDatabaseName: "optional",
+    azureRelayAppName: "optional",
 };
 
 /** Each output of `T` as a `pulumi.Output`; an optional one resolves to `undefined` when the stack lacks it. */

@@ -13,6 +13,17 @@ import { PublisherIdentity } from "./azure/publisher-identity";
 import { ServiceBusIngress } from "./azure/service-bus-ingress";
 import { AzureDiagnostics } from "./azure/diagnostics";
 import { assertRedisHoldsWindow } from "./azure/redis-sizing";
+import * as aws from "@pulumi/aws";
+import type { AzureToAwsConfig } from "./config-azure-to-aws";
+import { IngressConsumer } from "./aws/ingress-consumer";
+import { MAX_RETENTION_SECONDS } from "./aws/alarmed-queue";
+import { RelayTrust } from "./aws/relay-trust";
+import { RelayAudience } from "./azure/relay-audience";
+import { RelayIdentity } from "./azure/relay-identity";
+import * as monitor from "@pulumi/azure-native/monitor";
+import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { OutboxPostgres } from "./azure/outbox-postgres";
+import { OutboxRelayApp } from "./azure/outbox-relay-app";
 
 export interface MulticloudEventMeshArgs {
     /** Azure region of the resource group and the Service Bus namespace. */
@@ -46,68 +57,262 @@ export interface MulticloudEventMeshArgs {
     };
     /** Tags on every taggable resource (AWS resources also get them from the provider's default tags). */
     tags?: Record<string, string>;
+    /** Carry AWS-origin events to Azure (outbox, relay, API destination, Service Bus, consumer Function). Default true. */
+    awsToAzure?: boolean;
+    /** The Azure → AWS direction (docs/azure-to-aws.md); undefined switches it off. */
+    azureToAws?: AzureToAwsArgs;
+}
+
+/** Settings of the Azure → AWS direction, and the business handler the AWS consumer runs. */
+export interface AzureToAwsArgs extends AzureToAwsConfig {
+    /** The business handler, packaged into the consumer Lambda: runs once per event id. */
+    handler: BusinessHandler;
+    /** AWS region of the bus (the Azure relay's AWS clients are pinned to it). */
+    awsRegion: string;
+}
+
+/** The Azure → AWS direction's parts, for outputs and for the Azure relay app's settings. */
+export interface AzureToAwsOutputs {
+    /** The role the Azure relay assumes with its managed identity's token. */
+    relayRoleArn: pulumi.Output<string>;
+    /** The `aud` of the relay's token (App ID URI of the audience application). */
+    relayAudience: pulumi.Output<string>;
+    /** The issuer the IAM OIDC provider trusts (`https://sts.windows.net/<tenant>/`). */
+    relayIssuer: pulumi.Output<string>;
+    relayIdentityPrincipalId: pulumi.Output<string>;
+    relayIdentityClientId: pulumi.Output<string>;
+    relayIdentityId: pulumi.Output<string>;
+    consumerQueueUrl: pulumi.Output<string>;
+    consumerDeadLetterQueueUrl: pulumi.Output<string>;
+    consumerDeadLetterQueueArn: pulumi.Output<string>;
+    consumerTargetDeadLetterQueueUrl: pulumi.Output<string>;
+    consumerFunctionName: pulumi.Output<string>;
+    idempotencyTableName: pulumi.Output<string>;
+    /** The Azure outbox server's FQDN and database: producers commit their outbox rows there. */
+    outboxServerFqdn: pulumi.Output<string>;
+    outboxDatabaseName: pulumi.Output<string>;
+    /** The Azure relay Function app. */
+    relayAppName: pulumi.Output<string>;
+    /** The AWS consumer rule's pattern: disjoint from the AWS → Azure rule's. */
+    eventPattern: string;
 }
 
 /**
- * The whole event mesh: on AWS the transactional outbox table, the event bus with its archive, and
- * the API destination that delivers to Azure with a dead-letter queue and alarms; on Azure the
- * Service Bus namespace and queue with a dead-letter alert, and the Entra ID identity EventBridge
- * sends as. Give it explicit providers (`providers: [awsProvider, azureNativeProvider,
- * azureadProvider]`); every child inherits them.
+ * The whole event mesh, both directions, each switchable:
+ *  - AWS → Azure: the transactional outbox table and its relay, the event bus with its archive,
+ *    the API destination that delivers to the Service Bus queue (dead-letter queue, alarms), the
+ *    Entra ID identity EventBridge sends as, and the consumer Function with its Redis;
+ *  - Azure → AWS: the relay's managed identity, the audience it requests tokens for, the IAM OIDC
+ *    provider and role that trust exactly that identity, and the rule → SQS → consumer Lambda with
+ *    DynamoDB idempotency.
+ * Both share the bus; their rules take disjoint sources, so neither forwards the other's events.
+ * Give it explicit providers (`providers: [awsProvider, azureNativeProvider, azureadProvider]`);
+ * every child inherits them.
  */
 export class MulticloudEventMesh extends pulumi.ComponentResource {
     public readonly busName: pulumi.Output<string>;
     public readonly busArn: pulumi.Output<string>;
-    public readonly archiveArn: pulumi.Output<string>;
-    public readonly outboxTableName: pulumi.Output<string>;
-    public readonly outboxTableArn: pulumi.Output<string>;
-    public readonly outboxStreamArn: pulumi.Output<string>;
     public readonly resourceGroupName: pulumi.Output<string>;
-    public readonly serviceBusNamespaceName: pulumi.Output<string>;
-    public readonly serviceBusNamespaceFqdn: pulumi.Output<string>;
-    public readonly queueName: pulumi.Output<string>;
-    public readonly queueId: pulumi.Output<string>;
-    public readonly apiDestinationArn: pulumi.Output<string>;
-    public readonly connectionName: pulumi.Output<string>;
-    public readonly awsDeadLetterQueueUrl: pulumi.Output<string>;
-    public readonly awsDeadLetterQueueArn: pulumi.Output<string>;
-    public readonly azureDeadLetterPath: pulumi.Output<string>;
-    public readonly publisherClientId: pulumi.Output<string>;
-    public readonly publisherSecretEndDate: pulumi.Output<string>;
-    public readonly publisherActiveSecretSlot: pulumi.Output<string>;
     public readonly alarmTopicArn: pulumi.Output<string>;
-    public readonly relayFunctionName: pulumi.Output<string>;
-    public readonly consumerFunctionAppName: pulumi.Output<string>;
-    public readonly consumerIdentityPrincipalId: pulumi.Output<string>;
-    public readonly redisHostName: pulumi.Output<string>;
-    public readonly relayFailureQueueUrl: pulumi.Output<string>;
-    public readonly relayFailureQueueArn: pulumi.Output<string>;
-    public readonly azureActionGroupId: pulumi.Output<string>;
-    /** Every action group an Azure alert must notify: the mesh's own, then the team's when configured. */
-    public readonly azureAlertActionGroupIds: pulumi.Output<string[]>;
-    /** RFC 3339 instant at which the secret-expiry page fires unless a rotation moves it. */
-    public readonly secretExpiryPageAt: pulumi.Output<string>;
+    /** The AWS → Azure direction's parts; undefined when it is switched off. */
+    public readonly awsToAzure?: AwsToAzureOutputs;
+    /** The Azure → AWS direction's parts; undefined when it is switched off. */
+    public readonly azureToAws?: AzureToAwsOutputs;
 
     constructor(name: string, args: MulticloudEventMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:index:MulticloudEventMesh", name, {}, opts);
 
         const tags = args.tags ?? {};
-        // Before anything is created: a Redis that cannot hold the dedupe window dead-letters healthy events.
-        assertRedisHoldsWindow({
-            sku: args.consumer.redisSku,
-            eventsPerSecond: args.consumer.expectedEventsPerSecond,
-            dedupeWindowDays: dedupeWindowDays(args),
-        });
+        const awsToAzureOn = args.awsToAzure ?? true;
+        if (!awsToAzureOn && args.azureToAws === undefined) {
+            throw new Error("MulticloudEventMesh: args.awsToAzure is false and args.azureToAws is undefined: the mesh would carry nothing");
+        }
+        if (awsToAzureOn) {
+            // Before anything is created: a Redis that cannot hold the dedupe window dead-letters healthy events.
+            assertRedisHoldsWindow({
+                sku: args.consumer.redisSku,
+                eventsPerSecond: args.consumer.expectedEventsPerSecond,
+                dedupeWindowDays: dedupeWindowDays(args),
+            });
+        }
+        if (awsToAzureOn && args.azureToAws !== undefined) {
+            const shared = args.azureToAws.sources.filter((s) => args.eventSources.includes(s));
+            if (shared.length > 0) {
+                throw new Error(`MulticloudEventMesh: args.azureToAws.sources ${JSON.stringify(shared)} are also in args.eventSources: Azure-origin events would be forwarded back to Azure`);
+            }
+        }
 
         const alarms = new AlarmTopic(`${name}-alarms`, { email: args.alarms.email, externalTopicArn: args.alarms.snsTopicArn, tags }, { parent: this });
-
-        const outbox = new OutboxTable(`${name}-outbox`, { deletionProtection: args.deletionProtection, tags }, { parent: this });
 
         const resourceGroup = new resources.ResourceGroup(
             `${name}-rg`,
             { location: args.azureLocation, tags },
             { parent: this, protect: args.deletionProtection },
         );
+        const tenantId = args.tenantId ?? azuread.getClientConfigOutput({ parent: this }).tenantId;
+
+        let bus: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+        if (awsToAzureOn) {
+            this.awsToAzure = this.buildAwsToAzure(name, args, { alarms, resourceGroup, tenantId, tags });
+            bus = { name: this.awsToAzure.busName, arn: this.awsToAzure.busArn };
+        } else {
+            // Without the AWS → Azure route no EventEgress owns the bus; the Azure relay still needs one.
+            const own = new aws.cloudwatch.EventBus(`${name}-bus`, { tags }, { parent: this });
+            bus = { name: own.name, arn: own.arn };
+        }
+        if (args.azureToAws !== undefined) {
+            const monitoring = this.awsToAzure === undefined ? this.ownMonitoring(name, args, resourceGroup, tags) : { workspaceId: this.awsToAzure.logAnalyticsWorkspaceId, actionGroupId: this.awsToAzure.azureActionGroupId };
+            this.azureToAws = this.buildAzureToAws(name, args, args.azureToAws, { alarms, resourceGroup, tenantId, bus, monitoring, tags });
+        }
+
+        this.busName = bus.name;
+        this.busArn = bus.arn;
+        this.resourceGroupName = resourceGroup.name;
+        this.alarmTopicArn = alarms.topicArn;
+        this.registerOutputs({
+            busName: this.busName,
+            busArn: this.busArn,
+            alarmTopicArn: this.alarmTopicArn,
+            awsToAzure: this.awsToAzure === undefined ? undefined : { queueName: this.awsToAzure.queueName, relayFunctionName: this.awsToAzure.relayFunctionName },
+            azureToAws: this.azureToAws === undefined ? undefined : { relayRoleArn: this.azureToAws.relayRoleArn, consumerQueueUrl: this.azureToAws.consumerQueueUrl },
+        });
+    }
+
+    /**
+     * Without the AWS → Azure route there is no consumer workspace or Service Bus action group for
+     * the Azure relay's diagnostics and alerts: the mesh gets its own.
+     */
+    private ownMonitoring(name: string, args: MulticloudEventMeshArgs, resourceGroup: resources.ResourceGroup, tags: Record<string, string>) {
+        const workspace = new operationalinsights.Workspace(
+            `${name}-logs`,
+            // Log Analytics keeps 30..730 days.
+            { resourceGroupName: resourceGroup.name, location: args.azureLocation, sku: { name: "PerGB2018" }, retentionInDays: Math.min(730, Math.max(30, args.logRetentionDays)), tags },
+            { parent: this },
+        );
+        const emails = args.alarms.email === undefined ? [] : [{ name: "mesh-operators", emailAddress: args.alarms.email, useCommonAlertSchema: true }];
+        const group = new monitor.ActionGroup(
+            `${name}-alerts`,
+            // Azure caps the short name at 12 characters.
+            { resourceGroupName: resourceGroup.name, location: "Global", enabled: true, groupShortName: "mesh-alerts", emailReceivers: emails, tags },
+            { parent: this },
+        );
+        return { workspaceId: workspace.id, actionGroupId: group.id };
+    }
+
+    private buildAzureToAws(
+        name: string,
+        args: MulticloudEventMeshArgs,
+        route: AzureToAwsArgs,
+        shared: {
+            alarms: AlarmTopic;
+            resourceGroup: resources.ResourceGroup;
+            tenantId: pulumi.Input<string>;
+            bus: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+            monitoring: { workspaceId: pulumi.Output<string>; actionGroupId: pulumi.Output<string> };
+            tags: Record<string, string>;
+        },
+    ): AzureToAwsOutputs {
+        const { alarms, resourceGroup, tenantId, bus, monitoring, tags } = shared;
+        const identity = new RelayIdentity(`${name}-relay-identity`, { resourceGroupName: resourceGroup.name, location: args.azureLocation, tags }, { parent: this });
+        const audience = new RelayAudience(`${name}-relay-audience`, { displayName: `${name} AWS relay audience` }, { parent: this });
+        const trust = new RelayTrust(
+            `${name}-relay-trust`,
+            { tenantId, audience: audience.audience, relayPrincipalId: identity.principalId, busArn: bus.arn, sources: route.sources, tags },
+            { parent: this },
+        );
+        const consumer = new IngressConsumer(
+            `${name}-aws-consumer`,
+            {
+                busName: bus.name,
+                sources: route.sources,
+                handler: route.handler,
+                ...route.consumer,
+                // A copy may wait 14 days in the queue, then 14 in a dead-letter queue before a redrive.
+                dedupeWindowDays: (2 * MAX_RETENTION_SECONDS) / 86_400,
+                maximumEventAgeSeconds: args.delivery.maximumEventAgeSeconds,
+                maximumRetryAttempts: args.delivery.maximumRetryAttempts,
+                alarmTopicArns: alarms.notifyTopicArns,
+                deletionProtection: args.deletionProtection,
+                logRetentionDays: args.logRetentionDays,
+                tags,
+            },
+            { parent: this },
+        );
+        const pg = route.postgres;
+        const deployer = azuread.getClientConfigOutput({ parent: this });
+        const outbox = new OutboxPostgres(
+            `${name}-outbox-pg`,
+            {
+                resourceGroupName: resourceGroup.name,
+                location: args.azureLocation,
+                skuName: pg.skuName,
+                skuTier: pg.skuTier,
+                version: pg.version,
+                storageSizeGb: pg.storageSizeGb,
+                highAvailability: pg.highAvailability,
+                backupRetentionDays: pg.backupRetentionDays,
+                geoRedundantBackup: pg.geoRedundantBackup,
+                databaseName: pg.databaseName,
+                deployerObjectId: deployer.objectId,
+                deployerPrincipalName: pg.adminName !== "" ? pg.adminName : deployerName(args.consumer.deployerPrincipalType, deployer.objectId, this),
+                deployerPrincipalType: args.consumer.deployerPrincipalType,
+                tenantId,
+                allowAzureServices: pg.allowAzureServices,
+                deployerIpRanges: pg.deployerIpRanges,
+                relay: { roleName: identity.name, objectId: identity.principalId },
+                workspaceId: monitoring.workspaceId,
+                deletionProtection: args.deletionProtection,
+                tags,
+            },
+            { parent: this },
+        );
+        const relayApp = new OutboxRelayApp(
+            `${name}-outbox-relay`,
+            {
+                resourceGroupName: resourceGroup.name,
+                location: args.azureLocation,
+                identity: { id: identity.id, principalId: identity.principalId, clientId: identity.clientId },
+                postgres: { host: outbox.fqdn, database: outbox.databaseName, user: outbox.relayRoleName, table: outbox.outboxTable },
+                awsRoleArn: trust.roleArn,
+                awsRegion: route.awsRegion,
+                eventBusName: bus.name,
+                audience: audience.audience,
+                workspaceId: monitoring.workspaceId,
+                actionGroupId: monitoring.actionGroupId,
+                deployerPrincipalType: args.consumer.deployerPrincipalType,
+                rolePropagationSeconds: args.consumer.rolePropagationSeconds,
+                tags,
+            },
+            // The first run finds the relay's PostgreSQL role in place (it would retry on the next tick otherwise).
+            { parent: this, dependsOn: [outbox] },
+        );
+        return {
+            outboxServerFqdn: outbox.fqdn,
+            outboxDatabaseName: outbox.databaseName,
+            relayAppName: relayApp.functionAppName,
+            relayRoleArn: trust.roleArn,
+            relayAudience: audience.audience,
+            relayIssuer: trust.issuerUrl,
+            relayIdentityPrincipalId: identity.principalId,
+            relayIdentityClientId: identity.clientId,
+            relayIdentityId: identity.id,
+            consumerQueueUrl: consumer.queueUrl,
+            consumerDeadLetterQueueUrl: consumer.deadLetterQueueUrl,
+            consumerDeadLetterQueueArn: consumer.deadLetterQueueArn,
+            consumerTargetDeadLetterQueueUrl: consumer.targetDeadLetterQueueUrl,
+            consumerFunctionName: consumer.functionName,
+            idempotencyTableName: consumer.idempotencyTableName,
+            eventPattern: consumer.eventPattern,
+        };
+    }
+
+    private buildAwsToAzure(
+        name: string,
+        args: MulticloudEventMeshArgs,
+        shared: { alarms: AlarmTopic; resourceGroup: resources.ResourceGroup; tenantId: pulumi.Input<string>; tags: Record<string, string> },
+    ): AwsToAzureOutputs {
+        const { alarms, resourceGroup, tenantId, tags } = shared;
+        const outbox = new OutboxTable(`${name}-outbox`, { deletionProtection: args.deletionProtection, tags }, { parent: this });
 
         const ingress = new ServiceBusIngress(
             `${name}-ingress`,
@@ -139,8 +344,6 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-
-        const tenantId = args.tenantId ?? azuread.getClientConfigOutput({ parent: this }).tenantId;
 
         const egress = new EventEgress(
             `${name}-egress`,
@@ -239,56 +442,88 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.consumerFunctionAppName = consumer.functionAppName;
-        this.consumerIdentityPrincipalId = consumer.identityPrincipalId;
-        this.redisHostName = consumer.redisHostName;
-
-        this.relayFunctionName = relay.functionName;
-        this.relayFailureQueueUrl = relay.failureQueueUrl;
-        this.relayFailureQueueArn = relay.failureQueueArn;
-        this.busName = egress.busName;
-        this.busArn = egress.busArn;
-        this.archiveArn = egress.archiveArn;
-        this.outboxTableName = outbox.tableName;
-        this.outboxTableArn = outbox.tableArn;
-        this.outboxStreamArn = outbox.streamArn;
-        this.resourceGroupName = resourceGroup.name;
-        this.serviceBusNamespaceName = ingress.namespaceName;
-        this.serviceBusNamespaceFqdn = ingress.namespaceFqdn;
-        this.queueName = ingress.queueName;
-        this.queueId = ingress.queueId;
-        this.apiDestinationArn = egress.apiDestinationArn;
-        this.connectionName = egress.connectionName;
-        this.awsDeadLetterQueueUrl = egress.deadLetterQueueUrl;
-        this.awsDeadLetterQueueArn = egress.deadLetterQueueArn;
-        this.azureDeadLetterPath = ingress.deadLetterPath;
-        this.publisherClientId = publisher.clientId;
-        this.publisherSecretEndDate = publisher.secretEndDate;
-        this.publisherActiveSecretSlot = publisher.activeSlot;
-        this.alarmTopicArn = alarms.topicArn;
-        this.azureActionGroupId = ingress.actionGroupId;
-        this.azureAlertActionGroupIds = ingress.alertActionGroupIds;
-        this.secretExpiryPageAt = credentialAlarms.secretExpiryPageAt;
-        this.registerOutputs({
-            busName: this.busName,
-            busArn: this.busArn,
-            outboxTableName: this.outboxTableName,
-            outboxStreamArn: this.outboxStreamArn,
-            serviceBusNamespaceFqdn: this.serviceBusNamespaceFqdn,
-            queueName: this.queueName,
-            apiDestinationArn: this.apiDestinationArn,
-            connectionName: this.connectionName,
-            awsDeadLetterQueueUrl: this.awsDeadLetterQueueUrl,
-            azureDeadLetterPath: this.azureDeadLetterPath,
-            publisherClientId: this.publisherClientId,
-            alarmTopicArn: this.alarmTopicArn,
-            secretExpiryPageAt: this.secretExpiryPageAt,
-            relayFunctionName: this.relayFunctionName,
-            relayFailureQueueUrl: this.relayFailureQueueUrl,
-            consumerFunctionAppName: this.consumerFunctionAppName,
-            redisHostName: this.redisHostName,
-        });
+        return {
+            busName: egress.busName,
+            busArn: egress.busArn,
+            archiveArn: egress.archiveArn,
+            outboxTableName: outbox.tableName,
+            outboxTableArn: outbox.tableArn,
+            outboxStreamArn: outbox.streamArn,
+            serviceBusNamespaceName: ingress.namespaceName,
+            serviceBusNamespaceFqdn: ingress.namespaceFqdn,
+            queueName: ingress.queueName,
+            queueId: ingress.queueId,
+            apiDestinationArn: egress.apiDestinationArn,
+            connectionName: egress.connectionName,
+            awsDeadLetterQueueUrl: egress.deadLetterQueueUrl,
+            awsDeadLetterQueueArn: egress.deadLetterQueueArn,
+            azureDeadLetterPath: ingress.deadLetterPath,
+            publisherClientId: publisher.clientId,
+            publisherSecretEndDate: publisher.secretEndDate,
+            publisherActiveSecretSlot: publisher.activeSlot,
+            relayFunctionName: relay.functionName,
+            relayFailureQueueUrl: relay.failureQueueUrl,
+            relayFailureQueueArn: relay.failureQueueArn,
+            consumerFunctionAppName: consumer.functionAppName,
+            consumerIdentityPrincipalId: consumer.identityPrincipalId,
+            redisHostName: consumer.redisHostName,
+            azureActionGroupId: ingress.actionGroupId,
+            azureAlertActionGroupIds: ingress.alertActionGroupIds,
+            secretExpiryPageAt: credentialAlarms.secretExpiryPageAt,
+            logAnalyticsWorkspaceId: consumer.logAnalyticsWorkspaceId,
+            eventPattern: egress.eventPattern,
+        };
     }
+}
+
+/** The AWS → Azure direction's parts. */
+export interface AwsToAzureOutputs {
+    busName: pulumi.Output<string>;
+    busArn: pulumi.Output<string>;
+    archiveArn: pulumi.Output<string>;
+    outboxTableName: pulumi.Output<string>;
+    outboxTableArn: pulumi.Output<string>;
+    outboxStreamArn: pulumi.Output<string>;
+    serviceBusNamespaceName: pulumi.Output<string>;
+    serviceBusNamespaceFqdn: pulumi.Output<string>;
+    queueName: pulumi.Output<string>;
+    queueId: pulumi.Output<string>;
+    apiDestinationArn: pulumi.Output<string>;
+    connectionName: pulumi.Output<string>;
+    awsDeadLetterQueueUrl: pulumi.Output<string>;
+    awsDeadLetterQueueArn: pulumi.Output<string>;
+    azureDeadLetterPath: pulumi.Output<string>;
+    publisherClientId: pulumi.Output<string>;
+    publisherSecretEndDate: pulumi.Output<string>;
+    publisherActiveSecretSlot: pulumi.Output<string>;
+    relayFunctionName: pulumi.Output<string>;
+    relayFailureQueueUrl: pulumi.Output<string>;
+    relayFailureQueueArn: pulumi.Output<string>;
+    consumerFunctionAppName: pulumi.Output<string>;
+    consumerIdentityPrincipalId: pulumi.Output<string>;
+    redisHostName: pulumi.Output<string>;
+    azureActionGroupId: pulumi.Output<string>;
+    /** Every action group an Azure alert must notify: the mesh's own, then the team's when configured. */
+    azureAlertActionGroupIds: pulumi.Output<string[]>;
+    /** RFC 3339 instant at which the secret-expiry page fires unless a rotation moves it. */
+    secretExpiryPageAt: pulumi.Output<string>;
+    /** The consumer's Log Analytics workspace (the Azure relay's diagnostics go there too). */
+    logAnalyticsWorkspaceId: pulumi.Output<string>;
+    /** The AWS → Azure rule's pattern: disjoint from the Azure → AWS rule's. */
+    eventPattern: string;
+}
+
+/**
+ * The name PostgreSQL knows the deployer by, from Entra ID: a person's UPN, a service principal's
+ * display name (Learn, "Microsoft Entra authentication with Azure Database for PostgreSQL flexible
+ * server": the administrator is named by UPN for users, by display name for service principals).
+ * Reading it needs directory read access (Entra's default member permissions include reading users
+ * and service principals); set outboxPostgresAdminName where that is restricted.
+ */
+function deployerName(type: "User" | "ServicePrincipal", objectId: pulumi.Input<string>, parent: pulumi.Resource): pulumi.Output<string> {
+    return type === "User"
+        ? azuread.getUserOutput({ objectId }, { parent }).userPrincipalName
+        : azuread.getServicePrincipalOutput({ objectId }, { parent }).displayName;
 }
 
 /** A Service Bus namespace prefix from the component name: lower-case, letters/digits/hyphens, ≤ 43. */

@@ -187,6 +187,10 @@ export function mockOutputs(
         case "aws:lambda/eventSourceMapping:EventSourceMapping":
             Object.assign(state, { uuid, arn: arn("lambda", `event-source-mapping:${uuid}`) });
             return { id: uuid, state };
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            // IAM names the provider by its URL without the scheme (CreateOpenIDConnectProvider response).
+            Object.assign(state, { arn: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` });
+            return { id: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}`, state };
         case "aws:iam/role:Role":
             Object.assign(state, { name: physical, arn: `arn:aws:iam::${FAKE_AWS_ACCOUNT}:role/${physical}` });
             return { id: physical, state };
@@ -337,6 +341,10 @@ export function mockCall(token: string): Record<string, unknown> {
             return { name: "us-east-1", region: "us-east-1" };
         case "azure-native:authorization:getClientConfig":
             return { subscriptionId: FAKE_SUBSCRIPTION, tenantId: FAKE_TENANT, clientId: FAKE_DEPLOYER_CLIENT_ID, objectId: FAKE_DEPLOYER_OBJECT_ID };
+        case "azuread:index/getUser:getUser":
+            return { objectId: FAKE_DEPLOYER_OBJECT_ID, userPrincipalName: "deployer@contoso.example", displayName: "Preview Deployer" };
+        case "azuread:index/getServicePrincipal:getServicePrincipal":
+            return { objectId: FAKE_DEPLOYER_OBJECT_ID, clientId: FAKE_DEPLOYER_CLIENT_ID, displayName: "preview-deployer" };
         case "azuread:index/getClientConfig:getClientConfig":
             return { tenantId: FAKE_TENANT, clientId: FAKE_DEPLOYER_CLIENT_ID, objectId: FAKE_DEPLOYER_OBJECT_ID };
         default:

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { alarmAbove } from "./alarms";
+import { alarmedQueue } from "./alarmed-queue";
 import * as time from "@pulumiverse/time";
 import { alarmTopicPolicy } from "./alarm-topic";
 import { requireInteger } from "../validate";
@@ -110,39 +110,16 @@ export class CredentialAlarms extends pulumi.ComponentResource {
         );
         // A state-change page SNS refuses (key or policy broken) must not vanish: retried, then kept
         // in its own dead-letter queue, whose depth pages through CloudWatch (a different path).
-        const deadLetters = new aws.sqs.Queue(
-            `${name}-connection-state-dead-letters`,
-            { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true, tags: args.tags },
-            { parent: this, protect: args.deletionProtection ?? false },
-        );
-        new aws.sqs.QueuePolicy(
-            `${name}-connection-state-dead-letters-policy`,
+        const { queue: deadLetters } = alarmedQueue(
             {
-                queueUrl: deadLetters.url,
-                policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Sid: "OnlyTheConnectionStateRuleDeadLetters",
-                                Effect: "Allow",
-                                Principal: { Service: "events.amazonaws.com" },
-                                Action: "sqs:SendMessage",
-                                Resource: queueArn,
-                                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-                            },
-                            { Sid: "DenyPlainTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: queueArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
-                        ],
-                    }),
-                ),
+                name: `${name}-connection-state-dead-letters`,
+                alarmDescription: "A connection state-change page could not be delivered to the alarm topic: read the dead-letter queue",
+                alarmTopicArns: topics.map((t) => t.arn),
+                senderRuleArn: rule.arn,
+                senderSid: "OnlyTheConnectionStateRuleDeadLetters",
+                deletionProtection: args.deletionProtection ?? false,
+                tags: args.tags,
             },
-            { parent: this },
-        );
-        alarmAbove(
-            `${name}-connection-state-dead-letters-alarm`,
-            "A connection state-change page could not be delivered to the alarm topic: read the dead-letter queue",
-            { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: deadLetters.name }, statistic: "Maximum" },
-            { topicArns: topics.map((t) => t.arn), tags: args.tags },
             this,
         );
         for (const topic of topics) {

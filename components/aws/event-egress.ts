@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { alarmAbove, AlarmMetric } from "./alarms";
+import { alarmedQueue } from "./alarmed-queue";
 import { fail, requireInteger } from "../validate";
 
 /** The Entra ID client credentials EventBridge exchanges for a Service Bus token. */
@@ -73,10 +74,13 @@ export class EventEgress extends pulumi.ComponentResource {
     public readonly deadLetterQueueArn: pulumi.Output<string>;
     public readonly deadLetterQueueUrl: pulumi.Output<string>;
     public readonly deadLetterQueueName: pulumi.Output<string>;
+    /** The rule's (and the archive's) event pattern: exactly the configured sources. */
+    public readonly eventPattern: string;
 
     constructor(name: string, args: EventEgressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("multicloud-mesh:aws:EventEgress", name, {}, opts);
         validateEgressArgs(args);
+        this.eventPattern = JSON.stringify({ source: args.sources });
 
         const bus = new aws.cloudwatch.EventBus(`${name}-bus`, { tags: args.tags }, { parent: this });
 
@@ -86,7 +90,7 @@ export class EventEgress extends pulumi.ComponentResource {
                 eventSourceArn: bus.arn,
                 retentionDays: args.archiveRetentionDays,
                 // Archive exactly what the rule forwards, so a replay re-sends only mesh events.
-                eventPattern: JSON.stringify({ source: args.sources }),
+                eventPattern: this.eventPattern,
                 description: "Replay source for events that must be re-delivered to Azure after an outage",
             },
             { parent: this, protect: args.deletionProtection },
@@ -97,7 +101,7 @@ export class EventEgress extends pulumi.ComponentResource {
             {
                 eventBusName: bus.name,
                 description: "Forwards mesh events to the Azure Service Bus queue",
-                eventPattern: JSON.stringify({ source: args.sources }),
+                eventPattern: this.eventPattern,
                 state: "ENABLED",
                 tags: args.tags,
             },
@@ -143,45 +147,18 @@ export class EventEgress extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const deadLetterQueue = new aws.sqs.Queue(
-            `${name}-dlq`,
+        const { queue: deadLetterQueue } = alarmedQueue(
             {
-                messageRetentionSeconds: 14 * 24 * 3600,
-                sqsManagedSseEnabled: true,
+                name: `${name}-dlq`,
+                alarmSuffix: "-depth-alarm",
+                alarmDescription: "Events that EventBridge could not deliver to Azure are waiting in the dead-letter queue: inspect, then `npm run redrive`",
+                alarmTopicArns: args.alarmTopicArns,
+                senderRuleArn: rule.arn,
+                senderSid: "OnlyTheMeshRuleDeadLetters",
+                deletionProtection: args.deletionProtection,
                 tags: args.tags,
             },
-            { parent: this, protect: args.deletionProtection },
-        );
-
-        new aws.sqs.QueuePolicy(
-            `${name}-dlq-policy`,
-            {
-                queueUrl: deadLetterQueue.url,
-                policy: pulumi.all([deadLetterQueue.arn, rule.arn]).apply(([queueArn, ruleArn]) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Sid: "OnlyTheMeshRuleDeadLetters",
-                                Effect: "Allow",
-                                Principal: { Service: "events.amazonaws.com" },
-                                Action: "sqs:SendMessage",
-                                Resource: queueArn,
-                                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-                            },
-                            {
-                                Sid: "DenyPlainTransport",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "sqs:*",
-                                Resource: queueArn,
-                                Condition: { Bool: { "aws:SecureTransport": "false" } },
-                            },
-                        ],
-                    }),
-                ),
-            },
-            { parent: this },
+            this,
         );
 
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
@@ -245,12 +222,6 @@ export class EventEgress extends pulumi.ComponentResource {
         const alarm = (role: string, description: string, metric: AlarmMetric) =>
             alarmAbove(`${name}-${role}`, description, metric, { topicArns: args.alarmTopicArns, tags: args.tags }, this);
 
-        alarm("dlq-depth-alarm", "Events that EventBridge could not deliver to Azure are waiting in the dead-letter queue: inspect, then `npm run redrive`", {
-            namespace: "AWS/SQS",
-            metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: deadLetterQueue.name },
-            statistic: "Maximum",
-        });
         alarm("failed-invocations-alarm", "The API destination to Service Bus is failing (retried until the retry policy gives up, then dead-lettered)", {
             namespace: "AWS/Events",
             metricName: "FailedInvocations",

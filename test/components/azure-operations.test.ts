@@ -29,7 +29,7 @@ describe("Azure operations under mocks: diagnostics, role propagation, Redis siz
     const byUrn = (run: PreviewResult, urn: string) => run.resources.find((r) => r.urn === urn);
     const dependsOn = (run: PreviewResult, resource: PreviewResource) => resource.dependsOn.map((urn) => byUrn(run, urn)?.name);
     const appSettings = (run: PreviewResult) =>
-        Object.fromEntries((one(run, "azure-native:web:WebApp").inputs.siteConfig.appSettings as { name: string; value: string }[]).map((s) => [s.name, s.value]));
+        Object.fromEntries((one(run, "azure-native:web:WebApp", "-consumer-app").inputs.siteConfig.appSettings as { name: string; value: string }[]).map((s) => [s.name, s.value]));
 
     describe("diagnostic settings", () => {
         for (const stack of ["dev", "dev with tuned settings"]) {
@@ -40,14 +40,16 @@ describe("Azure operations under mocks: diagnostics, role propagation, Redis siz
                 const storage = one(run, "azure-native:storage:StorageAccount", "-consumer-storage");
                 const targets = {
                     [one(run, "azure-native:servicebus:Namespace").outputs.id]: "namespace",
-                    [one(run, "azure-native:web:WebApp").outputs.id]: "app",
+                    [one(run, "azure-native:web:WebApp", "-consumer-app").outputs.id]: "app",
                     [storage.outputs.id]: "storage",
                     [`${storage.outputs.id}/blobServices/default`]: "blobs",
                     [one(run, "azure-native:redisenterprise:RedisEnterprise").outputs.id]: "redis",
                     [one(run, "azure-native:redisenterprise:Database").outputs.id]: "redis-db",
+                    // The Azure → AWS direction's outbox server (outbox-postgres.ts) sends there too.
+                    [one(run, "azure-native:dbforpostgresql:Server").outputs.id]: "outbox-server",
                 };
                 const settings = all(run, "azure-native:monitor:DiagnosticSetting");
-                assert.deepEqual(settings.map((s) => targets[s.inputs.resourceUri]).sort(), ["app", "blobs", "namespace", "redis", "redis-db", "storage"]);
+                assert.deepEqual(settings.map((s) => targets[s.inputs.resourceUri]).sort(), ["app", "blobs", "namespace", "outbox-server", "redis", "redis-db", "storage"]);
                 for (const setting of settings) {
                     assert.equal(setting.inputs.workspaceId, workspace.outputs.id, `${setting.name} sends to the workspace`);
                     assert.equal(setting.inputs.name, DIAGNOSTIC_SETTING_NAME);
@@ -105,7 +107,7 @@ describe("Azure operations under mocks: diagnostics, role propagation, Redis siz
             assert.deepEqual(Object.values(sleep.inputs.triggers).sort(), [...roles, redisAccess].map((r) => r.outputs.id).sort());
             assert.equal(sleep.inputs.createDuration, "600s");
             assert.equal(one(tuned, "time:index/sleep:Sleep", "-consumer-role-propagation").inputs.createDuration, "30s");
-            const app = one(dev, "azure-native:web:WebApp");
+            const app = one(dev, "azure-native:web:WebApp", "-consumer-app");
             assert.ok(app.dependsOn.includes(sleep.urn), `app depends on ${dependsOn(dev, app).join(", ")}`);
         });
     });

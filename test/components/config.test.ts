@@ -157,6 +157,32 @@ describe("stack configuration (components/config.ts)", () => {
         assert.notEqual(stackSource("dev").requireAlarmReceiver, "true");
     });
 
+    it("directions: both on by default; the Azure → AWS settings are read and checked; overlapping sources and both off are refused", () => {
+        const defaults = readMeshConfig(source({}));
+        assert.equal(defaults.directions.awsToAzure, true);
+        assert.deepEqual(defaults.directions.azureToAws?.sources, ["enterprise.azure.transactions"]);
+        assert.deepEqual(defaults.directions.azureToAws?.consumer, { memoryMb: 256, timeoutSeconds: 30, batchSize: 10, batchWindowSeconds: 1, maxReceiveCount: 10, queueAgeAlarmSeconds: 300 });
+        assert.deepEqual(defaults.directions.azureToAws?.postgres, {
+            skuName: "Standard_B1ms", skuTier: "Burstable", version: "16", storageSizeGb: 32, highAvailability: "Disabled", backupRetentionDays: 7,
+            geoRedundantBackup: false, databaseName: "outbox", allowAzureServices: true, adminName: "", deployerIpRanges: [],
+        });
+        assert.deepEqual(readMeshConfig(source({ outboxPostgresDeployerIpRanges: '["office=203.0.113.1-203.0.113.9"]' })).directions.azureToAws?.postgres.deployerIpRanges, [
+            { name: "office", start: "203.0.113.1", end: "203.0.113.9" },
+        ]);
+        assert.match(problemsOf({ outboxPostgresDeployerIpRanges: '["office=203.0.113.1"]' })[0], /outboxPostgresDeployerIpRanges: "office=203.0.113.1" is not "name=first-last"/);
+        assert.match(problemsOf({ outboxPostgresHighAvailability: "ZoneRedundant" })[0], /outboxPostgresHighAvailability: ZoneRedundant needs .*Burstable has no high availability/);
+        assert.equal(readMeshConfig(source({ azureToAwsEnabled: "false" })).directions.azureToAws, undefined);
+        assert.deepEqual(problemsOf({ eventSources: '["a.orders","b.orders"]', azureEventSources: '["b.orders"]' }), [
+            'multicloud-mesh:azureEventSources: "b.orders" also in multicloud-mesh:eventSources: an event from Azure would be forwarded back to Azure (ping-pong); the two lists must be disjoint',
+        ]);
+        // With the AWS → Azure route off, nothing could loop: the lists may overlap.
+        assert.deepEqual(readMeshConfig(source({ awsToAzureEnabled: "false", azureEventSources: '["enterprise.transactions"]' })).directions.azureToAws?.sources, ["enterprise.transactions"]);
+        assert.match(problemsOf({ awsToAzureEnabled: "false", azureToAwsEnabled: "false" })[0], /are both false/);
+        assert.match(problemsOf({ awsConsumerBatchSize: "100", awsConsumerBatchWindowSeconds: "0" })[0], /awsConsumerBatchWindowSeconds: must be at least 1/);
+        assert.match(problemsOf({ azureEventSources: '["aws.s3"]' })[0], /azureEventSources: "aws.s3" is not a valid custom event source/);
+        assert.match(problemsOf({ azureEventSources: "[]" })[0], /azureEventSources: the list is empty/);
+    });
+
     it("reports every bad key at once", () => {
         const problems = problemsOf({ awsRegion: "x", queueMaxDeliveryCount: "0", eventSources: "[]" });
         assert.equal(problems.length, 3);

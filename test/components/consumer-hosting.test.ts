@@ -35,7 +35,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     const settingsOf = (run: PreviewResult) =>
-        Object.fromEntries(one(run, T.app).inputs.siteConfig.appSettings.map((s: { name: string; value: string }) => [s.name, s.value]));
+        Object.fromEntries(one(run, T.app, "-consumer-app").inputs.siteConfig.appSettings.map((s: { name: string; value: string }) => [s.name, s.value]));
 
     it("Redis access policy assignment: an explicit name the ARM rule ^[A-Za-z0-9]{1,60}$ accepts, in both stacks", () => {
         for (const run of [dev, prod]) {
@@ -49,15 +49,15 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("plan FC1 / FlexConsumption on Linux; the app runs node 22 with the stack's scale limit and instance memory", () => {
-        const plan = one(dev, T.plan);
-        const app = one(dev, T.app);
+        const plan = one(dev, T.plan, "-consumer-plan");
+        const app = one(dev, T.app, "-consumer-app");
         assert.deepEqual(plan.inputs.sku, { name: "FC1", tier: "FlexConsumption" });
         assert.equal(plan.inputs.reserved, true);
         assert.equal(app.inputs.kind, "functionapp,linux");
         assert.equal(app.inputs.serverFarmId, plan.outputs.id);
         assert.deepEqual(app.inputs.functionAppConfig.runtime, { name: "node", version: "22" });
         assert.deepEqual(app.inputs.functionAppConfig.scaleAndConcurrency, { maximumInstanceCount: 40, instanceMemoryMB: 512 });
-        assert.deepEqual(one(prod, T.app).inputs.functionAppConfig.scaleAndConcurrency, { maximumInstanceCount: 100, instanceMemoryMB: 2048 });
+        assert.deepEqual(one(prod, T.app, "-consumer-app").inputs.functionAppConfig.scaleAndConcurrency, { maximumInstanceCount: 100, instanceMemoryMB: 2048 });
         assert.equal(app.inputs.siteConfig.linuxFxVersion, undefined, "Flex takes the runtime from functionAppConfig");
     });
 
@@ -69,8 +69,8 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("the app reads its package from the deployment container with its user-assigned identity", () => {
-        const app = one(dev, T.app);
-        const identity = one(dev, T.identity);
+        const app = one(dev, T.app, "-consumer-app");
+        const identity = one(dev, T.identity, "-consumer-identity");
         const packages = one(dev, T.account, "-consumer-package-storage");
         const container = one(dev, T.container, "-consumer-packages");
         assert.equal(container.inputs.accountName, packages.outputs.name);
@@ -94,7 +94,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("the app's identity cannot write its package: read-only on the container, no role on the package account", () => {
-        const identity = one(dev, T.identity);
+        const identity = one(dev, T.identity, "-consumer-identity");
         const packages = one(dev, T.account, "-consumer-package-storage");
         const container = one(dev, T.container, "-consumer-packages");
         const roles = all(dev, T.role).filter((a) => a.inputs.principalId === identity.outputs.principalId);
@@ -106,7 +106,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("scale permissions: Azure Service Bus Data Owner on exactly this queue, and no Service Bus role anywhere wider", () => {
-        const identity = one(dev, T.identity);
+        const identity = one(dev, T.identity, "-consumer-identity");
         const queue = one(dev, "azure-native:servicebus:Queue");
         const serviceBus = all(dev, T.role).filter(
             (a) => a.inputs.principalId === identity.outputs.principalId && String(a.inputs.scope).includes("/Microsoft.ServiceBus/"),
@@ -118,9 +118,9 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("FTP and SCM basic-auth publishing off for this app", () => {
-        const app = one(dev, T.app);
-        for (const type of ["azure-native:web:WebAppFtpAllowed", "azure-native:web:WebAppScmAllowed"]) {
-            const policy = one(dev, type);
+        const app = one(dev, T.app, "-consumer-app");
+        for (const [type, suffix] of [["azure-native:web:WebAppFtpAllowed", "-consumer-ftp-basic-auth"], ["azure-native:web:WebAppScmAllowed", "-consumer-scm-basic-auth"]]) {
+            const policy = one(dev, type, suffix);
             assert.equal(policy.inputs.allow, false);
             assert.equal(policy.inputs.name, app.outputs.name);
             assert.equal(policy.inputs.resourceGroupName, app.inputs.resourceGroupName);
@@ -129,8 +129,8 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("package deployment: the built ZIP goes to released-package.zip in the app's container, written only by the deployer", () => {
-        const app = one(dev, T.app);
-        const deployment = one(dev, T.deployment);
+        const app = one(dev, T.app, "-consumer-app");
+        const deployment = one(dev, T.deployment, "-consumer-package");
         const container = one(dev, T.container, "-consumer-packages");
         const writer = one(dev, T.role, "-consumer-package-writer");
         const reader = one(dev, T.role, "-consumer-package-reader");
@@ -148,7 +148,7 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
     });
 
     it("the package file is the consumer's Functions app, and its hash names its content; same code, same package in both stacks", () => {
-        const deployment = one(dev, T.deployment);
+        const deployment = one(dev, T.deployment, "-consumer-package");
         const zip = fs.readFileSync(deployment.inputs.packagePath);
         assert.equal(crypto.createHash("sha256").update(zip).digest("hex"), deployment.inputs.packageSha256);
         const files = readZip(zip);
@@ -156,6 +156,6 @@ describe("consumer hosting on Flex Consumption (index.ts under mocks)", function
         assert.equal(JSON.parse(files.get("host.json")!.toString()).extensions.serviceBus.autoCompleteMessages, false);
         assert.ok(files.has("consumer.js") && files.has("node_modules/ioredis/package.json"));
         assert.ok(![...files.keys()].some((f) => f.startsWith("node_modules/@pulumi/")), "no Pulumi in the app");
-        assert.equal(one(prod, T.deployment).inputs.packageSha256, deployment.inputs.packageSha256);
+        assert.equal(one(prod, T.deployment, "-consumer-package").inputs.packageSha256, deployment.inputs.packageSha256);
     });
 });

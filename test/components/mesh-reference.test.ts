@@ -36,15 +36,34 @@ const FULL: MeshOutputs = {
     consumerIdentityPrincipalId: "99999999-2222-4333-8444-555555555555",
     redisHostName: "mesh-prod-redis.redis.cache.windows.net",
     publisherActiveSecretSlot: "a",
+    azureEventSources: "enterprise.azure.transactions",
+    azureRelayRoleArn: "arn:aws:iam::123456789012:role/mesh-prod-relay-trust-role",
+    azureRelayAudience: "api://11111111-2222-4333-8444-000000000001",
+    azureRelayIssuer: "https://sts.windows.net/00000000-0000-4000-8000-000000000002/",
+    azureRelayIdentityPrincipalId: "99999999-2222-4333-8444-000000000003",
+    awsConsumerQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-queue",
+    awsConsumerDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-dlq",
+    awsConsumerDeadLetterQueueArn: "arn:aws:sqs:eu-west-1:123456789012:mesh-prod-aws-consumer-dlq",
+    awsConsumerTargetDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-target-dlq",
+    awsConsumerFunctionName: "mesh-prod-aws-consumer-function",
+    awsIdempotencyTableName: "mesh-prod-aws-consumer-idempotency",
+    azureOutboxServerFqdn: "mesh-prod-outbox-pg.postgres.database.azure.com",
+    azureOutboxDatabaseName: "outbox",
+    azureRelayAppName: "mesh-prod-outbox-relay-app",
 };
 
 /** What the mocked engine knows about each referenced stack: its outputs and which of them are secret. */
 const STACKS: Record<string, { outputs: object; secretOutputNames?: string[] }> = {
     "acme/multicloud-mesh/prod": { outputs: FULL, secretOutputNames: ["publisherClientId"] },
-    "acme/multicloud-mesh/old": { outputs: Object.fromEntries(Object.entries(FULL).filter(([k]) => k !== "archiveArn" && k !== "alarmTopicArn")) },
+    "acme/multicloud-mesh/old": { outputs: Object.fromEntries(Object.entries(FULL).filter(([k]) => k !== "resourceGroupName" && k !== "alarmTopicArn")) },
     "acme/multicloud-mesh/empty": { outputs: {} },
     "acme/multicloud-mesh/old-relayless": { outputs: Object.fromEntries(Object.entries(FULL).filter(([k]) => !k.startsWith("relay"))) },
     "acme/multicloud-mesh/odd": { outputs: { ...FULL, queueName: 42 } },
+    "acme/multicloud-mesh/azure-to-aws-only": {
+        outputs: Object.fromEntries(
+            Object.entries(FULL).filter(([k]) => ["awsRegion", "azureLocation", "busName", "busArn", "resourceGroupName", "alarmTopicArn"].includes(k) || k.startsWith("azureRelay") || k === "azureEventSources" || k.startsWith("azureOutbox") || k === "azureRelayAppName" || k.startsWith("awsConsumer") || k === "awsIdempotencyTableName"),
+        ),
+    },
 };
 
 describe("MeshReference", () => {
@@ -105,12 +124,22 @@ describe("MeshReference", () => {
     it("fails with the stack and the missing output named", async () => {
         const mesh = new MeshReference("mesh-old", { stack: "acme/multicloud-mesh/old" });
         assert.equal(await settle(mesh.outputs.busArn), FULL.busArn, "present outputs still resolve");
-        await assert.rejects(settle(mesh.outputs.archiveArn), (err: Error) => {
-            assert.match(err.message, /^MeshReference: stack "acme\/multicloud-mesh\/old" has no required output "archiveArn"\./);
+        await assert.rejects(settle(mesh.outputs.resourceGroupName), (err: Error) => {
+            assert.match(err.message, /^MeshReference: stack "acme\/multicloud-mesh\/old" has no required output "resourceGroupName"\./);
             assert.match(err.message, /Its outputs are: .*busArn/);
             return true;
         });
-        await assert.rejects(settle(mesh.all()), /stack "acme\/multicloud-mesh\/old" has no required outputs "archiveArn", "alarmTopicArn"/);
+        await assert.rejects(settle(mesh.all()), /stack "acme\/multicloud-mesh\/old" has no required outputs "resourceGroupName", "alarmTopicArn"/);
+    });
+
+    it("a stack with one direction switched off lacks that direction's outputs: they resolve to undefined, the shared ones stay required", async () => {
+        const mesh = new MeshReference("mesh-azure-only", { stack: "acme/multicloud-mesh/azure-to-aws-only" });
+        const queue: pulumi.Output<string | undefined> = mesh.outputs.queueName;
+        assert.equal(await settle(queue), undefined);
+        assert.equal(await settle(mesh.outputs.azureRelayRoleArn), FULL.azureRelayRoleArn);
+        const all = await settle(mesh.all());
+        assert.equal(all.busArn, FULL.busArn);
+        assert.equal("outboxTableName" in all, false);
     });
 
     it("resolves an optional mesh output the stack lacks to undefined", async () => {
@@ -124,7 +153,7 @@ describe("MeshReference", () => {
 
     it("says when the stack has no outputs at all", async () => {
         const mesh = new MeshReference("mesh-empty", { stack: "acme/multicloud-mesh/empty" });
-        await assert.rejects(settle(mesh.outputs.queueName), /stack "acme\/multicloud-mesh\/empty" has no required output "queueName"\. It has no outputs at all/);
+        await assert.rejects(settle(mesh.outputs.busName), /stack "acme\/multicloud-mesh\/empty" has no required output "busName"\. It has no outputs at all/);
     });
 
     it("refuses an output of the wrong type, naming it", async () => {

@@ -100,6 +100,8 @@ export function validResources(): ConstrainedResource[] {
         r("aws:sns/topicSubscription:TopicSubscription", "oncall", { topic: ARN("sns", "alarms"), protocol: "email", endpoint: "oncall@example.com" }),
         r("aws:lambda/permission:Permission", "allow-events", { action: "lambda:InvokeFunction", function: "relay", principal: "events.amazonaws.com", statementId: "AllowEvents" }),
         r("aws:iam/policy:Policy", "heartbeat-policy", { name: "heartbeat", policy: POLICY }),
+        r("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "relay-oidc", { url: `https://sts.windows.net/${GUID}/`, clientIdLists: [`api://${GUID}`] }),
+        r("azuread:index/applicationIdentifierUri:ApplicationIdentifierUri", "relay-uri", { applicationId: `/applications/${GUID}`, identifierUri: `api://${GUID}` }),
         r("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "attach", { role: "relay-role", policyArn: "arn:aws:iam::123456789012:policy/heartbeat" }),
         r("aws:scheduler/schedule:Schedule", "heartbeat", { name: "mesh-heartbeat", scheduleExpression: "rate(5 minutes)", flexibleTimeWindow: { mode: "OFF" }, target: { arn: ARN("events", "event-bus/default"), roleArn: "arn:aws:iam::123456789012:role/scheduler", retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 } } }),
     ];
@@ -160,6 +162,8 @@ export const BROKEN: BrokenCase[] = [
     { type: "azure-native:monitor:MetricAlert", what: "metric namespace of another resource type", breakIt: (x) => ((x.inputs.criteria as { allOf: Array<Record<string, unknown>> }).allOf[0].metricNamespace = "Microsoft.Cache/redisEnterprise"), path: "criteria.allOf[0].metricNamespace", rule: "resource type of the alert's scope", value: "Microsoft.Cache/redisEnterprise" },
     { type: "azure-native:monitor:DiagnosticSetting", what: "no destination", breakIt: (x) => delete x.inputs.workspaceId, path: "workspaceId", rule: "at least one destination", value: undefined },
     { type: "azuread:index/application:Application", what: "unknown audience", breakIt: (x) => (x.inputs.signInAudience = "Everyone"), path: "signInAudience", rule: "must be one of", value: "Everyone" },
+    { type: "aws:iam/openIdConnectProvider:OpenIdConnectProvider", what: "an http issuer", breakIt: (x) => (x.inputs.url = "http://sts.windows.net/t/"), path: "url", rule: "https URL", value: "http://sts.windows.net/t/" },
+    { type: "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri", what: "a bare name as App ID URI", breakIt: (x) => (x.inputs.identifierUri = "api://mesh"), path: "identifierUri", rule: "api://<application client id>", value: "api://mesh" },
     { type: "azuread:index/servicePrincipal:ServicePrincipal", what: "client id not a GUID", breakIt: (x) => (x.inputs.clientId = "publisher"), path: "clientId", rule: "a GUID", value: "publisher" },
     { type: "azuread:index/applicationPassword:ApplicationPassword", what: "end date not RFC 3339", breakIt: (x) => (x.inputs.endDate = "15/04/2026"), path: "endDate", rule: "RFC 3339", value: "15/04/2026" },
     { type: "aws:dynamodb/table:Table", what: "capacity on an on-demand table", breakIt: (x) => (x.inputs.readCapacity = 5), path: "readCapacity", rule: "on-demand", value: 5 },

@@ -3,13 +3,34 @@
  * managed IAM policies and their attachments (pulumi-aws 7.48.0; limits from the API references).
  */
 import { API, arnOf, nameChars, policyDocument } from "./aws-shared";
-import { matches, maxLength, oneOf, required, resourceRule, TypeConstraints } from "./rules";
+import { check, matches, maxLength, oneOf, required, resourceRule, TypeConstraints } from "./rules";
 
 const SNS = (page: string) => API("sns", page);
 const IAM = (page: string) => API("IAM", page);
 const LAMBDA = (page: string) => `docs.aws.amazon.com/lambda/latest/api/${page}`;
 
 export const extraAwsConstraints: TypeConstraints[] = [
+    {
+        // The Azure → AWS relay's trust (components/aws/relay-trust.ts).
+        type: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        api: "IAM CreateOpenIDConnectProvider",
+        rules: [
+            required(["url", "clientIdLists"], IAM("API_CreateOpenIDConnectProvider.html Url (required); ClientIDList")),
+            matches("url", /^https:\/\/[^\s]{1,247}$/, "an https URL of at most 255 characters", IAM("API_CreateOpenIDConnectProvider.html Url (1-255, must begin with https://)")),
+            check("clientIdLists[]", "1-255 characters each", IAM("API_CreateOpenIDConnectProvider.html ClientIDList (items 1-255 characters)"), (v) =>
+                typeof v === "string" && v.length >= 1 && v.length <= 255 ? undefined : "not 1-255 characters",
+            ),
+            resourceRule("at most 100 client ids", IAM("API_CreateOpenIDConnectProvider.html ClientIDList; IAM quotas (client IDs per OIDC provider: 100)"), (r) =>
+                Array.isArray(r.inputs.clientIdLists) && r.inputs.clientIdLists.length > 100 ? [{ path: "clientIdLists", value: r.inputs.clientIdLists.length }] : [],
+            ),
+            check("thumbprintLists[]", "40 hexadecimal characters (a SHA-1 thumbprint)", IAM("API_CreateOpenIDConnectProvider.html ThumbprintList (items exactly 40 characters)"), (v) =>
+                typeof v === "string" && /^[0-9a-fA-F]{40}$/.test(v) ? undefined : "not a 40-hex-digit thumbprint",
+            ),
+            resourceRule("at most 5 thumbprints", IAM("API_CreateOpenIDConnectProvider.html ThumbprintList (maximum 5 items)"), (r) =>
+                Array.isArray(r.inputs.thumbprintLists) && r.inputs.thumbprintLists.length > 5 ? [{ path: "thumbprintLists", value: r.inputs.thumbprintLists.length }] : [],
+            ),
+        ],
+    },
     {
         type: "aws:sns/topicSubscription:TopicSubscription",
         api: "SNS Subscribe",

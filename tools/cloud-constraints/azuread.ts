@@ -33,4 +33,15 @@ export const azureadConstraints: TypeConstraints[] = [
             ),
         ],
     },
+    {
+        // The Azure → AWS relay's audience (components/azure/relay-audience.ts).
+        type: "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
+        api: "Microsoft Graph v1.0 application (identifierUris)",
+        rules: [
+            required(["applicationId", "identifierUri"], GRAPH("application (identifierUris)")),
+            // Without a verified domain a single-tenant app may use api://<appId> (Microsoft identity
+            // platform, "Restrictions on identifier URIs of Microsoft Entra applications").
+            matches("identifierUri", /^api:\/\/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "api://<application client id>", "learn.microsoft.com/entra/identity-platform/identifier-uri-restrictions (api://{appId} without a verified domain)"),
+        ],
+    },
 ];

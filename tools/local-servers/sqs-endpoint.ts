@@ -9,7 +9,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
  * `protocol: AwsJson1_0Protocol`, `serviceTarget: "AmazonSQS"` in the client's runtime config).
  * It models one standard queue with visibility timeouts and receipt handles (only a message's latest
  * handle deletes it), and computes MD5OfBody, which the client checks on every receive.
- * Operations: ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes.
+ * Operations: SendMessage, ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes.
  */
 
 export interface StoredMessage {
@@ -56,6 +56,18 @@ export async function startSqsEndpoint(queueName = "mesh-dev-egress-dlq"): Promi
     const byHandle = (handle: string) => messages.find((m) => m.receiptHandle === handle);
 
     const handlers: Record<string, (body: Record<string, any>) => unknown> = {
+        // The client checks MD5OfMessageBody on every SendMessage reply; attributes keep their DataType.
+        SendMessage: (body) => {
+            const m: StoredMessage = {
+                MessageId: randomUUID(),
+                Body: String(body.MessageBody ?? ""),
+                MessageAttributes: body.MessageAttributes ?? {},
+                receiveCount: 0,
+                invisibleUntil: Date.now() + (body.DelaySeconds ?? 0) * 1000,
+            };
+            messages.push(m);
+            return { MessageId: m.MessageId, MD5OfMessageBody: md5(m.Body) };
+        },
         ReceiveMessage: (body) => {
             const now = Date.now();
             const max = Math.min(10, body.MaxNumberOfMessages ?? 1);

@@ -56,7 +56,7 @@ const ROLE = { sbOwner: "090c5cfd-751d-490a-894a-3ce6f1109419", blobOwner: "b7e6
 const queueScope = (p: Program, suffix: string) => get<string>(one(p, ROLE_ASSIGNMENT, suffix), "scope");
 const withRole = (id: string, role: string) => id.replace(/[0-9a-f-]{36}$/, role);
 const appSetting = (p: Program, name: string, value: string) => {
-    const app = one(p, WEB_APP);
+    const app = one(p, WEB_APP, "-consumer-app");
     set(app, "siteConfig.appSettings", [...get<unknown[]>(app, "siteConfig.appSettings"), { name, value }]);
 };
 
@@ -104,7 +104,7 @@ export const MUTANTS: Mutant[] = [
         stacks: ["dev"],
         apply: (p) => {
             const target = one(p, TARGET, "egress-target");
-            const fn = one(p, LAMBDA);
+            const fn = one(p, LAMBDA, "-relay-function");
             add(p, target, TARGET, "debug-target", { rule: get(target, "rule"), eventBusName: get(target, "eventBusName"), arn: fn.outputs.arn, retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 } }, [fn]);
         },
     },
@@ -113,12 +113,12 @@ export const MUTANTS: Mutant[] = [
     { id: "consumer-route-repeats-egress-sources", class: "1 delivery path", policy: "eventbridge-routes-no-ping-pong", stacks: BOTH, apply: (p) => consumerRoute(p, (egress) => egress) },
     { id: "consumer-route-any-source", class: "1 delivery path", policy: "eventbridge-routes-no-ping-pong", stacks: ["dev"], apply: (p) => consumerRoute(p, () => ({ "detail-type": ["OrderPlaced"] })) },
     { id: "consumer-route-prefix-source", class: "1 delivery path", policy: "eventbridge-routes-no-ping-pong", stacks: ["prod"], apply: (p) => consumerRoute(p, () => ({ source: [{ prefix: "mesh." }] })) },
-    { id: "stream-retries-forever", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM), "maximumRetryAttempts", -1) },
-    { id: "stream-no-failure-destination", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM), "destinationConfig", undefined) },
-    { id: "stream-no-bisect", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["dev"], apply: (p) => set(one(p, ESM), "bisectBatchOnFunctionError", false) },
-    { id: "stream-records-expire-in-a-minute", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["prod"], apply: (p) => set(one(p, ESM), "maximumRecordAgeInSeconds", 60) },
-    { id: "outbox-stream-off", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: BOTH, apply: (p) => set(one(p, TABLE), "streamEnabled", false) },
-    { id: "outbox-no-pitr", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: ["prod"], apply: (p) => set(one(p, TABLE), "pointInTimeRecovery.enabled", false) },
+    { id: "stream-retries-forever", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRetryAttempts", -1) },
+    { id: "stream-no-failure-destination", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "destinationConfig", undefined) },
+    { id: "stream-no-bisect", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["dev"], apply: (p) => set(one(p, ESM, "-relay-mapping"), "bisectBatchOnFunctionError", false) },
+    { id: "stream-records-expire-in-a-minute", class: "1 delivery path", policy: "lambda-dynamodb-stream-mapping-failure-handling", stacks: ["prod"], apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", 60) },
+    { id: "outbox-stream-off", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: BOTH, apply: (p) => set(one(p, TABLE, "-outbox-table"), "streamEnabled", false) },
+    { id: "outbox-no-pitr", class: "1 delivery path", policy: "dynamodb-outbox-table-durability", stacks: ["prod"], apply: (p) => set(one(p, TABLE, "-outbox-table"), "pointInTimeRecovery.enabled", false) },
     { id: "egress-dlq-alarm-deleted", class: "1 delivery path", policy: "sqs-dead-letter-queue-depth-alarm", stacks: BOTH, apply: (p) => remove(p, one(p, ALARM, "egress-dlq-depth-alarm")) },
     { id: "sb-dlq-alert-namespace-wide", class: "1 delivery path", policy: "servicebus-queue-deadletter-alert", stacks: ["dev"], apply: (p) => set(one(p, ALERT, "dlq-alert"), "criteria.allOf.0.dimensions", []) },
 
@@ -167,12 +167,12 @@ export const MUTANTS: Mutant[] = [
     { id: "storage-tls10", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_0") },
     { id: "storage-http-allowed", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["dev"], apply: (p) => set(one(p, STORAGE, "consumer-storage"), "enableHttpsTrafficOnly", false) },
     { id: "storage-public-blobs", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: ["prod"], apply: (p) => set(one(p, STORAGE, "consumer-storage"), "allowBlobPublicAccess", true) },
-    { id: "container-public", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, CONTAINER), "publicAccess", "Blob") },
-    { id: "function-tls10", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP), "siteConfig.minTlsVersion", "1.0") },
-    { id: "function-ftps-allowed", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP), "siteConfig.ftpsState", "FtpsOnly") },
-    { id: "function-http", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: ["dev"], apply: (p) => set(one(p, WEB_APP), "httpsOnly", false) },
+    { id: "container-public", class: "4 transport", policy: "storage-tls12-https-no-public-blobs", stacks: BOTH, apply: (p) => set(one(p, CONTAINER, "-consumer-packages"), "publicAccess", "Blob") },
+    { id: "function-tls10", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP, "-consumer-app"), "siteConfig.minTlsVersion", "1.0") },
+    { id: "function-ftps-allowed", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: BOTH, apply: (p) => set(one(p, WEB_APP, "-consumer-app"), "siteConfig.ftpsState", "FtpsOnly") },
+    { id: "function-http", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: ["dev"], apply: (p) => set(one(p, WEB_APP, "-consumer-app"), "httpsOnly", false) },
     { id: "function-storage-key-setting", class: "4 transport", policy: "function-app-https-no-key-settings", stacks: ["prod"], apply: (p) => appSetting(p, "AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=bXV0YW50LWtleQ==;EndpointSuffix=core.windows.net") },
-    { id: "insights-local-auth", class: "4 transport", policy: "appinsights-no-local-auth", stacks: BOTH, apply: (p) => set(one(p, INSIGHTS), "disableLocalAuth", false) },
+    { id: "insights-local-auth", class: "4 transport", policy: "appinsights-no-local-auth", stacks: BOTH, apply: (p) => set(one(p, INSIGHTS, "-consumer-insights"), "disableLocalAuth", false) },
     { id: "redis-access-keys-on", class: "4 transport", policy: "redis-tls-only", stacks: BOTH, apply: (p) => set(one(p, REDIS_DB), "accessKeysAuthentication", "Enabled") },
     { id: "redis-tls10", class: "4 transport", policy: "redis-tls-only", stacks: ["dev"], apply: (p) => set(one(p, REDIS), "minimumTlsVersion", "1.0") },
     { id: "sqs-unencrypted", class: "4 transport", policy: "sqs-queue-encrypted", stacks: BOTH, apply: (p) => set(one(p, SQS, "egress-dlq"), "sqsManagedSseEnabled", false) },
@@ -192,7 +192,7 @@ export const MUTANTS: Mutant[] = [
     { id: "unknown-type-s3-bucket", class: "6 types", policy: "resource-type-known-to-pack", stacks: BOTH, apply: (p) => void add(p, one(p, SQS, "egress-dlq"), "aws:s3/bucket:Bucket", "event-archive-bucket", { tags: { "mesh:project": "multicloud-mesh", "mesh:stack": "x" } }) },
     { id: "untagged-taggable-type", class: "6 types", policy: "required-tags", stacks: BOTH, apply: (p) => void add(p, one(p, STORAGE, "consumer-storage"), "azure-native:eventgrid:Topic", "events-topic", { resourceGroupName: get(one(p, STORAGE, "consumer-storage"), "resourceGroupName") }) },
     { id: "action-group-tags-dropped", class: "6 types", policy: "required-tags", stacks: ["prod"], apply: (p) => set(one(p, ACTION_GROUP), "tags", undefined) },
-    { id: "relay-runtime-deprecated", class: "6 types", policy: "lambda-runtime-not-deprecated", stacks: ["dev"], apply: (p) => set(one(p, LAMBDA), "runtime", "nodejs18.x") },
+    { id: "relay-runtime-deprecated", class: "6 types", policy: "lambda-runtime-not-deprecated", stacks: ["dev"], apply: (p) => set(one(p, LAMBDA, "-relay-function"), "runtime", "nodejs18.x") },
 ];
 
 export const REWRITES: Rewrite[] = [
@@ -208,6 +208,6 @@ export const REWRITES: Rewrite[] = [
     { id: "sns-https-subscription", stacks: ["prod"], apply: (p) => (set(one(p, SUBSCRIPTION), "protocol", "https"), set(one(p, SUBSCRIPTION), "endpoint", "https://pager.corp.example/sns")) },
     { id: "blob-owner-on-container", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope", `${get<string>(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope")}/blobServices/default/containers/packages`) },
     { id: "storage-tls13", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_3") },
-    { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM), "maximumRecordAgeInSeconds", -1) },
+    { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", -1) },
     { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
 ];
