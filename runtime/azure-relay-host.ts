@@ -23,7 +23,7 @@ import { Pool } from "pg";
 import { createWebIdentityCredentialsProvider, EntraTokenSource } from "./aws-web-identity";
 import { createJsonLogger, describeError, Logger } from "./logger";
 import { createPostgresOutboxRelay, PostgresOutboxRelay, RelayRunSummary } from "./postgres-outbox/relay";
-import { checkOutboxTableName, DEFAULT_PG_OUTBOX_TABLE, PgQueryable } from "./postgres-outbox/schema";
+import { checkOutboxTableName, DEFAULT_PG_OUTBOX_TABLE, PgQueryable, purgePublishedOutboxRows } from "./postgres-outbox/schema";
 import type { PutEventsPort } from "./relay";
 
 /**
@@ -32,6 +32,9 @@ import type { PutEventsPort } from "./relay";
  * Database for PostgreSQL", Microsoft Learn: resource https://ossrdbms-aad.database.windows.net).
  */
 export const POSTGRES_ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default";
+
+/** Longest single AWS HTTP request (STS, PutEvents) before the SDK gives up on it. */
+export const AWS_REQUEST_TIMEOUT_MS = 10_000;
 
 /** App settings the relay reads; each error names the setting. Keys are a contract with components/. */
 export const RELAY_SETTING_NAMES = {
@@ -52,6 +55,8 @@ export const RELAY_SETTING_NAMES = {
   budgetMs: "MESH_RELAY_BUDGET_MS",
   leaseMs: "MESH_RELAY_LEASE_MS",
   batchSize: "MESH_RELAY_BATCH_SIZE",
+  /** Optional: delete published rows older than this many hours after each run (needs DELETE on the table). Unset: keep them. */
+  retentionHours: "MESH_OUTBOX_RETENTION_HOURS",
 } as const;
 
 export interface RelaySettings {
@@ -62,6 +67,8 @@ export interface RelaySettings {
   budgetMs: number;
   leaseMs: number;
   batchSize: number;
+  /** Published rows older than this are deleted after each run; undefined keeps them. */
+  retentionMs?: number;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -111,6 +118,7 @@ export function readRelaySettings(env: Record<string, string | undefined>): Rela
   const budgetMs = integer(n.budgetMs, 50_000, 1_000, 600_000);
   const leaseMs = integer(n.leaseMs, 120_000, 5_000, 3_600_000);
   const batchSize = integer(n.batchSize, 100, 1, 1_000);
+  const retentionHours = env[n.retentionHours] ? integer(n.retentionHours, 0, 1, 24 * 366) : undefined;
   if (problems.length > 0) {
     throw new Error(`outbox relay settings are invalid; events stay pending in the outbox until they are fixed:\n  - ${problems.join("\n  - ")}`);
   }
@@ -121,6 +129,7 @@ export function readRelaySettings(env: Record<string, string | undefined>): Rela
     budgetMs,
     leaseMs,
     batchSize,
+    retentionMs: retentionHours === undefined ? undefined : retentionHours * 3600_000,
   };
 }
 
@@ -141,6 +150,8 @@ export interface RelayHostDeps {
   /** Endpoint overrides for local models (default: the AWS regional endpoints). */
   stsEndpoint?: string;
   eventBridgeEndpoint?: string;
+  /** Default AWS_REQUEST_TIMEOUT_MS. */
+  awsRequestTimeoutMs?: number;
   /** TLS for PostgreSQL. Default: verified TLS to the host name (the server requires TLS). */
   pgSsl?: ConnectionOptions | false;
   logger?: Logger;
@@ -156,6 +167,7 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
   // One object holds the lazily built clients and the steps (closure serializer; runtime/README.md).
   const state = {
     relay: undefined as PostgresOutboxRelay | undefined,
+    db: undefined as PgQueryable | undefined,
     closers: [] as Array<() => Promise<void> | void>,
     context: undefined as InvocationContextLike | undefined,
     write(line: string): void {
@@ -187,6 +199,8 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
           ssl: deps.pgSsl ?? { rejectUnauthorized: true },
           max: 2,
           connectionTimeoutMillis: 15_000,
+          // Server-side cap per statement: a stuck claim or update fails the run instead of outliving the lease.
+          statement_timeout: 30_000,
           idleTimeoutMillis: 60_000,
         });
         // An idle client's error would otherwise crash the worker; the next query reconnects.
@@ -194,9 +208,15 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
         db = pool;
         state.closers.push(() => pool.end());
       }
+      state.db = db;
       let eventBridge = deps.eventBridge;
       if (!eventBridge) {
-        const sts = new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint });
+        // Bounded calls keep one batch well inside its lease: 10 requests, 4 in flight, 3 attempts
+        // of at most AWS_REQUEST_TIMEOUT_MS each is about 90 s against a 120 s default lease.
+        // throwOnRequestTimeout: without it @smithy/node-http-handler 4.x only logs a warning when
+        // requestTimeout passes and keeps waiting (the host test's silent endpoint shows it).
+        const requestHandler = { connectionTimeout: 5_000, requestTimeout: deps.awsRequestTimeoutMs ?? AWS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
+        const sts = new STSClient({ region: settings.aws.region, endpoint: deps.stsEndpoint, requestHandler });
         const credentials = createWebIdentityCredentialsProvider({
           tokenSource,
           audience: settings.entra.audience,
@@ -204,7 +224,7 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
           roleSessionName: settings.aws.roleSessionName,
           sts,
         });
-        const client = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3 });
+        const client = new EventBridgeClient({ region: settings.aws.region, endpoint: deps.eventBridgeEndpoint, credentials, maxAttempts: 3, requestHandler });
         state.closers.push(() => client.destroy(), () => sts.destroy());
         eventBridge = client;
       }
@@ -222,7 +242,12 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
       state.context = context;
       const relay = (state.relay ??= state.build());
       try {
-        return await relay.drain({ budgetMs: settings.budgetMs });
+        const summary = await relay.drain({ budgetMs: settings.budgetMs });
+        if (settings.retentionMs !== undefined) {
+          const purged = await purgePublishedOutboxRows(state.db!, { table: settings.pg.table, olderThanMs: settings.retentionMs });
+          if (purged > 0) state.logger?.info("Outbox published rows purged", { purged, retentionMs: settings.retentionMs });
+        }
+        return summary;
       } catch (error) {
         state.logger?.error("Outbox relay run failed; pending rows stay pending (claimed ones return when their lease ends)", {
           error: describeError(error),

@@ -68,6 +68,14 @@ CREATE INDEX IF NOT EXISTS ${index}_published ON ${t} (published_at) WHERE statu
 `;
 }
 
+/** The DDL as separate idempotent statements, for callers that run one statement per query. */
+export function outboxDdlStatements(table: string = DEFAULT_PG_OUTBOX_TABLE): string[] {
+  return outboxDdl(table)
+    .split(/;\s*\n/)
+    .map((statement) => statement.trim().replace(/;$/, ""))
+    .filter((statement) => statement.length > 0);
+}
+
 /** The part of a `pg` client the schema and writer use (`pg.Client` and `pg.PoolClient` have it). */
 export interface PgQueryable {
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
@@ -90,4 +98,26 @@ export async function ensureOutboxSchema(client: PgQueryable, table: string = DE
     await client.query("ROLLBACK").catch(() => undefined);
     throw new Error(`ensureOutboxSchema(${table}) failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Deletes up to `limit` rows published more than `olderThanMs` ago (parked and pending rows are
+ * never touched). An event id can be written again once its row is gone, so the retention is also
+ * how long a retried commit is recognised: keep it well above any producer's retry horizon (the
+ * DynamoDB outbox keeps items 7 days). Needs DELETE on the table. Returns the number deleted.
+ */
+export async function purgePublishedOutboxRows(
+  db: PgQueryable,
+  options: { table?: string; olderThanMs: number; limit?: number },
+): Promise<number> {
+  const table = checkOutboxTableName(options.table ?? DEFAULT_PG_OUTBOX_TABLE);
+  if (!Number.isInteger(options.olderThanMs) || options.olderThanMs <= 0) throw new Error(`purgePublishedOutboxRows: olderThanMs must be a positive integer, got ${options.olderThanMs}`);
+  const result = await db.query(
+    `DELETE FROM ${table} WHERE event_id IN (
+       SELECT event_id FROM ${table}
+        WHERE status = '${PG_OUTBOX_STATUS.published}' AND published_at < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [options.olderThanMs, options.limit ?? 1000],
+  );
+  return result.rowCount ?? 0;
 }

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { Pool } from "pg";
 import { DomainEvent, putEventsEntrySize, toPutEventsEntry } from "../../runtime/event";
 import { createPostgresOutboxRelay, PostgresRelayOptions, RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
-import { ensureOutboxSchema } from "../../runtime/postgres-outbox/schema";
+import { ensureOutboxSchema, outboxDdlStatements, purgePublishedOutboxRows } from "../../runtime/postgres-outbox/schema";
 import { createPostgresOutboxWriter } from "../../runtime/postgres-outbox/writer";
 import { EntryVerdict, PutEventsEndpoint, ReceivedEntry, startPutEventsEndpoint } from "../../tools/local-servers/put-events-endpoint";
 import { PostgresServer, startPostgres } from "../../tools/local-servers/postgres";
@@ -228,5 +228,36 @@ describe("PostgreSQL outbox relay (real PostgreSQL, local PutEvents endpoint)", 
     assert.ok(summary.published >= 10 && summary.published < 60);
     assert.equal(summary.pendingBacklog, 60 - summary.published);
     assert.ok(summary.oldestPendingAgeSeconds >= 0);
+  });
+
+  it("purges only published rows older than the retention, and the DDL statements apply one by one, twice", async () => {
+    const [old, recent, parked, pending] = await seed([makeEvent(), makeEvent(), makeEvent(), makeEvent()]);
+    await pool.query("UPDATE mesh_outbox SET status = 'published', published_at = clock_timestamp() - interval '2 hours' WHERE event_id = ANY($1::uuid[])", [[old]]);
+    await pool.query("UPDATE mesh_outbox SET status = 'published', published_at = clock_timestamp() WHERE event_id = $1", [recent]);
+    await pool.query("UPDATE mesh_outbox SET status = 'parked', parked_reason = 'test', parked_at = clock_timestamp() - interval '2 hours' WHERE event_id = $1", [parked]);
+    assert.equal(await purgePublishedOutboxRows(pool, { olderThanMs: 3600_000 }), 1);
+    assert.deepEqual(Object.keys(await statusOf([old, recent, parked, pending])).sort(), [recent, parked, pending].sort());
+    for (let round = 0; round < 2; round++) for (const statement of outboxDdlStatements("app_outbox")) await pool.query(statement);
+    assert.equal((await pool.query("SELECT count(*) AS n FROM app_outbox")).rows[0].n, "0");
+  });
+
+  it("a relay whose lease ran out cannot reschedule rows another relay has claimed since (claim-token fence)", async () => {
+    const ids = await seed(Array.from({ length: 3 }, () => makeEvent()));
+    events.setLatencyMs(1_000);
+    // The first request (the stale relay's) is throttled entry by entry; later ones are accepted.
+    events.setBehaviour((request) => (request.index === 0 ? { kind: "respond", entry: () => ({ ok: false, errorCode: "ThrottlingException" }) } : { kind: "respond" }));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const stale = relay({ leaseMs: 500, entryRetries: 0, retryBackoffBaseMs: 1, retryBackoffMaxMs: 1 });
+    const staleRun = stale.runOnce();
+    await sleep(650);
+    const owner = relay({ leaseMs: 10_000 });
+    const ownerRun = owner.runOnce();
+    await staleRun; // settles "retry in 1 ms" with its old token while the owner's request is in flight
+    const third = await relay().claim();
+    assert.deepEqual(third.rows, [], "the owner's lease still holds: the stale relay's backoff did not free the rows");
+    const ownerSummary = await ownerRun;
+    assert.equal(ownerSummary.published, 3);
+    assert.ok(Object.values(await statusOf(ids)).every((s) => s === "published"));
+    assert.deepEqual(acceptedIds().sort(), [...ids].sort(), "each event accepted once");
   });
 });

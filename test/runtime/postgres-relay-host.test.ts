@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import * as net from "net";
 import { Pool } from "pg";
 import { createOutboxRelayTimerHandler, POSTGRES_ENTRA_SCOPE, readRelaySettings, RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
 import { EntraTokenSource } from "../../runtime/aws-web-identity";
@@ -147,5 +148,52 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
     }
     assert.equal(events.requests.length, 0);
     assert.equal((await producerPool.query("SELECT status FROM mesh_outbox WHERE event_id = $1", [ids[0]])).rows[0].status, "pending");
+  });
+
+  it("an EventBridge endpoint that never answers fails the request in bounded time; the rows go back", async () => {
+    const ids = (await createPostgresOutboxWriter({ pool: producerPool }).commit([makeEvent(), makeEvent()], async () => undefined)).eventIds;
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const handler = createOutboxRelayTimerHandler(readRelaySettings(env()), {
+      tokenSource,
+      stsEndpoint: sts.endpoint,
+      eventBridgeEndpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+      awsRequestTimeoutMs: 300,
+      pgSsl: { ca: server.caCertificate },
+    });
+    try {
+      const started = Date.now();
+      const summary = await handler(undefined, context());
+      assert.equal(summary.stoppedBy, "requestFailure");
+      assert.ok(Date.now() - started < 8_000, `bounded by the request timeout (took ${Date.now() - started} ms)`);
+      const rows = (await producerPool.query("SELECT status, last_error FROM mesh_outbox WHERE event_id = ANY($1::uuid[])", [ids])).rows;
+      assert.ok(rows.every((r) => r.status === "pending" && /RequestFailed: TimeoutError/.test(r.last_error)), JSON.stringify(rows));
+    } finally {
+      await handler.close();
+      silent.close();
+    }
+  });
+
+  it("with MESH_OUTBOX_RETENTION_HOURS it purges old published rows after the run (and fails loudly without DELETE)", async () => {
+    const [old] = (await createPostgresOutboxWriter({ pool: producerPool }).commit([makeEvent()], async () => undefined)).eventIds;
+    await producerPool.query("UPDATE mesh_outbox SET status = 'published', published_at = clock_timestamp() - interval '3 hours' WHERE event_id = $1", [old]);
+    const settings = readRelaySettings(env({ [RELAY_SETTING_NAMES.retentionHours]: "2" }));
+    assert.equal(settings.retentionMs, 2 * 3600_000);
+    const deps = { tokenSource, stsEndpoint: sts.endpoint, eventBridgeEndpoint: events.endpoint, pgSsl: { ca: server.caCertificate } };
+    const withoutGrant = createOutboxRelayTimerHandler(settings, deps);
+    try {
+      await assert.rejects(withoutGrant(undefined, context()), /permission denied for table mesh_outbox/);
+    } finally {
+      await withoutGrant.close();
+    }
+    await server.sql("shop", "GRANT DELETE ON mesh_outbox TO mesh_relay");
+    const handler = createOutboxRelayTimerHandler(settings, deps);
+    try {
+      await handler(undefined, context());
+      assert.equal((await producerPool.query("SELECT count(*) AS n FROM mesh_outbox WHERE event_id = $1", [old])).rows[0].n, "0");
+    } finally {
+      await handler.close();
+      await server.sql("shop", "REVOKE DELETE ON mesh_outbox FROM mesh_relay");
+    }
   });
 });
