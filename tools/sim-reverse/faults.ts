@@ -74,7 +74,7 @@ export interface Measurements {
   corrupt: Set<string>;
   /** Retried commits not answered already-committed (must stay empty). */
   retriedCommitWrongAnswer: string[];
-  /** `${messageId}|${receiveCount}` receives that an injected fault (or a measured Lambda timeout) failed. */
+  /** `${messageId}|${receiveCount}` receives that an injected fault (or a measured Lambda timeout) failed, or whose delete the model lost. */
   faultedReceives: Set<string>;
   /**
    * event id → repeats excused: the effect was applied in an invocation the harness then killed,

@@ -51,6 +51,8 @@ export interface ReverseSimReport {
   durationMs: number;
   finished: boolean;
   faults: FaultCounts;
+  /** Relay runs that threw (not injected: e.g. the database refused a connection); the next run starts over. */
+  relayRunFailures: number;
   verdict: Verdict;
 }
 
@@ -67,7 +69,9 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   const suffix = `${seed}_${randomBytes(3).toString("hex")}`;
   const dbName = `simrev_${suffix}`;
   await options.adminPool.query(`CREATE DATABASE ${dbName}`);
-  const pool = new Pool({ ...options.pgConfig, database: dbName, max: 12 });
+  const pool = new Pool({ ...options.pgConfig, database: dbName, max: 6 });
+  // Killed relays and invocations leave queries behind; the final DROP … WITH (FORCE) ends their sessions.
+  pool.on("error", () => undefined);
   const tableName = `simrev-${suffix}`;
   await options.dynamoDb.send(new CreateTableCommand(idempotencyTableDefinition(tableName)));
   const setup = await pool.connect();
@@ -94,7 +98,13 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   const queue = new SqsQueueModel({
     visibilityTimeoutMs: TIMING.visibilityTimeoutMs,
     maxReceiveCount: TIMING.maxReceiveCount,
-    loseDelete: (id, n) => fires(RATES.sqsDeleteLost, `lose|${id}|${n}`) && ++faults.sqsDeleteLost > 0,
+    loseDelete: (id, n) => {
+      if (!fires(RATES.sqsDeleteLost, `lose|${id}|${n}`)) return false;
+      faults.sqsDeleteLost++;
+      // The next receive of this message exists only because of the injected lost delete.
+      seen.faultedReceives.add(`${id}|${n}`);
+      return true;
+    },
   });
   const bus = new EventBridgeModel(
     {
@@ -112,6 +122,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   );
 
   let stop = false;
+  let relayRunFailures = 0;
   let producerDone = false;
 
   // ---- Producer: the REAL writer, business row and event in one transaction.
@@ -220,8 +231,14 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
         maxConcurrentRequests: 2,
       });
       while (!stop && !life.killed) {
-        const result = await Promise.race([relay.runOnce(), life.dead]);
+        // A relay run that fails (database busy) ends like a Function invocation that threw: the next one starts over.
+        const result = await Promise.race([relay.runOnce(), life.dead]).catch(() => "failed" as const);
         if (result === DEAD) break;
+        if (result === "failed") {
+          relayRunFailures++;
+          await sleep(50);
+          continue;
+        }
         if (result.claimed === 0) await sleep(25);
       }
       void name;
@@ -361,5 +378,5 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   });
   await pool.end();
   await options.adminPool.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, verdict };
+  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, relayRunFailures, verdict };
 }
