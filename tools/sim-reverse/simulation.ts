@@ -274,6 +274,8 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
           life.kill();
           return new Promise<void>(() => undefined);
         }
+        // A dead invocation (killed, or past its timeout) applies nothing more.
+        if (life.killed) return new Promise<void>(() => undefined);
         const applied = pool.query(
           "INSERT INTO effect_ledger (event_id, applied) VALUES ($1, 1) ON CONFLICT (event_id) DO UPDATE SET applied = effect_ledger.applied + 1",
           [id],
