@@ -1,0 +1,384 @@
+/**
+ * The Azure → AWS direction under seeded faults. REAL: PostgreSQL 15 (outbox and business table,
+ * written by the real writer), the real relay core (two relays at once, killed at chosen points),
+ * DynamoDB Local behind the real DynamoDB idempotency store, the real consumer core and SQS host.
+ * MODELS: EventBridge (eventbridge-model.ts), the SQS queue (sqs-model.ts), and the Lambda event
+ * source mapping (the poll loop below). The oracle (oracle.ts) reads the databases and the
+ * harness's own measurements.
+ */
+import { randomBytes } from "crypto";
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { Pool } from "pg";
+import { createConsumer } from "../../runtime/consumer";
+import { createDynamoDbIdempotencyStore, DynamoDbSender, idempotencyTableDefinition } from "../../runtime/dynamodb-idempotency-store";
+import { DomainEvent } from "../../runtime/event";
+import type { Logger } from "../../runtime/logger";
+import { createPostgresOutboxRelay, createPostgresOutboxWriter, ensureOutboxSchema, PgQueryable } from "../../runtime/postgres-outbox";
+import { createSqsBatchHandler } from "../../runtime/sqs-consumer";
+import { draw, seededUuid } from "../sim/random";
+import { EventBridgeModel } from "./eventbridge-model";
+import { emptyMeasurements, FaultCounts, RATES, zeroCounts } from "./faults";
+import { DEAD, Life } from "./life";
+import { judge, Verdict } from "./oracle";
+import { SqsQueueModel } from "./sqs-model";
+
+/** Timings, shortened from production so a run takes seconds (docs/simulation-reverse.md). */
+export const TIMING = {
+  functionTimeoutMs: 2000,
+  /** Production sets 6 × the function timeout; here 1.25 × keeps runs short (still ≥ the timeout, as AWS requires). */
+  visibilityTimeoutMs: 2500,
+  maxReceiveCount: 5,
+  batchSize: 5,
+  concurrentInvocations: 3,
+  relayLeaseMs: 1000,
+  relayBatchSize: 20,
+  targetMaximumRetryAttempts: 2,
+} as const;
+
+export interface ReverseSimOptions {
+  seed: number;
+  events: number;
+  pgConfig: { host: string; port: number; user: string; database: string };
+  /** A database the harness may create new databases from (the superuser's). */
+  adminPool: Pool;
+  dynamoDb: DynamoDBClient;
+  wallLimitMs?: number;
+}
+
+export interface ReverseSimReport {
+  seed: number;
+  events: number;
+  durationMs: number;
+  finished: boolean;
+  faults: FaultCounts;
+  /** Relay runs that threw (not injected: e.g. the database refused a connection); the next run starts over. */
+  relayRunFailures: number;
+  verdict: Verdict;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function silentLogger(): Logger {
+  const noop = () => undefined;
+  return { debug: noop, info: noop, warn: noop, error: noop };
+}
+
+export async function runReverseSimulation(options: ReverseSimOptions): Promise<ReverseSimReport> {
+  const { seed } = options;
+  const started = Date.now();
+  const suffix = `${seed}_${randomBytes(3).toString("hex")}`;
+  const dbName = `simrev_${suffix}`;
+  await options.adminPool.query(`CREATE DATABASE ${dbName}`);
+  const pool = new Pool({ ...options.pgConfig, database: dbName, max: 6 });
+  // Killed relays and invocations leave queries behind; the final DROP … WITH (FORCE) ends their sessions.
+  pool.on("error", () => undefined);
+  const tableName = `simrev-${suffix}`;
+  await options.dynamoDb.send(new CreateTableCommand(idempotencyTableDefinition(tableName)));
+  const setup = await pool.connect();
+  try {
+    await ensureOutboxSchema(setup);
+    await setup.query("CREATE TABLE orders (order_id text PRIMARY KEY, event_id uuid NOT NULL UNIQUE)");
+    // The oracle's ledger: the handler's effect is this conditional upsert keyed by the event id.
+    await setup.query("CREATE TABLE effect_ledger (event_id uuid PRIMARY KEY, applied integer NOT NULL)");
+  } finally {
+    setup.release();
+  }
+
+  const faults = zeroCounts();
+  const seen = emptyMeasurements();
+  const fires = (rate: number, key: string) => draw(seed, key) < rate;
+  const counters = new Map<string, number>();
+  const bump = (key: string) => {
+    const n = (counters.get(key) ?? 0) + 1;
+    counters.set(key, n);
+    return n;
+  };
+
+  const dlq = new SqsQueueModel({ visibilityTimeoutMs: 1, maxReceiveCount: 1_000_000, loseDelete: () => false });
+  const queue = new SqsQueueModel({
+    visibilityTimeoutMs: TIMING.visibilityTimeoutMs,
+    maxReceiveCount: TIMING.maxReceiveCount,
+    loseDelete: (id, n) => {
+      if (!fires(RATES.sqsDeleteLost, `lose|${id}|${n}`)) return false;
+      faults.sqsDeleteLost++;
+      // The next receive of this message exists only because of the injected lost delete.
+      seen.faultedReceives.add(`${id}|${n}`);
+      return true;
+    },
+  });
+  const bus = new EventBridgeModel(
+    {
+      throttleRequest: (id, n) => fires(RATES.putEventsThrottled, `throttle|${id}|${n}`) && ++faults.putEventsThrottled > 0,
+      entryFailure: (id, n) => {
+        if (!fires(RATES.entryFails, `entry|${id}|${n}`)) return undefined;
+        faults.entryFails++;
+        return draw(seed, `entrycode|${id}|${n}`) < 0.5 ? "InternalFailure" : "ThrottlingException";
+      },
+      targetDeliveryFails: (id, n) => fires(RATES.targetDeliveryFails, `target|${id}|${n}`) && ++faults.targetDeliveryFails > 0,
+      deliverTwice: (id) => fires(RATES.targetDeliversTwice, `twice|${id}`) && ++faults.targetDeliversTwice > 0,
+    },
+    queue,
+    { sourcePrefix: "azure.", maximumRetryAttempts: TIMING.targetMaximumRetryAttempts, retryDelayMs: 5 },
+  );
+
+  let stop = false;
+  let relayRunFailures = 0;
+  let producerDone = false;
+
+  // ---- Producer: the REAL writer, business row and event in one transaction.
+  const producer = async () => {
+    const writer = createPostgresOutboxWriter({ pool, validation: { supportedSchemaMajors: "any" } });
+    let next = 0;
+    const commits: DomainEvent[][] = [];
+    for (let made = 0; made < options.events; ) {
+      const size = draw(seed, `size|${commits.length}`) < 0.3 ? 2 : 1;
+      commits.push(
+        Array.from({ length: Math.min(size, options.events - made) }, (_, j) => {
+          const id = seededUuid(seed, `event|${commits.length}|${j}`);
+          const poison = draw(seed, `poison|${id}`) < RATES.poison;
+          return {
+            metadata: { event_id: id, type: "OrderPlaced", source: "azure.shop", timestamp: new Date().toISOString(), schema_version: poison ? "2.0" : "1.0" },
+            data: { order: `o-${commits.length}-${j}` },
+          };
+        }),
+      );
+      made += commits[commits.length - 1].length;
+    }
+    const worker = async () => {
+      while (next < commits.length) {
+        const i = next++;
+        const events = commits[i];
+        const ids = events.map((e) => e.metadata.event_id);
+        const failBusiness = fires(RATES.businessWriteFails, `biz|${i}`);
+        try {
+          await writer.commit(events, async (client) => {
+            for (const e of events) await client.query("INSERT INTO orders (order_id, event_id) VALUES ($1, $2)", [e.data.order, e.metadata.event_id]);
+            if (failBusiness) throw new Error("injected: business write failed after its rows were written");
+          });
+          ids.forEach((id) => seen.committed.add(id));
+          for (const e of events.filter((x) => x.metadata.schema_version === "2.0")) {
+            seen.poison.add(e.metadata.event_id);
+            faults.poison++;
+          }
+        } catch (error) {
+          if (!failBusiness) throw error;
+          faults.businessWriteFails++;
+          ids.forEach((id) => seen.refused.add(id));
+          continue;
+        }
+        if (fires(RATES.commitRetried, `retry|${i}`)) {
+          faults.commitRetried++;
+          const again = await writer.commit(events, async () => {
+            throw new Error("work must not run on a retry of a landed commit");
+          });
+          if (again.outcome !== "already-committed") seen.retriedCommitWrongAnswer.push(ids.join(","));
+        }
+        await sleep(3);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    // Rows written behind the library's back: not valid events; the relay must park them.
+    for (let k = 0; k < 2; k++) {
+      const id = seededUuid(seed, `corrupt|${k}`);
+      const text = JSON.stringify({ metadata: { event_id: id, type: "OrderPlaced", source: "aws.not-allowed", timestamp: new Date().toISOString(), schema_version: "1" }, data: {} });
+      await pool.query("INSERT INTO mesh_outbox (event_id, event_text) VALUES ($1, $2)", [id, text]);
+      seen.corrupt.add(id);
+      faults.corruptRows++;
+    }
+    producerDone = true;
+  };
+
+  // ---- Relays: the REAL relay core; each incarnation can be killed.
+  const relayLoop = async (name: string) => {
+    while (!stop) {
+      const life = new Life();
+      const db: PgQueryable = {
+        query: (text, values) =>
+          life.gate(async () => {
+            const result = await pool.query(text, values);
+            if (/FOR UPDATE SKIP LOCKED/.test(text) && /claim_token = \$3/.test(text) && result.rows.length > 0) {
+              const first = result.rows[0] as { event_id: string; claims: number };
+              if (fires(RATES.relayCrashAfterClaim, `claimcrash|${first.event_id}|${first.claims}`)) {
+                faults.relayCrashAfterClaim++;
+                life.kill();
+              }
+            }
+            return result as never;
+          }),
+      };
+      const eventBridge = {
+        send: (command: Parameters<EventBridgeModel["send"]>[0]) =>
+          life.gate(async () => {
+            const output = await bus.send(command);
+            const firstId = (JSON.parse(command.input.Entries?.[0]?.Detail ?? "{}") as DomainEvent).metadata?.event_id;
+            if (firstId && (output.Entries ?? []).some((e) => e.EventId) && fires(RATES.relayCrashAfterAccept, `acceptcrash|${firstId}|${bump(`send|${firstId}`)}`)) {
+              faults.relayCrashAfterAccept++;
+              life.kill();
+            }
+            return output;
+          }),
+      };
+      const relay = createPostgresOutboxRelay({
+        db,
+        eventBridge,
+        eventBusName: "mesh-bus",
+        logger: silentLogger(),
+        batchSize: TIMING.relayBatchSize,
+        leaseMs: TIMING.relayLeaseMs,
+        entryRetryBaseDelayMs: 5,
+        retryBackoffBaseMs: 50,
+        retryBackoffMaxMs: 500,
+        maxConcurrentRequests: 2,
+      });
+      while (!stop && !life.killed) {
+        // A relay run that fails (database busy) ends like a Function invocation that threw: the next one starts over.
+        const result = await Promise.race([relay.runOnce(), life.dead]).catch(() => "failed" as const);
+        if (result === DEAD) break;
+        if (result === "failed") {
+          relayRunFailures++;
+          await sleep(50);
+          continue;
+        }
+        if (result.claimed === 0) await sleep(25);
+      }
+      void name;
+    }
+  };
+
+  // ---- The Lambda event source mapping (MODEL) invoking the REAL SQS host + consumer core.
+  let inFlight = 0;
+  let invocationNo = 0;
+  const invoke = async (records: ReturnType<SqsQueueModel["receive"]>) => {
+    const life = new Life();
+    const invocation = ++invocationNo;
+    const effects: string[] = [];
+    const pendingEffects: Promise<unknown>[] = [];
+    let injectedCrash = false;
+    const sender: DynamoDbSender = { send: ((command: never) => life.gate(() => options.dynamoDb.send(command))) as DynamoDbSender["send"] };
+    const store = createDynamoDbIdempotencyStore(sender, { tableName });
+    const consumer = createConsumer({
+      store,
+      logger: silentLogger(),
+      messageLockMs: TIMING.functionTimeoutMs,
+      handler: async (event, context) => {
+        const id = event.metadata.event_id;
+        const key = `${id}|${bump(`run|${id}`)}`;
+        if (fires(RATES.handlerThrows, `throw|${key}`)) {
+          faults.handlerThrows++;
+          seen.faultedReceives.add(`${context.messageId}|${context.deliveryCount}`);
+          throw new Error(`injected handler failure for ${id}`);
+        }
+        if (fires(RATES.consumerCrashBeforeEffect, `crashbefore|${key}`)) {
+          faults.consumerCrashBeforeEffect++;
+          injectedCrash = true;
+          life.kill();
+          return new Promise<void>(() => undefined);
+        }
+        // A dead invocation (killed, or past its timeout) applies nothing more.
+        if (life.killed) return new Promise<void>(() => undefined);
+        const applied = pool.query(
+          "INSERT INTO effect_ledger (event_id, applied) VALUES ($1, 1) ON CONFLICT (event_id) DO UPDATE SET applied = effect_ledger.applied + 1",
+          [id],
+        );
+        pendingEffects.push(applied.then(() => effects.push(id)).catch(() => undefined));
+        await life.gate(() => applied);
+        if (fires(RATES.consumerCrashAfterEffect, `crashafter|${key}`)) {
+          faults.consumerCrashAfterEffect++;
+          injectedCrash = true;
+          life.kill();
+          return new Promise<void>(() => undefined);
+        }
+      },
+    });
+    const host = createSqsBatchHandler({
+      consumer,
+      logger: silentLogger(),
+      visibilityTimeoutMs: TIMING.visibilityTimeoutMs,
+      returnMarginMs: 200,
+      deadLetters: {
+        sendToDeadLetterQueue: ({ body, attributes }) =>
+          life.gate(async () => {
+            dlq.send(body, attributes);
+          }),
+      },
+    });
+    const start = Date.now();
+    const context = { getRemainingTimeInMillis: () => TIMING.functionTimeoutMs - (Date.now() - start) };
+    const event = {
+      Records: records.map((m) => ({ messageId: m.messageId, receiptHandle: m.receiptHandle, body: m.body, attributes: { ApproximateReceiveCount: String(m.receiveCount) } })),
+    };
+    const timeout = sleep(TIMING.functionTimeoutMs).then(() => "timeout" as const);
+    let result: Awaited<ReturnType<typeof host>> | typeof DEAD | "timeout" | "error";
+    try {
+      result = await Promise.race([host(event, context), life.dead, timeout]);
+    } catch {
+      result = "error";
+    }
+    if (result === DEAD || result === "timeout" || result === "error") {
+      if (result === "timeout") faults.lambdaTimeouts++;
+      life.kill();
+      // The whole batch comes back after the visibility timeout; every one of its receives failed by a fault.
+      for (const m of records) seen.faultedReceives.add(`${m.messageId}|${m.receiveCount}`);
+      await Promise.all(pendingEffects);
+      for (const id of effects) {
+        const item = await options.dynamoDb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: id } }, ConsistentRead: true }));
+        if (item.Item?.state?.S !== "done") seen.excusedRepeats.set(id, (seen.excusedRepeats.get(id) ?? 0) + 1);
+      }
+      void injectedCrash;
+      void invocation;
+      return;
+    }
+    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const m of records) if (!failed.has(m.messageId)) queue.delete(m.messageId, m.receiptHandle);
+  };
+
+  const poller = async () => {
+    while (!stop) {
+      const records = queue.receive(TIMING.batchSize);
+      if (records.length === 0) {
+        await sleep(20);
+        continue;
+      }
+      inFlight++;
+      try {
+        await invoke(records);
+      } finally {
+        inFlight--;
+      }
+    }
+  };
+
+  const wallLimit = options.wallLimitMs ?? 90_000;
+  const loops = [producer(), relayLoop("relay-a"), relayLoop("relay-b"), ...Array.from({ length: TIMING.concurrentInvocations }, poller)];
+  let finished = false;
+  const watcher = (async () => {
+    while (Date.now() - started < wallLimit) {
+      await sleep(200);
+      if (!producerDone || bus.busy || queue.depth > 0 || inFlight > 0) continue;
+      const pending = await pool.query<{ n: string }>("SELECT count(*) AS n FROM mesh_outbox WHERE status = 'pending'");
+      if (Number(pending.rows[0].n) === 0 && !bus.busy && queue.depth === 0 && inFlight === 0) {
+        finished = true;
+        break;
+      }
+    }
+    stop = true;
+  })();
+  await watcher;
+  await Promise.race([Promise.all(loops), sleep(3000)]);
+
+  const verdict = await judge({
+    pool,
+    seen,
+    accepted: bus.accepted,
+    entryFailures: bus.entryFailures,
+    targetFailures: bus.targetFailures,
+    targetDeadLetters: bus.targetDeadLetters,
+    consumerDeadLetters: dlq.receive(1_000_000).map((m) => ({ messageId: m.messageId, body: m.body, attributes: m.attributes, receiveCount: 0, via: "consumer" as const })),
+    redriven: queue.deadLetters,
+    maxReceiveCount: TIMING.maxReceiveCount,
+    targetAttempts: TIMING.targetMaximumRetryAttempts + 1,
+  });
+  await pool.end();
+  await options.adminPool.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, relayRunFailures, verdict };
+}
