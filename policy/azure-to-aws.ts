@@ -10,6 +10,7 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { config, forTypes, label, number, refersTo, T } from "./common";
 import { isUnknown, json, list, read, show, str, UNKNOWN } from "./values";
+import { postgresFirewallNarrow } from "./postgres-network";
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL Flexible Server: Entra ID only
@@ -271,4 +272,4 @@ export const sqsConsumerQueueDeadLetters: StackValidationPolicy = {
 
 export const azureToAwsDeliveryPolicies = [sqsMappingReportsItemFailures, sqsConsumerQueueDeadLetters];
 export const azureToAwsIdentityPolicies = [webIdentityTrustPinned];
-export const azureToAwsTransportPolicies = [postgresEntraOnly, postgresTlsRequired];
+export const azureToAwsTransportPolicies = [postgresEntraOnly, postgresTlsRequired, postgresFirewallNarrow];

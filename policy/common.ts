@@ -50,6 +50,7 @@ export const T = {
     applicationPassword: "azuread:index/applicationPassword:ApplicationPassword",
     postgresServer: "azure-native:dbforpostgresql:Server",
     postgresConfiguration: "azure-native:dbforpostgresql:Configuration",
+    postgresFirewallRule: "azure-native:dbforpostgresql:FirewallRule",
     sqsQueue: "aws:sqs/queue:Queue",
     sqsQueuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
     sqsRedrivePolicy: "aws:sqs/redrivePolicy:RedrivePolicy",

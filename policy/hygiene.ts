@@ -195,6 +195,17 @@ export const REVIEWED_TYPES: readonly string[] = [
     // The consumer package upload + trigger sync (components/azure/package-deployment.ts): it grants
     // nothing; the deployer's write role it uses is a role assignment, checked there.
     "pulumi-nodejs:dynamic/multicloud-mesh:PackageDeployment",
+    // The outbox server's role step (components/azure/outbox-access.ts): the grants it makes are
+    // re-read with has_table_privilege by the step itself and tested on a real PostgreSQL.
+    "pulumi-nodejs:dynamic/multicloud-mesh:OutboxAccess",
+    // The relay's audience URI names a token audience; it grants nothing. The OIDC provider only
+    // says which issuer to trust: who may assume what is pinned on the role (iam-web-identity-trust-pinned).
+    "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    // The outbox server's Entra administrator (the deployer, who creates the server anyway) and its
+    // database hold no event on their own; the server's sign-in and TLS are checked on the server.
+    "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra",
+    "azure-native:dbforpostgresql:Database",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:cloudwatch/eventBus:EventBus",
     "aws:cloudwatch/eventArchive:EventArchive",

@@ -186,3 +186,20 @@ describe("policy: eventbridge-routes-no-ping-pong", () => {
         assertFails(await verdictOf(P, resources), /both match source \["a"\]/);
     });
 });
+
+describe("policy: postgres-firewall-not-open-to-internet", () => {
+    const P = "postgres-firewall-not-open-to-internet";
+    const rule = (startIpAddress: unknown, endIpAddress: unknown) => resource(T.postgresFirewallRule, "outbox-fw", { serverName: "mesh-outbox", startIpAddress, endIpAddress });
+
+    it("passes a /24, a single address and the 0.0.0.0 'Azure services' rule", async () => {
+        for (const [a, b] of [["203.0.113.0", "203.0.113.255"], ["198.51.100.7", "198.51.100.7"], ["0.0.0.0", "0.0.0.0"]]) assertPasses(await verdictOf(P, [rule(a, b)]));
+    });
+    it("fails the whole internet and anything wider than a /24", async () => {
+        assertFails(await verdictOf(P, [rule("0.0.0.0", "255.255.255.255")]), /admits 4294967296 addresses/);
+        assertFails(await verdictOf(P, [rule("203.0.112.0", "203.0.113.255")]), /admits 512 addresses/);
+    });
+    it("fails what is not an IPv4 range, and skips unknowns", async () => {
+        assertFails(await verdictOf(P, [rule("10.0.0.300", "10.0.0.1")]), /not an IPv4 range/);
+        assertPasses(await verdictOf(P, [rule(UNKNOWN_STRING, "1.2.3.4")]));
+    });
+});
