@@ -231,7 +231,8 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
 
         it("settings: exactly the runtime's RELAY_SETTING_NAMES (plus host storage and telemetry), pointing at this server, role and bus; no secret", () => {
             const settings = settingsOf();
-            const relayNames = Object.values(RELAY_SETTING_NAMES).sort();
+            // The opt-in purge stays off: the relay's role has no DELETE (components/azure/outbox-access.ts).
+            const relayNames = Object.values(RELAY_SETTING_NAMES).filter((k) => k !== RELAY_SETTING_NAMES.retentionHours).sort();
             const hostNames = ["AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"];
             assert.deepEqual(Object.keys(settings).filter((k) => !hostNames.includes(k)).sort(), relayNames);
             const n = RELAY_SETTING_NAMES;

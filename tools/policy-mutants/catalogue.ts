@@ -138,7 +138,7 @@ export const MUTANTS: Mutant[] = [
     { id: "sender-on-namespace", class: "3 access", policy: "azure-data-role-least-scope", stacks: BOTH, apply: (p) => set(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "scope", queueScope(p, "publisher-queue-sender").replace(/\/queues\/[^/]+$/, "")) },
     { id: "receiver-on-resource-group", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "consumer-queue-owner"), "scope", queueScope(p, "consumer-queue-owner").replace(/\/providers\/.*$/, "")) },
     { id: "sender-on-subscription", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["prod"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "publisher-queue-sender"), "scope", queueScope(p, "publisher-queue-sender").replace(/\/resourceGroups\/.*$/, "")) },
-    { id: "blob-owner-on-resource-group", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope", get<string>(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope").replace(/\/providers\/.*$/, "")) },
+    { id: "blob-owner-on-resource-group", class: "3 access", policy: "azure-data-role-least-scope", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "consumer-storage-blob-owner"), "scope", get<string>(one(p, ROLE_ASSIGNMENT, "consumer-storage-blob-owner"), "scope").replace(/\/providers\/.*$/, "")) },
     {
         id: "relay-power-user",
         class: "3 access",
@@ -206,7 +206,7 @@ export const REWRITES: Rewrite[] = [
     { id: "alarm-five-minute-periods", stacks: BOTH, apply: (p) => (set(one(p, ALARM, "egress-dlq-depth-alarm"), "period", 300), set(one(p, ALARM, "egress-dlq-depth-alarm"), "evaluationPeriods", 3)) },
     { id: "action-group-webhook-receiver", stacks: ["dev"], apply: (p) => (set(one(p, ACTION_GROUP), "emailReceivers", []), set(one(p, ACTION_GROUP), "webhookReceivers", [{ name: "pager", serviceUri: "https://pager.corp.example/hook", useCommonAlertSchema: true }])) },
     { id: "sns-https-subscription", stacks: ["prod"], apply: (p) => (set(one(p, SUBSCRIPTION), "protocol", "https"), set(one(p, SUBSCRIPTION), "endpoint", "https://pager.corp.example/sns")) },
-    { id: "blob-owner-on-container", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope", `${get<string>(one(p, ROLE_ASSIGNMENT, "storage-blob-owner"), "scope")}/blobServices/default/containers/packages`) },
+    { id: "blob-owner-on-container", stacks: ["dev"], apply: (p) => set(one(p, ROLE_ASSIGNMENT, "consumer-storage-blob-owner"), "scope", `${get<string>(one(p, ROLE_ASSIGNMENT, "consumer-storage-blob-owner"), "scope")}/blobServices/default/containers/packages`) },
     { id: "storage-tls13", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_3") },
     { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", -1) },
     { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
