@@ -138,7 +138,7 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
   });
 
   it("with AOF always (appendfsync always), the Redis restart loses no record and excuses nothing", async () => {
-    const r = await run(SEEDS[0], "claim-complete", "conditional", Math.min(EVENTS, 1000), true);
+    const r = await run(SEEDS[0], "claim-complete", "conditional", Math.min(EVENTS, 300), true);
     assert.ok(r.injected["idempotency redis stopped and restarted"] === 1, summary(r));
     assert.equal(r.recordsLostInRestart, 0, summary(r));
     assert.equal(r.effectReachedTwiceBy["Redis restart lost the record (measured)"] ?? 0, 0, summary(r));
@@ -146,13 +146,13 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
   });
 
   it("the source design's SET NX consumer, same seed and faults, loses events and leaves poison out of the DLQ", async () => {
-    const r = await run(SEEDS[0], "setnx-first", "conditional", Math.min(EVENTS, 1000));
+    const r = await run(SEEDS[0], "setnx-first", "conditional", Math.min(EVENTS, 300));
     assert.ok(r.counts.lost > 0, `expected losses from the SET NX baseline; ${summary(r)}`);
     assert.equal(r.passed, false);
   });
 
   it("a handler whose effect is not conditional on the event id applies some effects twice (the documented residual risk), and the run fails", async () => {
-    const r = await run(SEEDS[0], "claim-complete", "plain", Math.min(EVENTS, 1000));
+    const r = await run(SEEDS[0], "claim-complete", "plain", Math.min(EVENTS, 300));
     assert.ok(r.counts.duplicateEffects > 0, `expected duplicate effects with a plain handler; ${summary(r)}`);
     assert.equal(r.counts.lost, 0, summary(r));
     assert.equal(r.passed, false);
