@@ -1,5 +1,5 @@
 /** The fault simulation's report as text: our consumer, and the baseline beside it when it ran. */
-import type { SimulationReport } from "./simulation";
+import type { SimulationReport } from "./run-options";
 
 const DESIGN_LABEL = { "claim-complete": "ours (claim/complete)", "setnx-first": "baseline (SET NX first)" } as const;
 

@@ -1,0 +1,272 @@
+/**
+ * The consumer stage of a run: workers receive from the Service Bus model and hand each message to
+ * the REAL consumer (runtime/consumer.ts with the REAL Redis idempotency store, or the SET NX
+ * baseline), whose business handler applies its effect to the ledger. Each delivery draws its fault
+ * from the seed; the idempotency Redis is stopped and restarted once, its keys snapshotted around
+ * the restart so the oracle can tell which records were really lost.
+ */
+import { AsyncLocalStorage } from "async_hooks";
+import type Redis from "ioredis";
+import { BusinessHandler, createConsumer, ConsumerMessage, Settlement } from "../../runtime/consumer";
+import { createRedisIdempotencyStore } from "../../runtime/idempotency-store";
+import { silentLogger } from "../../runtime/logger";
+import { createNaiveSetNxConsumer } from "../../runtime/naive-setnx-consumer";
+import type { SimClock } from "./clock";
+import type { DeliveryObservation } from "./dead-letter-oracle";
+import type { FaultProfile } from "./faults";
+import type { HandlerRun, Restart } from "./lease-oracle";
+import { EffectLedger, HandlerContract } from "./ledger";
+import { draw } from "./random";
+import type { ConsumerDesign, IdempotencyRedis } from "./run-options";
+import { MessageLockLostError, ReceivedMessage, ServiceBusQueueModel } from "./service-bus-model";
+import { observeStore, snapshotKeys, StoreObserver } from "./store-observer";
+
+type ConsumerFault = "none" | "handler-throws" | "crash-before-effect" | "crash-after-effect" | "stall-past-lease" | "settle-fails";
+
+interface DeliveryPlan {
+  fault: ConsumerFault;
+  crash: () => void;
+  honoursAbort: boolean;
+  latencyMs: number;
+}
+
+export interface ConsumerWiringOptions {
+  seed: number;
+  faults: FaultProfile;
+  clock: SimClock;
+  runId: string;
+  events: number;
+  queue: ServiceBusQueueModel;
+  lockMs: number;
+  dedupeWindowMs: number;
+  consumer: ConsumerDesign;
+  handlerContract: HandlerContract;
+  idempotencyRedis: IdempotencyRedis;
+  businessRedis: Redis;
+  keyOf: (id: string) => string;
+  inject: (name: string) => void;
+}
+
+export interface ConsumerStage {
+  ledger: EffectLedger;
+  observer: StoreObserver;
+  /** The key prefix of the run's idempotency records. */
+  idemPrefix: string;
+  /** Handler runs per event (every run, whether or not it reached its effect). */
+  handlerRuns: Map<string, number>;
+  /** Runs that reached the effect, per event, with their delivery and times. */
+  runsByEvent: Map<string, HandlerRun[]>;
+  /** What the harness saw of each delivery, per message id. */
+  observedDeliveries: Map<string, DeliveryObservation[]>;
+  restarts: Restart[];
+  /** Outcome kinds the consumer returned. */
+  outcomes: Record<string, number>;
+  effectsSeen(): number;
+  lostInRestart(): number;
+  /** Deliveries (or restart steps) in progress. */
+  inFlight(): number;
+  start(workers: number): void;
+  stop(): void;
+}
+
+const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const never = () => new Promise<never>(() => {});
+
+export function eventIdOfBody(body: string): string {
+  try {
+    const v = JSON.parse(body) as { detail?: { metadata?: { event_id?: string } } };
+    return v.detail?.metadata?.event_id ?? "?";
+  } catch {
+    return "?";
+  }
+}
+
+export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
+  const { seed, faults: f, clock, queue, lockMs, keyOf, inject } = w;
+  const ledger = new EffectLedger(w.businessRedis, `sim:${w.runId}:biz:`, w.handlerContract);
+  const handlerRuns = new Map<string, number>();
+  // The delivery's fault plan reaches the handler through the async context: the SET NX baseline
+  // does not pass the message id or delivery count to the handler.
+  const plans = new AsyncLocalStorage<DeliveryPlan>();
+  const runsByEvent = new Map<string, HandlerRun[]>();
+  let effectsSeen = 0;
+  const handler: BusinessHandler = async (event, ctx) => {
+    const eventId = event.metadata.event_id;
+    handlerRuns.set(eventId, (handlerRuns.get(eventId) ?? 0) + 1);
+    const plan = plans.getStore();
+    if ((event.data as { refuse?: boolean }).refuse) throw new Error(`business rule refuses order line of event ${eventId}`);
+    if (plan) await sleepReal(plan.latencyMs);
+    switch (plan?.fault) {
+      case "handler-throws":
+        throw new Error("injected: downstream dependency refused");
+      case "crash-before-effect":
+        plan.crash();
+        return never();
+      case "stall-past-lease": {
+        // A dependency hangs past the lease; the lock runs out and the message goes to another worker.
+        const signal = ctx.signal;
+        await sleepReal(Math.min(lockMs, Math.max(0, ctx.deadline.getTime() - clock.now())) + lockMs);
+        if (plan.honoursAbort && signal.aborted) throw signal.reason;
+        break;
+      }
+      default:
+        break;
+    }
+    const run: HandlerRun = { delivery: plan, fault: plan?.fault ?? "none", reachedAt: clock.now() };
+    runsByEvent.set(eventId, [...(runsByEvent.get(eventId) ?? []), run]);
+    if (await ledger.apply(eventId, clock.now())) effectsSeen++;
+    run.endedAt = clock.now();
+    if (plan?.fault === "crash-after-effect") {
+      plan.crash();
+      return never();
+    }
+  };
+
+  const idemPrefix = `sim:${w.runId}:idem:`;
+  const redis = w.idempotencyRedis;
+  const store = createRedisIdempotencyStore(redis.client, { keyPrefix: idemPrefix, dedupeWindowMs: w.dedupeWindowMs });
+  const observer = observeStore(redis.client, idemPrefix, () => clock.now(), () => plans.getStore());
+  const restarts: Restart[] = [];
+  const handle: (m: ConsumerMessage, s: Settlement) => Promise<unknown> =
+    w.consumer === "claim-complete"
+      ? ((c) => (m, s) => c.handle(m, s))(createConsumer({ store, handler, logger: silentLogger, messageLockMs: lockMs, now: () => clock.now() }))
+      : ((c) => (m, s) => c.handle(m, s))(createNaiveSetNxConsumer({ redis: redis.client, handler, keyPrefix: `sim:${w.runId}:naive:` }));
+
+  const deliveriesByEvent = new Map<string, number>();
+  const observedDeliveries = new Map<string, DeliveryObservation[]>();
+  let redisDown = false;
+  let redisRestarts = 0;
+  const outcomes: Record<string, number> = {};
+  const inFlightEvents = new Map<string, number>();
+  let consumerInFlight = 0;
+  let stopped = false;
+  let redisRestarted = false;
+  let lostInRestart = 0;
+  const consumerFault = (eventId: string, n: number): ConsumerFault => {
+    let r = draw(seed, `consumer:${keyOf(eventId)}:${n}`);
+    const table: [ConsumerFault, number][] = [
+      ["handler-throws", f.handlerThrows],
+      ["crash-before-effect", f.crashBeforeEffect],
+      ["crash-after-effect", f.crashAfterEffect],
+      ["stall-past-lease", f.stallPastLease],
+      ["settle-fails", f.settleFails],
+    ];
+    for (const [fault, p] of table) {
+      if (r < p) return fault;
+      r -= p;
+    }
+    return "none";
+  };
+  const deliverOne = async (received: ReceivedMessage): Promise<void> => {
+    const m = received.message;
+    const eventId = eventIdOfBody(m.body);
+    const n = (deliveriesByEvent.get(eventId) ?? 0) + 1;
+    deliveriesByEvent.set(eventId, n);
+    const fault = consumerFault(eventId, n);
+    if (fault !== "none") inject(`consumer ${fault}`);
+    inFlightEvents.set(eventId, (inFlightEvents.get(eventId) ?? 0) + 1);
+    let contended = (inFlightEvents.get(eventId) ?? 0) > 1;
+    const restartsBefore = redisRestarts;
+    const downBefore = redisDown;
+    let outcomeKind = "crashed";
+    let crash!: () => void;
+    const crashed = new Promise<void>((resolve) => (crash = resolve));
+    const slow = draw(seed, `slow:${keyOf(eventId)}:${n}`) < f.slowHandler;
+    const latencyMs = slow ? lockMs / 2 : Math.floor(draw(seed, `latency:${keyOf(eventId)}:${n}`) * f.handlerLatencyMs);
+    if (slow) inject("consumer slow handler (half the lock)");
+    const plan: DeliveryPlan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5, latencyMs };
+    const settle: Settlement = {
+      complete: async () => {
+        if (fault === "settle-fails") throw new MessageLockLostError("MessageLockLost (injected)");
+        queue.complete(received);
+      },
+      abandon: async () => queue.abandon(received),
+      deadLetter: async (reason, description) => queue.deadLetter(received, reason, description),
+    };
+    await Promise.race([
+      // A host that sees handle() throw leaves the message to its lock, as the Functions host does.
+      plans
+        .run(plan, () =>
+          handle({ body: m.body, messageId: m.messageId, deliveryCount: m.deliveryCount, lockedUntilUtc: received.lockedUntilUtc }, settle),
+        )
+        .then(
+          (outcome) => {
+            const o = outcome as { kind: string; settleError?: unknown; leaseExpiredBeforeComplete?: boolean };
+            const kind = o.settleError ? `${o.kind} (settle failed)` : o.kind;
+            outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+            outcomeKind = o.kind;
+          },
+          () => {
+            outcomes["threw"] = (outcomes["threw"] ?? 0) + 1;
+            outcomeKind = "threw";
+          },
+        ),
+      crashed,
+    ]);
+    contended ||= (inFlightEvents.get(eventId) ?? 0) > 1;
+    const seen = observedDeliveries.get(m.messageId) ?? [];
+    seen.push({ fault, outcome: outcomeKind, contended, duringRedisRestart: downBefore || redisDown || redisRestarts !== restartsBefore });
+    observedDeliveries.set(m.messageId, seen);
+    const left = (inFlightEvents.get(eventId) ?? 1) - 1;
+    if (left > 0) inFlightEvents.set(eventId, left);
+    else inFlightEvents.delete(eventId);
+  };
+  const restartRedis = async (restart: () => Promise<void>): Promise<void> => {
+    inject("idempotency redis stopped and restarted");
+    // Measured: which records the restart really lost (none, with persistence).
+    consumerInFlight++;
+    const restartAt = clock.now();
+    const before = await clock.busy(snapshotKeys(redis.client, idemPrefix)).finally(() => consumerInFlight--);
+    consumerInFlight++;
+    redisDown = true;
+    redisRestarts++;
+    await clock.busy(restart()).finally(() => {
+      consumerInFlight--;
+      redisDown = false;
+    });
+    consumerInFlight++;
+    const after = await clock.busy(snapshotKeys(redis.client, idemPrefix)).finally(() => consumerInFlight--);
+    // Keys written between the snapshot and the stop count too: the observer saw those writes.
+    const held = new Set([...before.keys(), ...observer.calls.filter((c) => c.repliedAt <= clock.now() && c.reply !== "error").map((c) => c.key)]);
+    // A key survived only if it holds after the restart what it held before; one written after the
+    // snapshot cannot be told from a write after the restart, so it counts as lost (the lenient side).
+    const lost = new Set([...held].filter((k) => !before.has(k) || after.get(k)?.value !== before.get(k)!.value));
+    restarts.push({ at: restartAt, until: clock.now(), lost });
+    lostInRestart += lost.size;
+  };
+  const worker = async (): Promise<void> => {
+    while (!stopped) {
+      const received = await queue.receive();
+      if (stopped) return;
+      consumerInFlight++;
+      try {
+        await clock.busy(() => deliverOne(received));
+      } finally {
+        consumerInFlight--;
+      }
+      if (!redisRestarted && f.redisRestartAt !== undefined && redis.restart && effectsSeen >= f.redisRestartAt * w.events) {
+        redisRestarted = true;
+        await restartRedis(redis.restart);
+      }
+    }
+  };
+  return {
+    ledger,
+    observer,
+    idemPrefix,
+    handlerRuns,
+    runsByEvent,
+    observedDeliveries,
+    restarts,
+    outcomes,
+    effectsSeen: () => effectsSeen,
+    lostInRestart: () => lostInRestart,
+    inFlight: () => consumerInFlight,
+    start: (workers) => {
+      for (let i = 0; i < workers; i++) void worker();
+    },
+    stop: () => {
+      stopped = true;
+    },
+  };
+}

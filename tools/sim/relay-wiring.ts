@@ -1,0 +1,111 @@
+/**
+ * The relay stage of a run: the REAL relay handler (runtime/relay.ts), invoked by the event source
+ * mapping model, publishing to the EventBridge model, with its faults (a crash after PutEvents).
+ * The harness records around it which stream record holds which event and how many invocations
+ * failed each record: the oracle's evidence, not the mapping model's own word.
+ */
+import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import { silentLogger } from "../../runtime/logger";
+import { createRelayHandler, DynamoDBStreamEvent, PutEventsPort } from "../../runtime/relay";
+import type { SimClock } from "./clock";
+import type { EventBridgeModel } from "./eventbridge-model";
+import type { FaultProfile } from "./faults";
+import { draw } from "./random";
+import { InvocationResult, StreamEventSourceMapping } from "./stream-event-source";
+
+export interface RelayWiringOptions {
+  seed: number;
+  faults: FaultProfile;
+  clock: SimClock;
+  streams: DynamoDBStreamsClient;
+  streamArn: string;
+  bus: EventBridgeModel;
+  keyOf: (id: string) => string;
+  inject: (name: string) => void;
+  sourceFinished: () => boolean;
+}
+
+export interface RelayStage {
+  mapping: StreamEventSourceMapping;
+  /** Stream sequence number → event id, as the harness saw the records go by. */
+  eventOfSequence: Map<string, string>;
+  /** Event id → failed relay invocations for its record, counted by the harness. */
+  relayFailures: Map<string, number>;
+  relayMaximumRetryAttempts: number;
+}
+
+const never = () => new Promise<never>(() => {});
+
+export function wireRelay(w: RelayWiringOptions): RelayStage {
+  const { seed, faults: f, clock, bus, keyOf, inject } = w;
+  const invocationsByEvent = new Map<string, number>();
+  const eventOfSequence = new Map<string, string>();
+  const relayFailures = new Map<string, number>();
+  const countRelayFailure = (id: string) => relayFailures.set(id, (relayFailures.get(id) ?? 0) + 1);
+  const invokeRelayOnce = (event: DynamoDBStreamEvent): Promise<InvocationResult> =>
+    (async () => {
+      const firstId = event.Records[0]?.dynamodb?.Keys?.event_id?.S ?? "?";
+      const n = (invocationsByEvent.get(firstId) ?? 0) + 1;
+      invocationsByEvent.set(firstId, n);
+      let crash!: () => void;
+      const crashed = new Promise<InvocationResult>((resolve) => (crash = () => resolve({ kind: "function-error", reason: "relay crashed after PutEvents" })));
+      let dead = false;
+      let request = 0;
+      const port: PutEventsPort = {
+        send: async (command) => {
+          if (dead) throw new Error("invocation already ended");
+          const output = await bus.putEvents(command);
+          request++;
+          if (draw(seed, `relay-crash:${keyOf(firstId)}:${n}:${request}`) < f.relayCrashAfterPutEvents) {
+            // PutEvents accepted the entries; the invocation dies before it can return.
+            inject("relay crash after PutEvents");
+            dead = true;
+            crash();
+            return never();
+          }
+          return output;
+        },
+      };
+      const relay = createRelayHandler({
+        eventBridge: port,
+        eventBusName: "mesh-sim-bus",
+        logger: silentLogger,
+        entryRetryBaseDelayMs: 5,
+        // As runtime/relay-lambda.ts builds it: a transport, forwarding every well-formed major.
+        validation: { supportedSchemaMajors: "any" },
+      });
+      return Promise.race([
+        relay(event).then(
+          (response): InvocationResult => ({ kind: "response", response }),
+          (error): InvocationResult => ({ kind: "function-error", reason: (error as Error).message }),
+        ),
+        crashed,
+      ]);
+    })();
+  const invokeRelay = (event: DynamoDBStreamEvent): Promise<InvocationResult> =>
+    clock.busy(async () => {
+      for (const r of event.Records) {
+        const seq = r.dynamodb?.SequenceNumber;
+        const id = r.dynamodb?.Keys?.event_id?.S;
+        if (seq && id) eventOfSequence.set(seq, id);
+      }
+      const result = await invokeRelayOnce(event);
+      if (result.kind === "function-error") for (const r of event.Records) countRelayFailure(r.dynamodb?.Keys?.event_id?.S ?? "?");
+      else for (const fail of result.response.batchItemFailures) countRelayFailure(eventOfSequence.get(fail.itemIdentifier) ?? "?");
+      return result;
+    });
+  const relayMaximumRetryAttempts = 10;
+  const mapping = new StreamEventSourceMapping({
+    clock,
+    streams: w.streams,
+    streamArn: w.streamArn,
+    invoke: invokeRelay,
+    sourceFinished: w.sourceFinished,
+    batchSize: 100,
+    // The stack's relayBatchWindowSeconds default (Pulumi.yaml): 1 s.
+    pollIntervalMs: 1_000,
+    maximumRetryAttempts: relayMaximumRetryAttempts,
+    bisectBatchOnFunctionError: true,
+  });
+  return { mapping, eventOfSequence, relayFailures, relayMaximumRetryAttempts };
+}

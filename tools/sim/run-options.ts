@@ -1,0 +1,104 @@
+/** What a simulation run is given and what it reports (tools/sim/simulation.ts runs it). */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import type Redis from "ioredis";
+import type { FaultProfile } from "./faults";
+import type { HandlerContract } from "./ledger";
+
+export type ConsumerDesign = "claim-complete" | "setnx-first";
+
+/** The idempotency Redis, with the ability (when we started it) to stop and restart it. */
+export interface IdempotencyRedis {
+  client: Redis;
+  /** Stops the server (its data is lost) and starts it again; undefined when Redis was given by URL. */
+  restart?: () => Promise<void>;
+}
+
+export interface SimulationOptions {
+  seed: number;
+  events: number;
+  faults: FaultProfile;
+  consumer: ConsumerDesign;
+  handlerContract: HandlerContract;
+  dynamodb: DynamoDBClient;
+  /** DynamoDB Local's endpoint: the producer then writes through a proxy that injects its faults. */
+  dynamodbEndpoint?: string;
+  streams: DynamoDBStreamsClient;
+  idempotencyRedis: IdempotencyRedis;
+  businessRedis: Redis;
+  /** Concurrent consumer deliveries (Functions instances × concurrency). Default 16. */
+  workers?: number;
+  /** Concurrent producer commits. Default 6. */
+  producers?: number;
+  /** Service Bus LockDuration (and lease) in ms; simulated time runs at real speed while it matters. Default 1000 (a loaded 2-vCPU machine needs the room). */
+  lockDurationMs?: number;
+  maxDeliveryCount?: number;
+  /** The idempotency store's dedupe window. Default: the store's (7 days). */
+  dedupeWindowMs?: number;
+  retryPolicy?: { maximumEventAgeMs: number; maximumRetryAttempts: number };
+  /** Give up (and fail the run) after this much wall time. Default 10 minutes. */
+  wallLimitMs?: number;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  produced: number;
+  published: number;
+  delivered: number;
+  effects: number;
+  expected: number;
+  simulatedMs: number;
+}
+
+export interface SimulationReport {
+  seed: number;
+  faults: string;
+  consumer: ConsumerDesign;
+  handlerContract: HandlerContract;
+  passed: boolean;
+  finished: boolean;
+  failures: string[];
+  counts: {
+    produced: number;
+    poison: number;
+    published: number;
+    publications: number;
+    delivered: number;
+    queueMessages: number;
+    effectsApplied: number;
+    lost: number;
+    duplicateEffects: number;
+    handlerRanMoreThanOnce: number;
+    /** Events whose handler reached its effect more than once: what an unconditional effect would have duplicated. */
+    effectReachedMoreThanOnce: number;
+    /** Healthy events in a dead-letter queue, each explained by an injected fault (they need a redrive). */
+    deadLetteredHealthy: number;
+    /** Dead letters of healthy events that no injected fault explains: a defect if ever non-zero. */
+    unexplainedDeadLetters: number;
+    deadLetteredPoison: number;
+    poisonNotDeadLettered: number;
+    redelivered: number;
+  };
+  deadLettered: Record<string, number>;
+  /** Events whose handler reached its effect more than once, by the window that explains it (an event can have several). */
+  effectReachedTwiceBy: Record<string, number>;
+  /** Such events that no documented window explains: a defect if ever non-empty. */
+  unexplainedRepeats: string[];
+  /** What the consumer did with each delivery (its outcome kinds). */
+  consumerOutcomes: Record<string, number>;
+  injected: Record<string, number>;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  simulatedMs: number;
+  wallMs: number;
+  eventsPerSecond: number;
+  lostEventIds: string[];
+  duplicateEventIds: string[];
+  unaccountedPoison: string[];
+  unexplainedDeadLetterIds: string[];
+  /** Claims Redis granted while another lease was live (mutual exclusion broken). */
+  overlappingLeases: string[];
+  /** Idempotency keys that are wrong at the end: no expiry, a completed record kept shorter than the window, missing. */
+  recordAudit: string[];
+  /** Records the Redis restart lost (snapshot before vs after). */
+  recordsLostInRestart: number;
+}
