@@ -201,6 +201,20 @@ redis.call('SET', KEYS[1], 'free:' .. gen .. ':' .. me, 'PX', ARGV[2])
 return result
 `;
 
+/**
+ * For harnesses that move time forward under the store (the fault simulation's clock jumps): a Lua
+ * function `ageRecord(v, ms)` returning record `v` as it must read once `ms` more milliseconds have
+ * passed by the server's clock. Only a held record carries an instant (its lease end); the others
+ * are returned unchanged. Kept here, beside the scripts, so the record's encoding has one owner.
+ */
+export const AGE_RECORD_LUA = `
+local function ageRecord(v, ms)
+  local g, u, h = string.match(v, '^held:(%d+):(%d+):(.*)$')
+  if not g then return v end
+  return 'held:' .. g .. ':' .. math.max(0, tonumber(u) - ms) .. ':' .. h
+end
+`;
+
 /** The scripts' source, for tools that observe the store's traffic on the wire (the fault simulation's oracle). */
 export const IDEMPOTENCY_SCRIPTS = { claim: CLAIM, complete: COMPLETE, release: RELEASE } as const;
 

@@ -1,15 +1,15 @@
 /**
  * The simulated clock: real time that jumps forward whenever the whole pipeline is idle.
  *
- * Why not a purely virtual clock: Redis is real, and its leases expire in real milliseconds. While
- * any real work is in flight (a DynamoDB call, a relay invocation, a consumer delivery), simulated
- * time runs at exactly the speed of real time, so a Service Bus lock and a Redis lease of the same
- * length expire together, as they would in the cloud. When nothing real is in flight and every
- * part of the pipeline is waiting for a simulated timer (an EventBridge retry in 5 minutes, the
- * stream poller's next poll, a lock that expires), the clock jumps to the earliest timer. That is
- * how a 24-hour retry horizon runs in seconds. A Redis lease left behind by a crashed worker is the
- * one thing a jump does not shorten; the consumer then waits for it in real time, which is correct
- * (it is never shorter than in the cloud), only slower.
+ * While any real work is in flight (a DynamoDB call, a relay invocation, a Redis command), simulated
+ * time runs at exactly the speed of real time. When nothing real is in flight and every part of
+ * the pipeline waits for a simulated timer (an EventBridge retry in 5 minutes, the stream poller's
+ * next poll, a lock that expires, a handler's latency, a replay days later), the clock jumps to the
+ * earliest timer. That is how a 24-hour retry horizon or a 90-day dedupe window runs in seconds.
+ *
+ * Redis is real and counts real time: a jump hook (`onJump`, redis-time.ts) ages the idempotency
+ * Redis's keys by the jump before any timer of the new instant fires, so its leases and dedupe
+ * window see the same time pass as everything else (one clock).
  *
  * Every real asynchronous operation must be wrapped in `busy()`, otherwise the clock could jump
  * while it runs.
@@ -36,6 +36,8 @@ export class SimClock implements Clock {
   private running = false;
   private pending: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private pendingKind: "timeout" | "immediate" | undefined;
+  private jumpHook: ((ms: number) => Promise<void>) | undefined;
+  private hookError: unknown;
   /** Total simulated milliseconds skipped by jumps. */
   get skippedMs(): number {
     return this.warpMs;
@@ -79,6 +81,19 @@ export class SimClock implements Clock {
     }
   }
 
+  /**
+   * Runs `hook(ms)` at every jump, before the jump takes effect and any timer fires: what must
+   * follow the simulated clock (the idempotency Redis) is moved forward by the same ms.
+   */
+  onJump(hook: (ms: number) => Promise<void>): void {
+    this.jumpHook = hook;
+  }
+
+  /** The first error a jump hook threw (the clock stops jumping through it; the run must fail). */
+  get error(): unknown {
+    return this.hookError;
+  }
+
   start(): void {
     this.running = true;
     this.schedule();
@@ -116,15 +131,37 @@ export class SimClock implements Clock {
   private pump(): void {
     this.pending = undefined;
     this.pendingKind = undefined;
-    if (!this.running) return;
-    let now = this.now();
+    if (!this.running || this.hookError !== undefined) return;
+    const now = this.now();
     if (this.inFlight === 0 && this.timers.length > 0 && this.timers[0].at > now) {
-      this.warpMs += this.timers[0].at - now;
-      now = this.now();
+      const ms = Math.ceil(this.timers[0].at - now);
+      const hook = this.jumpHook;
+      if (hook) {
+        // What follows the clock (Redis) catches up before any timer of the new instant fires; the
+        // hook counts as work in flight, so no second jump starts meanwhile.
+        this.inFlight++;
+        void hook(ms)
+          .then(
+            () => (this.warpMs += ms),
+            (error: unknown) => (this.hookError ??= error),
+          )
+          .finally(() => {
+            this.inFlight--;
+            this.fireDue();
+            this.schedule();
+          });
+        return;
+      }
+      this.warpMs += ms;
     }
+    this.fireDue();
+    this.schedule();
+  }
+
+  private fireDue(): void {
+    const now = this.now();
     let due = 0;
     while (due < this.timers.length && this.timers[due].at <= now) due++;
     for (const timer of this.timers.splice(0, due)) timer.fire();
-    this.schedule();
   }
 }
