@@ -53,6 +53,9 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       overlappingLeases: [],
       recordAudit: [],
       recordsLostInRestart: 0,
+      apiDestinationModes: {},
+      relayRedrive: { ranges: 0, parkedEvents: 0, parkedApplied: 0, parkedLost: 0, runs: 0, republished: 0, deleted: 0, left: 0 },
+      finalAnswerProblems: [],
     });
     const text = formatReport([run("claim-complete", 0), run("setnx-first", 2)], "npm run local -- --events 10 --seed 9 --baseline setnx-first");
     assert.match(text, /ours \(claim\/complete\)\s+baseline \(SET NX first\)/);

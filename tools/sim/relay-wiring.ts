@@ -23,6 +23,8 @@ export interface RelayWiringOptions {
   keyOf: (id: string) => string;
   inject: (name: string) => void;
   sourceFinished: () => boolean;
+  /** The mapping's on-failure destination (the relay redrive's queue). */
+  onFailureDestination?: (message: string) => void;
 }
 
 export interface RelayStage {
@@ -99,6 +101,7 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
     clock,
     streams: w.streams,
     streamArn: w.streamArn,
+    onFailureDestination: w.onFailureDestination,
     invoke: invokeRelay,
     sourceFinished: w.sourceFinished,
     batchSize: 100,

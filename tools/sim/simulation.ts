@@ -15,11 +15,12 @@
  */
 import { randomUUID } from "crypto";
 import { DEFAULT_DEDUPE_WINDOW_MS } from "../../runtime/idempotency-store";
-import { ApiDestinationModel } from "./api-destination-model";
+import { API_DESTINATION_MODES, ApiDestinationModel } from "./api-destination-model";
 import { SimClock } from "./clock";
 import { wireConsumer } from "./consumer-wiring";
 import { countRun } from "./count";
-import { EventBridgeModel } from "./eventbridge-model";
+import { BUS_FAULTS, EventBridgeModel } from "./eventbridge-model";
+import { startRelayRedrive } from "./relay-redrive-wiring";
 import { wireRelay } from "./relay-wiring";
 import type { SimulationOptions, SimulationReport } from "./run-options";
 import { ServiceBusQueueModel } from "./service-bus-model";
@@ -50,7 +51,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const maxDeliveryCount = o.maxDeliveryCount ?? 10;
   const retryPolicy = o.retryPolicy ?? { maximumEventAgeMs: 86_400_000, maximumRetryAttempts: 185 };
   const queue = new ServiceBusQueueModel(clock, lockMs, maxDeliveryCount);
-  const apiDestination = new ApiDestinationModel(clock, seed, f, queue, (id) => delivered.add(id), keyOf);
+  const apiDestination = new ApiDestinationModel(clock, seed, f, queue, (id) => delivered.add(id), keyOf, API_DESTINATION_MODES[f.name]);
   const bus = new EventBridgeModel(
     clock,
     seed,
@@ -65,6 +66,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     apiDestination,
     (id) => published.add(id),
     keyOf,
+    BUS_FAULTS[f.name],
   );
 
   // ── stages ────────────────────────────────────────────────────────────────────────────────
@@ -84,7 +86,19 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       apiDestination.beginOutage(clock.now());
     },
   });
-  const relay = wireRelay({ seed, faults: f, clock, streams: o.streams, streamArn: tables.streamArn, bus, keyOf, inject, sourceFinished: () => producerDone });
+  const redrive = await startRelayRedrive({ clock, streams: o.streams, dynamodb: o.dynamodb, outboxTable: tables.outbox, bus, busName: "mesh-sim-bus" });
+  const relay = wireRelay({
+    seed,
+    faults: f,
+    clock,
+    streams: o.streams,
+    streamArn: tables.streamArn,
+    bus,
+    keyOf,
+    inject,
+    sourceFinished: () => producerDone,
+    onFailureDestination: redrive.park,
+  });
   const dedupeWindowMs = o.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
   const consumer = wireConsumer({
     seed,
@@ -113,6 +127,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   let finished = false;
   let mappingDone = false;
   void mappingRun.then(() => (mappingDone = true));
+  void redrive.run(() => mappingDone).catch((error) => (failure = error));
   for (;;) {
     await sleepReal(25);
     o.onProgress?.({
@@ -124,7 +139,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       simulatedMs: clock.elapsed(),
     });
     if (failure) break;
-    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumer.inFlight() === 0) {
+    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumer.inFlight() === 0 && redrive.idle()) {
       finished = true;
       break;
     }
@@ -134,6 +149,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   queue.close();
   clock.stop();
   await producer.close();
+  await redrive.close();
   if (failure) throw failure;
 
   return countRun({
@@ -146,6 +162,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     workload,
     producer,
     relay,
+    redrive,
     bus,
     apiDestination,
     queue,
