@@ -52,7 +52,7 @@ export interface DeadLetterEvidence {
   answers: (eventId: string) => Pick<Answer, "status" | "at" | "cause" | "publication">[];
   /** The harness's observations of each delivery of a Service Bus message, by message id. */
   deliveries: (messageId: string) => DeliveryObservation[];
-  /** How many relay invocations failed the record of this event. */
+  /** How many relay invocations that included this event's record failed (wholly or partly). */
   relayFailures: (eventId: string) => number;
 }
 

@@ -31,7 +31,11 @@ export interface RelayStage {
   mapping: StreamEventSourceMapping;
   /** Stream sequence number → event id, as the harness saw the records go by. */
   eventOfSequence: Map<string, string>;
-  /** Event id → failed relay invocations for its record, counted by the harness. */
+  /**
+   * Event id → relay invocations that included its record and did not succeed whole (a function
+   * error or any reported failure), counted by the harness. Lambda counts retries per batch, and a
+   * record after the lowest failure is retried although it may itself have been published.
+   */
   relayFailures: Map<string, number>;
   relayMaximumRetryAttempts: number;
 }
@@ -92,8 +96,9 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
         if (seq && id) eventOfSequence.set(seq, id);
       }
       const result = await invokeRelayOnce(event);
-      if (result.kind === "function-error") for (const r of event.Records) countRelayFailure(r.dynamodb?.Keys?.event_id?.S ?? "?");
-      else for (const fail of result.response.batchItemFailures) countRelayFailure(eventOfSequence.get(fail.itemIdentifier) ?? "?");
+      if (result.kind === "function-error" || result.response.batchItemFailures.length > 0) {
+        for (const r of event.Records) countRelayFailure(r.dynamodb?.Keys?.event_id?.S ?? "?");
+      }
       return result;
     });
   const relayMaximumRetryAttempts = 10;
