@@ -48,11 +48,15 @@ export interface BusFaults {
   putEventsOutage?: { afterAccepted: number; durationMs: number };
 }
 
-/** Longer than the stream mapping's ten retries (about three simulated minutes), so ranges get parked. */
+/**
+ * Longer than two rounds of the stream mapping's ten retries (about 2.5 simulated minutes each): the
+ * batch in flight when the window opens is parked with whatever it had published, and the next
+ * batch is refused from its first invocation to its last, so its range was never published at all.
+ */
 export const BUS_FAULTS: Record<FaultProfileName, BusFaults> = {
   none: {},
-  default: { putEventsOutage: { afterAccepted: 100, durationMs: 5 * 60_000 } },
-  heavy: { putEventsOutage: { afterAccepted: 80, durationMs: 8 * 60_000 } },
+  default: { putEventsOutage: { afterAccepted: 100, durationMs: 8 * 60_000 } },
+  heavy: { putEventsOutage: { afterAccepted: 80, durationMs: 12 * 60_000 } },
 };
 
 export class InternalException extends Error {
