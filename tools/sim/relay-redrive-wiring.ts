@@ -3,7 +3,7 @@
  * message (ranges only), into a local SQS queue (tools/local-servers/sqs-endpoint.ts), and an
  * operator runs the REAL `npm run redrive -- relay` code (tools/redrive/relay.ts) against it, the
  * outbox stream in DynamoDB Local and the EventBridge model, a minute after each parking and again
- * every five simulated minutes while ranges stay parked. The count does not read what the redrive
+ * every two simulated minutes while ranges stay parked. The count does not read what the redrive
  * reports: a parked event counts as lost unless its effect was applied (the ledger).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -16,7 +16,7 @@ import type { EventBridgeModel } from "./eventbridge-model";
 /** When the alarm on the failure queue has someone run the redrive (simulated). */
 const OPERATOR_DELAY_MS = 60_000;
 /** Between runs while ranges stay parked (simulated). */
-const RERUN_DELAY_MS = 5 * 60_000;
+const RERUN_DELAY_MS = 2 * 60_000;
 /** Runs after which the operator gives up; what is still parked then is lost. */
 const MAX_RUNS = 8;
 
