@@ -87,6 +87,8 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       assert.deepEqual(r.overlappingLeases, [], `two lease holders at once; ${summary(r)}`);
       assert.deepEqual(r.recordAudit, [], `idempotency records wrong at the end; ${summary(r)}`);
       assert.deepEqual(r.unexplainedDeadLetterIds, [], `healthy dead letters no fault explains; ${summary(r)}`);
+      assert.deepEqual(r.finalAnswerProblems, [], `final API destination answers mishandled; ${summary(r)}`);
+      assert.equal(r.relayRedrive.parkedLost, 0, `parked events the relay redrive did not deliver; ${summary(r)}`);
       assert.ok(r.passed, summary(r));
     }
     if (reports.length < 10) return; // one seed alone need not meet every fault
@@ -114,6 +116,10 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       "producer commit refused (business condition failed)",
       "API destination concurrent copy",
       "consumer slow handler (ends just inside its deadline)",
+      "PutEvents request refused (outage window: ranges parked)",
+      "API destination 403 QuotaExceeded (queue full)",
+      "API destination connection de-authorized (nothing sent)",
+      "API destination held back by the invocation rate limit",
     ]) {
       assert.ok(total(name) > 0, `fault '${name}' was never injected in ${reports.length} runs`);
     }
@@ -135,6 +141,8 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     assert.ok(reports.some((r) => (r.effectReachedTwiceBy["copy after the dedupe window (measured)"] ?? 0) > 0), "no late copy beyond the window was processed again");
     // Leases really contended: copies met live leases, and every run had deliveries that gave up on one.
     assert.ok(reports.every((r) => r.claimsMetLiveLease > 0), "some run had no claim meet a live lease");
+    // Ranges were parked and the relay redrive (real code) delivered them.
+    assert.ok(reports.some((r) => r.relayRedrive.ranges > 0 && r.relayRedrive.runs > 0 && r.relayRedrive.parkedApplied > 0), "no range was parked and redriven");
   });
 
   it("with AOF always (appendfsync always), the Redis restart loses no record and excuses nothing", async () => {
