@@ -10,7 +10,7 @@ import type { HandlerContract } from "../../tools/sim/ledger";
 /**
  * The seeded fault simulation of the whole event path (tools/sim/), as CI runs it: many seeds,
  * default faults, real DynamoDB Local and redis-server, models for EventBridge, the API destination
- * and Service Bus. SIM_SEEDS (default 20), SIM_EVENTS (default 500, to keep CI within its budget) and SIM_PARALLEL (default 4)
+ * and Service Bus. SIM_SEEDS (default 20), SIM_EVENTS (default 500; .ci/run sets the same, to keep CI within its budget) and SIM_PARALLEL (default 4)
  * scale it; SIM_SEED=<n> re-runs one seed.
  */
 const SEEDS = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : Array.from({ length: Number(process.env.SIM_SEEDS ?? 20) }, (_, i) => i + 1);
