@@ -4,6 +4,8 @@
  *   aws     SQS dead-letter queue of the EventBridge target → PutEvents on the bus, then delete
  *   aws --replay FROM TO   StartReplay of the archive's events in [FROM, TO) to the mesh's rule
  *   azure   Service Bus `<queue>/$DeadLetterQueue` → send to the queue, then complete
+ *   relay   the relay's on-failure destination (SQS; ranges of the outbox stream) → read the range
+ *           again (stream, else PENDING outbox items) → PutEvents through the relay's code, then delete
  *
  * Targets come from flags or from a stack's outputs (`--outputs out.json`, written by
  * `pulumi stack output --json > out.json`); flags win. Nothing is deleted or completed before its
@@ -14,6 +16,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { parseTime, redriveSqsDeadLetters, replayFromArchive, Print } from "./redrive/aws";
 import { isoDurationMs, redriveServiceBusDeadLetters } from "./redrive/service-bus";
+import { redriveRelayFailures } from "./redrive/relay";
 
 export class UsageError extends Error {}
 
@@ -21,11 +24,12 @@ export const USAGE = `usage:
   npm run redrive -- aws   [--outputs out.json] [--queue-url URL] [--bus-name NAME] [--region R] [--dry-run] [--max N] [--visibility-timeout S]
   npm run redrive -- aws   --replay FROM TO [--outputs out.json] [--archive-arn ARN] [--bus-arn ARN] [--rule-arn ARN | --api-destination-arn ARN] [--region R] [--dry-run] [--wait]
   npm run redrive -- azure [--outputs out.json] [--namespace FQDN] [--queue NAME] [--dry-run] [--max N] [--duplicate-detection-window MINUTES]
+  npm run redrive -- relay [--outputs out.json] [--queue-url URL] [--table OUTBOX] [--bus-name NAME] [--region R] [--dry-run] [--max N] [--visibility-timeout S] [--pending-margin-minutes M] [--service-bus-tier Standard|Premium]
 FROM and TO are ISO 8601 times (2026-11-27T08:00:00Z). --outputs reads \`pulumi stack output --json\`.
 Credentials: the AWS SDK's default chain (AWS_*, profile, SSO); Azure DefaultAzureCredential (az login, ARM_*/AZURE_*, managed identity).`;
 
 export interface RedriveArgs {
-    target: "aws" | "azure";
+    target: "aws" | "azure" | "relay";
     dryRun: boolean;
     max?: number;
     visibilityTimeoutSeconds?: number;
@@ -42,6 +46,12 @@ export interface RedriveArgs {
     queue?: string;
     /** The queue's duplicate detection window when it cannot be read from the namespace (needs Manage rights). */
     duplicateDetectionWindowMinutes?: number;
+    /** relay: the outbox table (its stream, its PENDING items). */
+    table?: string;
+    /** relay: how far before a range's first arrival an event's own time may lie (PENDING fallback). */
+    pendingMarginMinutes?: number;
+    /** relay: the tier the relay is configured with (its size check). */
+    serviceBusTier?: "Standard" | "Premium";
 }
 
 const VALUE_FLAGS: Record<string, keyof RedriveArgs> = {
@@ -54,6 +64,7 @@ const VALUE_FLAGS: Record<string, keyof RedriveArgs> = {
     "--api-destination-arn": "apiDestinationArn",
     "--namespace": "namespace",
     "--queue": "queue",
+    "--table": "table",
 };
 
 /** Stack outputs that fill in flags not given (names as in index.ts / MeshOutputs). */
@@ -66,7 +77,10 @@ const FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = [
     ["apiDestinationArn", "apiDestinationArn"],
     ["namespace", "serviceBusNamespaceFqdn"],
     ["queue", "queueName"],
+    ["table", "outboxTableName"],
 ];
+/** The relay's queue is another output than the target's dead-letter queue. */
+const RELAY_FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = FROM_OUTPUTS.map(([field, output]) => [field, field === "queueUrl" ? "relayFailureQueueUrl" : output]);
 
 function positiveInteger(flag: string, value: string | undefined): number {
     const n = Number(value);
@@ -77,7 +91,7 @@ function positiveInteger(flag: string, value: string | undefined): number {
 /** Reads the command line and, with `--outputs`, the stack outputs file; checks what the chosen path needs. */
 export function parseRedriveArgs(argv: string[], readFile: (path: string) => string = (p) => fs.readFileSync(p, "utf8")): RedriveArgs {
     const [target, ...rest] = argv;
-    if (target !== "aws" && target !== "azure") throw new UsageError(`the first argument is aws or azure, got ${JSON.stringify(target ?? "")}`);
+    if (target !== "aws" && target !== "azure" && target !== "relay") throw new UsageError(`the first argument is aws, azure or relay, got ${JSON.stringify(target ?? "")}`);
     const args: RedriveArgs = { target, dryRun: false, wait: false };
     let outputsFile: string | undefined;
     for (let i = 0; i < rest.length; i++) {
@@ -86,7 +100,15 @@ export function parseRedriveArgs(argv: string[], readFile: (path: string) => str
         else if (flag === "--wait") args.wait = true;
         else if (flag === "--max") args.max = positiveInteger(flag, rest[++i]);
         else if (flag === "--visibility-timeout") args.visibilityTimeoutSeconds = positiveInteger(flag, rest[++i]);
-        else if (flag === "--duplicate-detection-window") {
+        else if (flag === "--pending-margin-minutes") {
+            if (target !== "relay") throw new UsageError("--pending-margin-minutes is for relay");
+            args.pendingMarginMinutes = positiveInteger(flag, rest[++i]);
+        } else if (flag === "--service-bus-tier") {
+            const tier = rest[++i];
+            if (target !== "relay") throw new UsageError("--service-bus-tier is for relay");
+            if (tier !== "Standard" && tier !== "Premium") throw new UsageError(`--service-bus-tier is Standard or Premium, got ${JSON.stringify(tier ?? "")}`);
+            args.serviceBusTier = tier;
+        } else if (flag === "--duplicate-detection-window") {
             if (target !== "azure") throw new UsageError("--duplicate-detection-window is for azure (Service Bus)");
             const value = rest[++i];
             if (value === "0") args.duplicateDetectionWindowMinutes = 0;
@@ -118,7 +140,7 @@ export function parseRedriveArgs(argv: string[], readFile: (path: string) => str
             throw new UsageError(`--outputs ${outputsFile}: cannot read it as JSON (${(error as Error).message})`);
         }
         if (outputs === null || typeof outputs !== "object" || Array.isArray(outputs)) throw new UsageError(`--outputs ${outputsFile}: expected the JSON object printed by pulumi stack output --json`);
-        for (const [field, output] of FROM_OUTPUTS) {
+        for (const [field, output] of target === "relay" ? RELAY_FROM_OUTPUTS : FROM_OUTPUTS) {
             const value = outputs[output];
             if ((args as unknown as Record<string, unknown>)[field] === undefined && typeof value === "string" && value !== "[secret]") {
                 (args as unknown as Record<string, unknown>)[field] = value;
@@ -134,6 +156,10 @@ export function parseRedriveArgs(argv: string[], readFile: (path: string) => str
         if (!args.ruleArn && !args.apiDestinationArn) throw new UsageError("missing --rule-arn or --api-destination-arn (or --outputs with apiDestinationArn)");
     } else if (target === "aws") {
         need("queueUrl", "--queue-url", "awsDeadLetterQueueUrl");
+        need("busName", "--bus-name", "busName");
+    } else if (target === "relay") {
+        need("queueUrl", "--queue-url", "relayFailureQueueUrl");
+        need("table", "--table", "outboxTableName");
         need("busName", "--bus-name", "busName");
     } else {
         need("namespace", "--namespace", "serviceBusNamespaceFqdn");
@@ -163,6 +189,27 @@ export async function main(argv: string[], print: Print = (line) => console.log(
             return 2;
         }
         throw error;
+    }
+    if (args.target === "relay") {
+        const region = regionOf(args);
+        const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+        const { DynamoDBStreamsClient } = await import("@aws-sdk/client-dynamodb-streams");
+        const summary = await redriveRelayFailures({
+            sqs: new SQSClient({ region }),
+            queueUrl: args.queueUrl!,
+            streams: new DynamoDBStreamsClient({ region }),
+            dynamodb: new DynamoDBClient({ region }),
+            outboxTableName: args.table!,
+            eventBridge: new EventBridgeClient({ region }),
+            busName: args.busName!,
+            dryRun: args.dryRun,
+            max: args.max,
+            visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
+            pendingMarginMs: args.pendingMarginMinutes !== undefined ? args.pendingMarginMinutes * 60_000 : undefined,
+            serviceBusTier: args.serviceBusTier,
+            print,
+        });
+        return summary.kept > 0 || summary.unreadable > 0 ? 1 : 0;
     }
     if (args.target === "aws") {
         const region = regionOf(args);

@@ -61,6 +61,9 @@ describe("npm run local (tools/local-mesh.ts)", () => {
       lateCopies: { insideWindow: 2, beyondWindow: 1 },
       redisAgedMs: 15 * 86_400_000,
       claimsMetLiveLease: 4,
+      apiDestinationModes: {},
+      relayRedrive: { ranges: 0, parkedEvents: 0, parkedApplied: 0, parkedLost: 0, runs: 0, republished: 0, deleted: 0, left: 0 },
+      finalAnswerProblems: [],
     });
     const text = formatReport([run("claim-complete", 0), run("setnx-first", 2)], "npm run local -- --events 10 --seed 9 --baseline setnx-first");
     assert.match(text, /ours \(claim\/complete\)\s+baseline \(SET NX first\)/);

@@ -1,8 +1,11 @@
 import { strict as assert } from "assert";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import type { ApiDestinationModel, HttpOutcome } from "../../tools/sim/api-destination-model";
+import { ApiDestinationModel, HttpOutcome } from "../../tools/sim/api-destination-model";
 import { SimClock } from "../../tools/sim/clock";
+import { checkFinalAnswers, explainDeadLetter, explainParking } from "../../tools/sim/dead-letter-oracle";
 import { EventBridgeModel } from "../../tools/sim/eventbridge-model";
+import { onFailureMessage } from "../../tools/sim/stream-event-source";
+import { parseOnFailureRecord } from "../../tools/redrive/relay-range";
 import { FAULT_PROFILES } from "../../tools/sim/faults";
 import { MessageLockLostError, ServiceBusQueueModel } from "../../tools/sim/service-bus-model";
 
@@ -85,7 +88,7 @@ describe("simulation models (tools/sim)", () => {
           attempts.push(clock.elapsed());
           await clock.sleep(10);
           const status = answers.length > 1 ? answers.shift()! : answers[0];
-          return (status === 201 ? { status } : { status, reachedQueue: false }) as HttpOutcome;
+          return (status === 201 ? { status } : status === "rate-limited" ? { status, reachedQueue: false, retryAfterMs: 400 } : { status, reachedQueue: false }) as HttpOutcome;
         },
       } as unknown as ApiDestinationModel;
       const bus = new EventBridgeModel(
@@ -117,7 +120,7 @@ describe("simulation models (tools/sim)", () => {
         await bus.putEvents(new PutEventsCommand({ Entries: [entry("e2")] }));
         await settle(bus);
         assert.equal(attempts.length, 1);
-        assert.deepEqual(bus.deadLetters, [{ eventId: "e2", reason: `HTTP ${status} (not retried)`, attempts: 1 }]);
+        assert.deepEqual(bus.deadLetters.map(({ eventId, reason, attempts }) => ({ eventId, reason, attempts })), [{ eventId: "e2", reason: `HTTP ${status} (not retried)`, attempts: 1 }]);
       }
     });
 
@@ -143,6 +146,162 @@ describe("simulation models (tools/sim)", () => {
       const last = day.attempts[day.attempts.length - 1] - day.attempts[0];
       assert.ok(last > 12 * 3600_000 && last <= 86_400_000, `last attempt after ${last} ms`);
       assert.ok(Date.now() - wall < 2_000, `took ${Date.now() - wall} ms of wall time`);
+    });
+
+    it("sends an event whose connection is de-authorized to the DLQ at once, with CONNECTION_FAILURE", async () => {
+      const { bus, attempts } = busWith(["connection-deauthorized", 201]);
+      await bus.putEvents(new PutEventsCommand({ Entries: [entry("e6")] }));
+      await settle(bus);
+      assert.equal(attempts.length, 1);
+      assert.match(bus.deadLetters[0].reason, /^CONNECTION_FAILURE/);
+    });
+
+    it("holds an event back at the invocation rate limit without spending a retry attempt", async () => {
+      const { bus, attempts } = busWith(["rate-limited", "rate-limited", "rate-limited", 201], { maximumEventAgeMs: 86_400_000, maximumRetryAttempts: 0 });
+      await bus.putEvents(new PutEventsCommand({ Entries: [entry("e7")] }));
+      await settle(bus);
+      assert.equal(attempts.length, 4);
+      assert.deepEqual(bus.deadLetters, []);
+      assert.ok(attempts[1] - attempts[0] >= 400, "waits for the slot the limit names");
+      // ... but not past MaximumEventAge.
+      const old = busWith(["rate-limited"], { maximumEventAgeMs: 60_000, maximumRetryAttempts: 185 });
+      await old.bus.putEvents(new PutEventsCommand({ Entries: [entry("e8")] }));
+      await settle(old.bus);
+      assert.match(old.bus.deadLetters[0].reason, /^MaximumEventAgeExceeded \(last: rate-limited\)/);
+    });
+
+    it("refuses every PutEvents request during its outage window, then accepts again", async () => {
+      const target = { invoke: async () => ({ status: 201 }) } as unknown as ApiDestinationModel;
+      const bus = new EventBridgeModel(
+        clock,
+        1,
+        FAULT_PROFILES.none,
+        { eventBusName: "bus", ruleSources: ["com.example.orders"], retryPolicy: { maximumEventAgeMs: 86_400_000, maximumRetryAttempts: 185 }, region: "eu-west-1", account: "123456789012" },
+        target,
+        () => {},
+        (id) => id,
+        { putEventsOutage: { afterAccepted: 2, durationMs: 60_000 } },
+      );
+      await bus.putEvents(new PutEventsCommand({ Entries: [entry("a"), entry("b")] }));
+      await assert.rejects(bus.putEvents(new PutEventsCommand({ Entries: [entry("c")] })), { name: "InternalException" });
+      await clock.sleep(61_000);
+      const after = await bus.putEvents(new PutEventsCommand({ Entries: [entry("c")] }));
+      assert.equal(after.FailedEntryCount, 0);
+      assert.equal(bus.requestsRefusedByOutage, 1);
+    });
+  });
+
+  describe("API destination failure modes", () => {
+    const body = (id: string, extra = "") => JSON.stringify({ id: `pub-${id}`, detail: { metadata: { event_id: id }, pad: extra } });
+    const model = (modes: ConstructorParameters<typeof ApiDestinationModel>[6]) => {
+      const queue = new ServiceBusQueueModel(clock, 1_000, 10);
+      return { queue, api: new ApiDestinationModel(clock, 1, FAULT_PROFILES.none, queue, () => {}, (id) => id, modes) };
+    };
+
+    it("answers 403 QuotaExceeded to every send while the queue is full, systematically, and 201 after", async () => {
+      const { api, queue } = model({ queueFull: { afterEnqueued: 1, durationMs: 5_000 } });
+      assert.equal((await api.invoke(body("a"), "a")).status, 201);
+      for (const id of ["b", "c", "b"]) {
+        const outcome = await api.invoke(body(id), id);
+        assert.deepEqual([outcome.status, "cause" in outcome && outcome.cause], [403, "queue-full"]);
+      }
+      await clock.sleep(5_000);
+      assert.equal((await api.invoke(body("b"), "b")).status, 201);
+      assert.equal(queue.active, 2);
+      // The capacity form: full while the queue holds that many messages.
+      const small = model({ queueCapacityMessages: 1 });
+      assert.equal((await small.api.invoke(body("x"), "x")).status, 201);
+      assert.equal((await small.api.invoke(body("y"), "y")).status, 403);
+    });
+
+    it("answers 403 to a message above Service Bus's size on every attempt", async () => {
+      const { api, queue } = model({ maxMessageBytes: 1_000 });
+      for (let i = 0; i < 3; i++) assert.equal((await api.invoke(body("big", "x".repeat(1_000)), "big")).status, 403);
+      assert.equal((await api.invoke(body("small"), "small")).status, 201);
+      assert.equal(queue.active, 1);
+      assert.deepEqual(api.answersByEvent.get("big")!.map((a) => a.cause), ["message-too-large", "message-too-large", "message-too-large"]);
+    });
+
+    it("sends nothing through a de-authorized connection", async () => {
+      const { api, queue } = model({ connectionDeauthorized: { afterEnqueued: 0, durationMs: 2_000 } });
+      assert.equal((await api.invoke(body("a"), "a")).status, "connection-deauthorized");
+      assert.equal(queue.active, 0);
+      assert.equal(api.requests, 0);
+      await clock.sleep(2_000);
+      assert.equal((await api.invoke(body("a"), "a")).status, 201);
+    });
+
+    it("lets invocationRateLimitPerSecond requests through per second and names the wait for the rest", async () => {
+      const { api } = model({ invocationRateLimitPerSecond: 3 });
+      const outcomes = await clock.busy(Promise.all(["a", "b", "c", "d"].map((id) => api.invoke(body(id), id))));
+      const limited = outcomes.filter((o) => o.status === "rate-limited");
+      assert.equal(limited.length, 1);
+      const wait = (limited[0] as { retryAfterMs: number }).retryAfterMs;
+      assert.ok(wait > 0 && wait <= 1_000, `${wait}`);
+    });
+  });
+
+  describe("dead-letter oracle", () => {
+    const evidence = (answers: { status: HttpOutcome["status"]; at: number; publication: string; cause?: "queue-full" | "connection-deauthorized" | "drawn" }[]) => ({
+      retryPolicy: { maximumEventAgeMs: 86_400_000, maximumRetryAttempts: 185 },
+      maxDeliveryCount: 10,
+      relayMaximumRetryAttempts: 10,
+      answers: () => answers,
+      deliveries: () => [],
+      relayFailures: (id: string) => (id === "many" ? 11 : 3),
+    });
+
+    it("explains a 403 dead letter by the mode that answered it, and only by the publication's last answer", () => {
+      const e = evidence([{ status: 403, at: 1, publication: "p1", cause: "queue-full" }]);
+      assert.match(explainDeadLetter("EventBridge DLQ", { eventId: "e", reason: "HTTP 403 (not retried)", publication: "p1" }, e) ?? "", /queue full/);
+      assert.equal(explainDeadLetter("EventBridge DLQ", { eventId: "e", reason: "HTTP 403 (not retried)", publication: "p2" }, e), undefined);
+      assert.equal(explainDeadLetter("EventBridge DLQ", { eventId: "e", reason: "CONNECTION_FAILURE (connection de-authorized, not retried)", publication: "p1" }, e), undefined);
+      const deauth = evidence([{ status: "connection-deauthorized", at: 1, publication: "p1", cause: "connection-deauthorized" }]);
+      assert.ok(explainDeadLetter("EventBridge DLQ", { eventId: "e", reason: "CONNECTION_FAILURE (connection de-authorized, not retried)", publication: "p1" }, deauth));
+    });
+
+    it("fails a final answer that was retried, or that left no dead letter", () => {
+      const answers = new Map([
+        ["retried", [{ status: 403 as const, publication: "p1" }, { status: 201 as const, publication: "p1" }]],
+        ["dropped", [{ status: 403 as const, publication: "p2" }]],
+        ["fine", [{ status: 403 as const, publication: "p3" }]],
+        ["deauth", [{ status: "connection-deauthorized" as const, publication: "p4" }]],
+        ["retryable", [{ status: 503 as const, publication: "p5" }, { status: 201 as const, publication: "p5" }]],
+      ]);
+      const problems = checkFinalAnswers(answers, [
+        { eventId: "fine", reason: "HTTP 403 (not retried)", publication: "p3" },
+        { eventId: "deauth", reason: "CONNECTION_FAILURE (connection de-authorized, not retried)", publication: "p4" },
+      ]);
+      assert.deepEqual(problems, ["retried: retried after a final 403 (then 201)", "dropped: final 403 did not dead-letter the event (no dead letter)"]);
+    });
+
+    it("explains a parked range only when its first record failed past MaximumRetryAttempts", () => {
+      const e = evidence([]);
+      assert.ok(explainParking("many", e));
+      assert.equal(explainParking("few", e), undefined);
+    });
+  });
+
+  describe("stream mapping's on-failure message", () => {
+    it("is Lambda's documented record: ranges only, readable by the relay redrive, no event id", () => {
+      const message = onFailureMessage(
+        {
+          shardId: "shardId-1",
+          startSequenceNumber: "100",
+          endSequenceNumber: "250",
+          approximateArrivalOfFirstRecord: "2026-12-01T10:00:00Z",
+          approximateArrivalOfLastRecord: "2026-12-01T10:00:05Z",
+          batchSize: 7,
+          streamArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/outbox/stream/2026-12-01T00:00:00.000",
+          reason: "RetryAttemptsExhausted (partial batch failure)",
+        },
+        "arn:aws:lambda:eu-west-1:123456789012:function:relay",
+        new Date(0),
+      );
+      const parsed = parseOnFailureRecord(message);
+      assert.ok(parsed.ok);
+      assert.equal(parsed.info.startSequenceNumber, "100");
+      assert.doesNotMatch(message, /event_id|NewImage|Records/);
     });
   });
 });

@@ -10,7 +10,7 @@ import type { HandlerContract } from "../../tools/sim/ledger";
 /**
  * The seeded fault simulation of the whole event path (tools/sim/), as CI runs it: many seeds,
  * default faults, real DynamoDB Local and redis-server, models for EventBridge, the API destination
- * and Service Bus. SIM_SEEDS (default 20), SIM_EVENTS (default 500, to keep CI within its budget) and SIM_PARALLEL (default 4)
+ * and Service Bus. SIM_SEEDS (default 20), SIM_EVENTS (default 500; .ci/run sets the same, to keep CI within its budget) and SIM_PARALLEL (default 4)
  * scale it; SIM_SEED=<n> re-runs one seed.
  */
 const SEEDS = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : Array.from({ length: Number(process.env.SIM_SEEDS ?? 20) }, (_, i) => i + 1);
@@ -87,6 +87,8 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       assert.deepEqual(r.overlappingLeases, [], `two lease holders at once; ${summary(r)}`);
       assert.deepEqual(r.recordAudit, [], `idempotency records wrong at the end; ${summary(r)}`);
       assert.deepEqual(r.unexplainedDeadLetterIds, [], `healthy dead letters no fault explains; ${summary(r)}`);
+      assert.deepEqual(r.finalAnswerProblems, [], `final API destination answers mishandled; ${summary(r)}`);
+      assert.equal(r.relayRedrive.parkedLost, 0, `parked events the relay redrive did not deliver; ${summary(r)}`);
       assert.ok(r.passed, summary(r));
     }
     if (reports.length < 10) return; // one seed alone need not meet every fault
@@ -114,6 +116,10 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       "producer commit refused (business condition failed)",
       "API destination concurrent copy",
       "consumer slow handler (ends just inside its deadline)",
+      "PutEvents request refused (outage window: ranges parked)",
+      "API destination 403 QuotaExceeded (queue full)",
+      "API destination connection de-authorized (nothing sent)",
+      "API destination held back by the invocation rate limit",
     ]) {
       assert.ok(total(name) > 0, `fault '${name}' was never injected in ${reports.length} runs`);
     }
@@ -135,10 +141,12 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
     assert.ok(reports.some((r) => (r.effectReachedTwiceBy["copy after the dedupe window (measured)"] ?? 0) > 0), "no late copy beyond the window was processed again");
     // Leases really contended: copies met live leases, and every run had deliveries that gave up on one.
     assert.ok(reports.every((r) => r.claimsMetLiveLease > 0), "some run had no claim meet a live lease");
+    // Ranges were parked and the relay redrive (real code) delivered them.
+    assert.ok(reports.some((r) => r.relayRedrive.ranges > 0 && r.relayRedrive.runs > 0 && r.relayRedrive.parkedApplied > 0), "no range was parked and redriven");
   });
 
   it("with AOF always (appendfsync always), the Redis restart loses no record and excuses nothing", async () => {
-    const r = await run(SEEDS[0], "claim-complete", "conditional", Math.min(EVENTS, 1000), true);
+    const r = await run(SEEDS[0], "claim-complete", "conditional", Math.min(EVENTS, 300), true);
     assert.ok(r.injected["idempotency redis stopped and restarted"] === 1, summary(r));
     assert.equal(r.recordsLostInRestart, 0, summary(r));
     assert.equal(r.effectReachedTwiceBy["Redis restart lost the record (measured)"] ?? 0, 0, summary(r));
@@ -146,13 +154,13 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
   });
 
   it("the source design's SET NX consumer, same seed and faults, loses events and leaves poison out of the DLQ", async () => {
-    const r = await run(SEEDS[0], "setnx-first", "conditional", Math.min(EVENTS, 1000));
+    const r = await run(SEEDS[0], "setnx-first", "conditional", Math.min(EVENTS, 300));
     assert.ok(r.counts.lost > 0, `expected losses from the SET NX baseline; ${summary(r)}`);
     assert.equal(r.passed, false);
   });
 
   it("a handler whose effect is not conditional on the event id applies some effects twice (the documented residual risk), and the run fails", async () => {
-    const r = await run(SEEDS[0], "claim-complete", "plain", Math.min(EVENTS, 1000));
+    const r = await run(SEEDS[0], "claim-complete", "plain", Math.min(EVENTS, 300));
     assert.ok(r.counts.duplicateEffects > 0, `expected duplicate effects with a plain handler; ${summary(r)}`);
     assert.equal(r.counts.lost, 0, summary(r));
     assert.equal(r.passed, false);

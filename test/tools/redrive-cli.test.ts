@@ -49,8 +49,8 @@ describe("redrive command line", () => {
     });
 
     const bad: Array<[string[], RegExp]> = [
-        [[], /the first argument is aws or azure, got ""/],
-        [["gcp"], /the first argument is aws or azure, got "gcp"/],
+        [[], /the first argument is aws, azure or relay, got ""/],
+        [["gcp"], /the first argument is aws, azure or relay, got "gcp"/],
         [["aws"], /missing --queue-url \(or --outputs with awsDeadLetterQueueUrl\)/],
         [["aws", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q"], /missing --bus-name \(or --outputs with busName\)/],
         [["aws", "--replay", "yesterday", "today"], /--replay FROM: "yesterday" is not an ISO 8601 time/],

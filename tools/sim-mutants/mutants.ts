@@ -7,7 +7,7 @@
  * Lua scripts, one-line settle calls) because those files are being reshaped; re-anchor them when
  * the text moves.
  */
-export type MutantArea = "outbox writer" | "relay" | "store" | "consumer" | "stream mapping model" | "EventBridge model" | "Service Bus model";
+export type MutantArea = "outbox writer" | "relay" | "relay redrive" | "store" | "consumer" | "stream mapping model" | "EventBridge model" | "Service Bus model" | "simulation harness";
 
 export interface Mutant {
   id: string;
@@ -179,6 +179,48 @@ export const MUTANTS: readonly Mutant[] = [
     file: "tools/sim/eventbridge-model.ts",
     find: `new Set<HttpOutcome["status"]>([429, 500, 503, 401, "timeout", "answer-lost"])`,
     replace: `new Set<HttpOutcome["status"]>([429, 500, 401, "timeout", "answer-lost"])`,
+  },
+  {
+    id: "eventbridge-403-retried",
+    area: "EventBridge model",
+    bug: "a final 403 (queue full, message too large) retried as if transient",
+    file: "tools/sim/eventbridge-model.ts",
+    find: `new Set<HttpOutcome["status"]>([429, 500, 503, 401, "timeout", "answer-lost"])`,
+    replace: `new Set<HttpOutcome["status"]>([429, 500, 503, 401, 403, "timeout", "answer-lost"])`,
+  },
+  {
+    id: "eventbridge-403-treated-as-success",
+    area: "EventBridge model",
+    bug: "a 403 from Service Bus taken as delivered",
+    file: "tools/sim/eventbridge-model.ts",
+    find: `      if (outcome.status === 201) return;`,
+    replace: `      if (outcome.status === 201 || outcome.status === 403) return;`,
+  },
+  // ── relay redrive (tools/redrive/relay*.ts, run inside the simulation) ────────────────────
+  {
+    id: "redrive-relay-drops-range-start",
+    area: "relay redrive",
+    bug: "the relay redrive drops part of a parked range (off by one: its first record, the one that failed every retry)",
+    file: "tools/redrive/relay.ts",
+    find: `records = read.records;`,
+    replace: `records = read.records.slice(1);`,
+  },
+  {
+    id: "redrive-relay-deletes-before-republish",
+    area: "relay redrive",
+    bug: "the relay redrive deletes the parked range's message before its events were accepted",
+    file: "tools/redrive/relay.ts",
+    find: `const { refused, accepted } = await republishRecords(records, o);`,
+    replace: `await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: "0", ReceiptHandle: message.ReceiptHandle! }] }));
+                const { refused, accepted } = await republishRecords(records, o);`,
+  },
+  {
+    id: "parked-range-never-redriven",
+    area: "simulation harness",
+    bug: "a parked event counted as safe: the parked ranges never reach a redrive (caught only because a parked event counts as lost unless applied)",
+    file: "tools/sim/relay-redrive-wiring.ts",
+    find: `park: (message) => void sqs.send(message),`,
+    replace: `park: () => {},`,
   },
   {
     id: "servicebus-lock-expiry-not-redelivered",

@@ -261,6 +261,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       await follower.catchUp();
       return snapshotKeys(redis.client, idemPrefix);
     }).finally(() => consumerInFlight--);
+    const afterAt = clock.now();
     // Keys written between the snapshot and the stop count too: the observer saw those writes.
     const snapshotAt = restartAt;
     // Calls that may have written after the snapshot read the key: answered after it began, sent before the stop.
@@ -272,6 +273,11 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     const survived = (k: string): boolean => {
       const now = after.get(k)?.value;
       if (now === undefined) return false;
+      // Other workers run on while the snapshot is read: a call sent after the stop may already
+      // have rewritten the key (a copy re-claiming with the token its failed calls carried). What
+      // the key held before that is unknown, so it survived only if the same holder held it before.
+      const rewrite = observer.byKey(k).find((c) => c.sentAt > stoppedAt && c.repliedAt <= afterAt && WRITING_REPLIES.has(c.reply) && now.endsWith(c.token));
+      if (rewrite) return before.get(k)?.value.endsWith(rewrite.token) === true;
       const since = laterCalls(k).filter((c) => c.reply === "error" || WRITING_REPLIES.has(c.reply));
       if (since.length === 0) return now === before.get(k)?.value;
       return since.some((c) => now.endsWith(c.token) && recordState(now) === STATE_WRITTEN_BY[c.op]);

@@ -9,7 +9,8 @@ import { compareSequenceNumbers } from "../../runtime/relay";
 import type { ApiDestinationModel } from "./api-destination-model";
 import type { ConsumerStage } from "./consumer-wiring";
 import { eventIdOfBody } from "./consumer-wiring";
-import { DeadLetterPlace, explainDeadLetter } from "./dead-letter-oracle";
+import { checkFinalAnswers, DeadLetterPlace, explainDeadLetter, explainParking, modeOutcomes } from "./dead-letter-oracle";
+import type { RelayRedriveStage } from "./relay-redrive-wiring";
 import type { EventBridgeModel } from "./eventbridge-model";
 import { judgeLeases, RECORDED_COMPLETIONS } from "./lease-oracle";
 import type { LateCopies } from "./late-copies";
@@ -32,6 +33,7 @@ export interface RunRecord {
   workload: Workload;
   producer: Producer;
   relay: RelayStage;
+  redrive: RelayRedriveStage;
   bus: EventBridgeModel;
   apiDestination: ApiDestinationModel;
   queue: ServiceBusQueueModel;
@@ -77,23 +79,28 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
     deliveries: (messageId: string) => consumer.observedDeliveries.get(messageId) ?? [],
     relayFailures: (id: string) => relay.relayFailures.get(id) ?? 0,
   };
-  const addDead = (where: DeadLetterPlace, eventId: string | undefined, reason: string, messageId?: string) => {
+  const addDead = (where: DeadLetterPlace, eventId: string | undefined, reason: string, messageId?: string, publication?: string) => {
     const label = `${where}: ${reason}`;
     deadLettered[label] = (deadLettered[label] ?? 0) + 1;
     if (!eventId) return;
     dlqEvents.set(eventId, [...(dlqEvents.get(eventId) ?? []), reason]);
-    if (!poisonOf.has(eventId) && !explainDeadLetter(where, { eventId, reason, messageId }, evidence)) {
+    if (!poisonOf.has(eventId) && !explainDeadLetter(where, { eventId, reason, messageId, publication }, evidence)) {
       unexplainedDeadLetters.push(`${eventId} (${label})`);
     }
   };
   // The on-failure record carries a shard and a sequence range only (as Lambda's does); the events
-  // in it are the ones the harness saw in that range.
+  // in it are the ones the harness saw in that range. Parking must be explained, and it accounts
+  // for nothing: a parked event is lost unless the relay redrive got it applied.
+  const parked = new Set<string>();
   for (const range of relay.mapping.onFailure) {
     for (const [seq, id] of relay.eventOfSequence) {
-      if (compareSequenceNumbers(seq, range.startSequenceNumber) >= 0 && compareSequenceNumbers(seq, range.endSequenceNumber) <= 0) addDead("relay on-failure destination", id, range.reason);
+      if (compareSequenceNumbers(seq, range.startSequenceNumber) >= 0 && compareSequenceNumbers(seq, range.endSequenceNumber) <= 0) parked.add(id);
     }
+    const first = relay.eventOfSequence.get(range.startSequenceNumber) ?? "?";
+    if (!explainParking(first, evidence)) unexplainedDeadLetters.push(`${first} (relay on-failure destination: ${range.reason}, range of ${range.batchSize} parked early)`);
   }
-  for (const d of bus.deadLetters) addDead("EventBridge DLQ", d.eventId, d.reason);
+  for (const d of bus.deadLetters) addDead("EventBridge DLQ", d.eventId, d.reason, undefined, d.publication);
+  const finalAnswerProblems = checkFinalAnswers(apiDestination.answersByEvent, bus.deadLetters);
   for (const m of queue.deadLettered) addDead("Service Bus DLQ", eventIdOfBody(m.body), m.deadLetterReason ?? "?", m.messageId);
 
   const produced = [...committedAt.keys()];
@@ -180,6 +187,10 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
   if (phantoms.length > 0) failures.push(`${phantoms.length} events of refused commits were published or handled`);
   if (unexplainedDeadLetters.length > 0) failures.push(`${unexplainedDeadLetters.length} dead letters of healthy events that no injected fault explains`);
   if (unaccountedPoison.length > 0) failures.push(`${unaccountedPoison.length} poison events are not in a dead-letter queue with their reason`);
+  if (finalAnswerProblems.length > 0) failures.push(`${finalAnswerProblems.length} final API destination answers not handled as EventBridge documents, e.g. ${finalAnswerProblems[0]}`);
+  const lostSet = new Set(lost);
+  const fate = (id: string) => ((counts.applied.get(id) ?? 0) > 0 ? "applied" : dlqEvents.has(id) ? [...new Set(dlqEvents.get(id))].join(" + ") : lostSet.has(id) ? "LOST" : "unsettled");
+  const redriveRuns = r.redrive.runs;
   const wallMs = Date.now() - r.wallStart;
   return {
     seed: o.seed,
@@ -215,6 +226,7 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
       ...r.injected,
       "PutEvents request throttled": bus.requestsThrottled,
       "PutEvents entry failed (FailedEntryCount)": bus.entriesFailed,
+      "PutEvents request refused (outage window: ranges parked)": bus.requestsRefusedByOutage,
       ...Object.fromEntries(Object.entries(apiDestination.faultAnswers).map(([k, v]) => [`API destination ${k}`, v])),
     },
     latencyMs: { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
@@ -239,5 +251,17 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
     lateCopies: { insideWindow: r.lateCopies.insideWindow, beyondWindow: r.lateCopies.beyondWindow },
     redisAgedMs: consumer.redisAgedMs(),
     claimsMetLiveLease: observer.calls.filter((c) => c.op === "claim" && c.reply === "in-progress").length,
+    apiDestinationModes: modeOutcomes(apiDestination.answersByEvent, fate),
+    relayRedrive: {
+      ranges: relay.mapping.onFailure.length,
+      parkedEvents: parked.size,
+      parkedApplied: [...parked].filter((id) => (counts.applied.get(id) ?? 0) > 0).length,
+      parkedLost: [...parked].filter((id) => lostSet.has(id)).length,
+      runs: redriveRuns.length,
+      republished: redriveRuns.reduce((n, x) => n + x.republished, 0),
+      deleted: redriveRuns.reduce((n, x) => n + x.deleted, 0),
+      left: r.redrive.left(),
+    },
+    finalAnswerProblems: finalAnswerProblems.slice(0, 20),
   };
 }

@@ -12,6 +12,14 @@
  *   with the reason. AWS does not publish its backoff schedule: ours starts at 1 s, doubles, and
  *   is capped at 10 minutes, with jitter (an assumption, stated as such: with it, the default
  *   185 retries take about a day, matching the default 24-hour maximum age).
+ * - A de-authorized connection sends nothing; the event goes to the DLQ at once with
+ *   CONNECTION_FAILURE (see api-destination-model.ts for why this is the modelled outcome).
+ * - An attempt held back by the API destination's invocation rate limit is tried again when a slot
+ *   frees; it spends no retry attempt but counts against MaximumEventAgeInSeconds (the documented
+ *   risk of a low limit is events not delivered within the 24-hour window, hence the DLQ).
+ * - A PutEvents outage (BusFaults): every PutEvents request is refused for a window of simulated
+ *   time (a regional impairment, or the relay's role losing events:PutEvents), long enough for the
+ *   stream mapping to exhaust its retries and park ranges in the relay's on-failure destination.
  * The event the API destination POSTs is the EventBridge event itself (domain event in `detail`).
  */
 import { randomUUID } from "crypto";
@@ -19,7 +27,7 @@ import type { PutEventsCommand, PutEventsCommandOutput, PutEventsResultEntry } f
 import type { PutEventsPort } from "../../runtime/relay";
 import type { ApiDestinationModel, HttpOutcome } from "./api-destination-model";
 import type { Clock } from "./clock";
-import type { FaultProfile } from "./faults";
+import type { FaultProfile, FaultProfileName } from "./faults";
 import { draw } from "./random";
 
 export interface RetryPolicy {
@@ -31,6 +39,29 @@ export interface DeadLetter {
   eventId: string | undefined;
   reason: string;
   attempts: number;
+  /** The EventBridge event id of the publication that was given up on. */
+  publication: string;
+}
+
+/** A window in which every PutEvents request is refused, opened when `afterAccepted` entries were accepted. */
+export interface BusFaults {
+  putEventsOutage?: { afterAccepted: number; durationMs: number };
+}
+
+/**
+ * Longer than two rounds of the stream mapping's ten retries (about 2.5 simulated minutes each): the
+ * batch in flight when the window opens is parked with whatever it had published, and the next
+ * batch is refused from its first invocation to its last, so its range was never published at all.
+ */
+export const BUS_FAULTS: Record<FaultProfileName, BusFaults> = {
+  none: {},
+  default: { putEventsOutage: { afterAccepted: 100, durationMs: 8 * 60_000 } },
+  heavy: { putEventsOutage: { afterAccepted: 80, durationMs: 12 * 60_000 } },
+};
+
+export class InternalException extends Error {
+  override readonly name = "InternalException";
+  readonly $fault = "server";
 }
 
 const RETRYABLE_STATUSES = new Set<HttpOutcome["status"]>([429, 500, 503, 401, "timeout", "answer-lost"]);
@@ -50,7 +81,12 @@ export class EventBridgeModel {
   unmatched = 0;
   deliveriesInFlight = 0;
   targetAttempts = 0;
+  /** PutEvents requests refused by the outage window. */
+  requestsRefusedByOutage = 0;
+  /** Attempts held back by the invocation rate limit. */
+  heldByRateLimit = 0;
   private readonly sendsByEvent = new Map<string, number>();
+  private outageStart: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -61,7 +97,15 @@ export class EventBridgeModel {
     private readonly onAccepted: (eventId: string) => void,
     /** Stable name of an event for fault draws (its index), the same in every run of a seed. */
     private readonly keyOf: (eventId: string) => string = (id) => id,
+    private readonly busFaults: BusFaults = {},
   ) {}
+
+  private inOutage(now: number): boolean {
+    const outage = this.busFaults.putEventsOutage;
+    if (!outage) return false;
+    if (this.outageStart === undefined && this.entriesAccepted >= outage.afterAccepted) this.outageStart = now;
+    return this.outageStart !== undefined && now < this.outageStart + outage.durationMs;
+  }
 
   /** A PutEvents client for one relay invocation. */
   port(): PutEventsPort {
@@ -78,6 +122,10 @@ export class EventBridgeModel {
 
   async putEvents(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
     const entries = command.input.Entries ?? [];
+    if (this.inOutage(this.clock.now())) {
+      this.requestsRefusedByOutage++;
+      throw new InternalException("PutEvents refused (simulated outage window)");
+    }
     const ids = entries.map((e) => this.eventIdOf(e.Detail));
     const attempt = ids.map((id) => {
       const n = (this.sendsByEvent.get(id) ?? 0) + 1;
@@ -129,22 +177,38 @@ export class EventBridgeModel {
   private async deliver(body: string, eventId: string): Promise<void> {
     const policy = this.options.retryPolicy;
     const firstAttemptAt = this.clock.now();
+    const publication = String((JSON.parse(body) as { id: string }).id);
+    const giveUp = (reason: string, attempts: number) => this.deadLetters.push({ eventId, reason, attempts, publication });
     for (let attempt = 1; ; attempt++) {
       this.targetAttempts++;
       const outcome = await this.target.invoke(body, eventId);
       if (outcome.status === 201) return;
+      if (outcome.status === "rate-limited") {
+        this.heldByRateLimit++;
+        attempt--;
+        if (this.clock.now() + outcome.retryAfterMs - firstAttemptAt > policy.maximumEventAgeMs) {
+          giveUp("MaximumEventAgeExceeded (last: rate-limited)", attempt);
+          return;
+        }
+        await this.clock.sleep(outcome.retryAfterMs);
+        continue;
+      }
+      if (outcome.status === "connection-deauthorized") {
+        giveUp("CONNECTION_FAILURE (connection de-authorized, not retried)", attempt);
+        return;
+      }
       if (!RETRYABLE_STATUSES.has(outcome.status)) {
-        this.deadLetters.push({ eventId, reason: `HTTP ${outcome.status} (not retried)`, attempts: attempt });
+        giveUp(`HTTP ${outcome.status} (not retried)`, attempt);
         return;
       }
       if (attempt > policy.maximumRetryAttempts) {
-        this.deadLetters.push({ eventId, reason: `RetryAttemptsExhausted (last: ${outcome.status})`, attempts: attempt });
+        giveUp(`RetryAttemptsExhausted (last: ${outcome.status})`, attempt);
         return;
       }
       const ceiling = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 20));
       const delay = Math.round(ceiling * (0.5 + 0.5 * draw(this.seed, `backoff:${this.keyOf(eventId)}:${attempt}`)));
       if (this.clock.now() + delay - firstAttemptAt > policy.maximumEventAgeMs) {
-        this.deadLetters.push({ eventId, reason: `MaximumEventAgeExceeded (last: ${outcome.status})`, attempts: attempt });
+        giveUp(`MaximumEventAgeExceeded (last: ${outcome.status})`, attempt);
         return;
       }
       await this.clock.sleep(delay);

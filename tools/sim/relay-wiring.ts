@@ -28,13 +28,19 @@ export interface RelayWiringOptions {
   settings: { batchSize: number; batchWindowMs: number; maximumRetryAttempts: number };
   /** Sees every entry EventBridge accepted from the relay. */
   onPublished?: (entry: PutEventsRequestEntry) => void;
+  /** The mapping's on-failure destination (the relay redrive's queue). */
+  onFailureDestination?: (message: string) => void;
 }
 
 export interface RelayStage {
   mapping: StreamEventSourceMapping;
   /** Stream sequence number → event id, as the harness saw the records go by. */
   eventOfSequence: Map<string, string>;
-  /** Event id → failed relay invocations for its record, counted by the harness. */
+  /**
+   * Event id → relay invocations that included its record and did not succeed whole (a function
+   * error or any reported failure), counted by the harness. Lambda counts retries per batch, and a
+   * record after the lowest failure is retried although it may itself have been published.
+   */
   relayFailures: Map<string, number>;
   relayMaximumRetryAttempts: number;
 }
@@ -98,8 +104,9 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
         if (seq && id) eventOfSequence.set(seq, id);
       }
       const result = await invokeRelayOnce(event);
-      if (result.kind === "function-error") for (const r of event.Records) countRelayFailure(r.dynamodb?.Keys?.event_id?.S ?? "?");
-      else for (const fail of result.response.batchItemFailures) countRelayFailure(eventOfSequence.get(fail.itemIdentifier) ?? "?");
+      if (result.kind === "function-error" || result.response.batchItemFailures.length > 0) {
+        for (const r of event.Records) countRelayFailure(r.dynamodb?.Keys?.event_id?.S ?? "?");
+      }
       return result;
     });
   const relayMaximumRetryAttempts = w.settings.maximumRetryAttempts;
@@ -107,6 +114,7 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
     clock,
     streams: w.streams,
     streamArn: w.streamArn,
+    onFailureDestination: w.onFailureDestination,
     invoke: invokeRelay,
     sourceFinished: w.sourceFinished,
     batchSize: w.settings.batchSize,

@@ -51,6 +51,12 @@ export function formatReport(runs: SimulationReport[], command: string): string 
     lines.push("dead-lettered (messages, by queue and reason)");
     for (const reason of reasons) row(`  ${reason}`, runs.map((r) => r.deadLettered[reason] ?? 0));
   }
+  lines.push("relay on-failure destination (ranges only) and the relay redrive");
+  row("  ranges parked / events in them", runs.map((r) => `${r.relayRedrive.ranges} / ${r.relayRedrive.parkedEvents}`));
+  row("  parked events applied / LOST", runs.map((r) => `${r.relayRedrive.parkedApplied} / ${r.relayRedrive.parkedLost}`));
+  row("  redrive runs / events republished / deleted / left", runs.map((r) => `${r.relayRedrive.runs} / ${r.relayRedrive.republished} / ${r.relayRedrive.deleted} / ${r.relayRedrive.left}`));
+  lines.push(`API destination failure modes, where the events they hit ended up (${DESIGN_LABEL[first.consumer]}):`);
+  for (const [mode, outcome] of Object.entries(first.apiDestinationModes)) lines.push(`  ${mode}: ${outcome}`);
   lines.push("latency, commit to effect (simulated time)");
   for (const p of ["p50", "p90", "p99", "max"] as const) row(`  ${p}`, runs.map((r) => duration(r.latencyMs[p])));
   row("records the idempotency Redis restart lost (measured)", runs.map((r) => r.recordsLostInRestart));
@@ -77,6 +83,7 @@ export function formatReport(runs: SimulationReport[], command: string): string 
     if (r.unexplainedRepeats.length) lines.push(`  effect reached twice, unexplained, e.g.: ${r.unexplainedRepeats.slice(0, 5).join(", ")}`);
     if (r.unexplainedDeadLetterIds.length) lines.push(`  dead letters no fault explains, e.g.: ${r.unexplainedDeadLetterIds.slice(0, 5).join(", ")}`);
     if (r.unaccountedPoison.length) lines.push(`  poison not dead-lettered, e.g.: ${r.unaccountedPoison.slice(0, 5).join(", ")}`);
+    if (r.finalAnswerProblems.length) lines.push(`  final answers mishandled, e.g.: ${r.finalAnswerProblems.slice(0, 3).join("; ")}`);
     lines.push(`  reproduce with: ${command}`);
   }
   return lines.join("\n");

@@ -114,4 +114,10 @@ export interface SimulationReport {
   redisAgedMs: number;
   /** Claims Redis answered `in-progress` (measured): copies that met a live lease. */
   claimsMetLiveLease: number;
+  /** Per API destination failure mode: how many events it hit and where they ended up. */
+  apiDestinationModes: Record<string, string>;
+  /** The relay's parked ranges and what the relay redrive did (left: measured on the queue). */
+  relayRedrive: { ranges: number; parkedEvents: number; parkedApplied: number; parkedLost: number; runs: number; republished: number; deleted: number; left: number };
+  /** Final answers (403, de-authorized connection) retried or not dead-lettered. */
+  finalAnswerProblems: string[];
 }

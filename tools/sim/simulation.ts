@@ -14,12 +14,13 @@
  * runs the clock until the pipeline is drained.
  */
 import { randomUUID } from "crypto";
-import { ApiDestinationModel } from "./api-destination-model";
+import { API_DESTINATION_MODES, ApiDestinationModel } from "./api-destination-model";
 import { SimClock } from "./clock";
 import { wireConsumer } from "./consumer-wiring";
 import { countRun } from "./count";
-import { EventBridgeModel } from "./eventbridge-model";
+import { BUS_FAULTS, EventBridgeModel } from "./eventbridge-model";
 import { LateCopies } from "./late-copies";
+import { startRelayRedrive } from "./relay-redrive-wiring";
 import { wireRelay } from "./relay-wiring";
 import type { SimulationOptions, SimulationReport } from "./run-options";
 import { ServiceBusQueueModel } from "./service-bus-model";
@@ -54,7 +55,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const retryPolicy = o.retryPolicy ?? stack.retryPolicy;
   const dedupeWindowMs = o.dedupeWindowMs ?? stack.dedupeWindowMs;
   const queue = new ServiceBusQueueModel(clock, lockMs, maxDeliveryCount);
-  const apiDestination = new ApiDestinationModel(clock, seed, f, queue, (id) => delivered.add(id), keyOf);
+  const apiDestination = new ApiDestinationModel(clock, seed, f, queue, (id) => delivered.add(id), keyOf, API_DESTINATION_MODES[f.name]);
   const bus = new EventBridgeModel(
     clock,
     seed,
@@ -69,6 +70,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     apiDestination,
     (id) => published.add(id),
     keyOf,
+    BUS_FAULTS[f.name],
   );
 
   // ── stages ────────────────────────────────────────────────────────────────────────────────
@@ -89,6 +91,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     },
   });
   const lateCopies = new LateCopies({ clock, seed, rate: f.lateCopy, dedupeWindowMs, bus, keyOf });
+  const redrive = await startRelayRedrive({ clock, streams: o.streams, dynamodb: o.dynamodb, outboxTable: tables.outbox, bus, busName: "mesh-sim-bus" });
   const relay = wireRelay({
     seed,
     faults: f,
@@ -101,6 +104,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     sourceFinished: () => producerDone,
     settings: stack.relay,
     onPublished: (entry) => lateCopies.observe(entry),
+    onFailureDestination: redrive.park,
   });
   const consumer = wireConsumer({
     seed,
@@ -130,6 +134,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   let finished = false;
   let mappingDone = false;
   void mappingRun.then(() => (mappingDone = true));
+  void redrive.run(() => mappingDone).catch((error) => (failure = error));
   for (;;) {
     await sleepReal(25);
     o.onProgress?.({
@@ -142,7 +147,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     });
     failure ??= clock.error;
     if (failure) break;
-    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumer.inFlight() === 0 && lateCopies.pending === 0) {
+    if (producerDone && mappingDone && bus.deliveriesInFlight === 0 && queue.active === 0 && consumer.inFlight() === 0 && lateCopies.pending === 0 && redrive.idle()) {
       finished = true;
       break;
     }
@@ -152,6 +157,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   queue.close();
   clock.stop();
   await producer.close();
+  await redrive.close();
   if (failure) {
     await consumer.untrack();
     throw failure;
@@ -168,6 +174,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     workload,
     producer,
     relay,
+    redrive,
     bus,
     apiDestination,
     queue,

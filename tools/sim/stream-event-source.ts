@@ -9,8 +9,11 @@
  * - A function error (the invocation threw, crashed or timed out) fails the whole batch; with
  *   BisectBatchOnFunctionError the batch is split in two and each half retried (splitting does not
  *   count towards the retry quota).
- * - After MaximumRetryAttempts retries the batch is discarded and its metadata (shard, first and
- *   last sequence number) goes to the on-failure destination; the shard then moves on.
+ * - After MaximumRetryAttempts retries the batch is discarded and its metadata goes to the
+ *   on-failure destination in the shape Lambda documents (Lambda Developer Guide, "Retaining
+ *   discarded records for a DynamoDB event source": `DDBStreamBatchInfo` with shard id, first and
+ *   last sequence number, approximate arrival of the first and last record, batch size, stream
+ *   ARN); no record and no event id travels with it. The shard then moves on.
  * Assumptions, not documented by AWS and named here: a retry re-invokes the same records (Lambda
  * may refill the batch with newer records), and retries back off 0.5 s, doubling up to 30 s.
  */
@@ -31,8 +34,35 @@ export interface OnFailureRecord {
   shardId: string;
   startSequenceNumber: string;
   endSequenceNumber: string;
+  approximateArrivalOfFirstRecord: string;
+  approximateArrivalOfLastRecord: string;
   batchSize: number;
+  streamArn: string;
   reason: string;
+}
+
+/** The message Lambda sends to an SQS on-failure destination for a discarded stream batch. */
+export function onFailureMessage(r: OnFailureRecord, functionArn: string, at: Date): string {
+  return JSON.stringify({
+    requestContext: { requestId: `${r.shardId}-${r.startSequenceNumber}`, functionArn, condition: "RetryAttemptsExhausted", approximateInvokeCount: 1 },
+    responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: r.reason.includes("partial") ? undefined : "Unhandled" },
+    version: "1.0",
+    timestamp: at.toISOString(),
+    DDBStreamBatchInfo: {
+      shardId: r.shardId,
+      startSequenceNumber: r.startSequenceNumber,
+      endSequenceNumber: r.endSequenceNumber,
+      approximateArrivalOfFirstRecord: r.approximateArrivalOfFirstRecord,
+      approximateArrivalOfLastRecord: r.approximateArrivalOfLastRecord,
+      batchSize: r.batchSize,
+      streamArn: r.streamArn,
+    },
+  });
+}
+
+function arrivalOf(record: DynamoDBStreamRecord): string {
+  const seconds = record.dynamodb?.ApproximateCreationDateTime;
+  return new Date((seconds ?? 0) * 1000).toISOString().replace(/\.\d+Z$/, "Z");
 }
 
 export interface StreamEventSourceOptions {
@@ -47,6 +77,8 @@ export interface StreamEventSourceOptions {
   bisectBatchOnFunctionError?: boolean;
   /** The batching window: how long a shard waits after a batch that was not full. Default 250 ms. */
   pollIntervalMs?: number;
+  /** The on-failure destination: receives each discarded batch's message (onFailureMessage). */
+  onFailureDestination?: (message: string, record: OnFailureRecord) => void;
 }
 
 export class StreamEventSourceMapping {
@@ -154,13 +186,18 @@ export class StreamEventSourceMapping {
       }
       retries++;
       if (retries > this.maxRetries) {
-        this.onFailure.push({
+        const parked: OnFailureRecord = {
           shardId,
           startSequenceNumber: pending[0].dynamodb!.SequenceNumber!,
           endSequenceNumber: pending[pending.length - 1].dynamodb!.SequenceNumber!,
+          approximateArrivalOfFirstRecord: arrivalOf(pending[0]),
+          approximateArrivalOfLastRecord: arrivalOf(pending[pending.length - 1]),
           batchSize: pending.length,
+          streamArn: this.o.streamArn,
           reason: result.kind === "response" ? "RetryAttemptsExhausted (partial batch failure)" : `RetryAttemptsExhausted (${result.reason})`,
-        });
+        };
+        this.onFailure.push(parked);
+        this.o.onFailureDestination?.(onFailureMessage(parked, "arn:aws:lambda:eu-west-1:123456789012:function:mesh-sim-relay", new Date(this.o.clock.now())), parked);
         this.checkpoint(shardId, pending[pending.length - 1]);
         return;
       }
