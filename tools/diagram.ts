@@ -318,6 +318,6 @@ export function replaceReadmeDiagram(readme: string, stack: string, mermaid: str
     const [start, end] = README_MARKERS(stack);
     const from = readme.indexOf(start);
     const to = readme.indexOf(end);
-    if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} block`);
+    if (from < 0 || to < from) throw new Error(`the diagram page has no ${start} ... ${end} block`);
     return `${readme.slice(0, from)}${start}\n\`\`\`mermaid\n${mermaid}\n\`\`\`\n${readme.slice(to)}`;
 }

@@ -36,7 +36,7 @@ interface Options {
     policyConfig: PolicyPackConfig;
     /** Where the diagram goes (`<dir>/<stack>/mesh.md` and `mesh.svg`); undefined: not written. */
     diagramDir?: string;
-    /** Also replace the stack's diagram embedded in README.md. */
+    /** Also replace the stack's diagram embedded in docs/diagram.md (the README links it). */
     updateReadme: boolean;
     /** Fail on cloud-constraint violations that are listed as pending another change, too. */
     strictConstraints: boolean;
@@ -245,9 +245,9 @@ async function main(): Promise<void> {
         fs.writeFileSync(path.join(dir, "mesh.md"), meshDiagramMarkdown(mermaid, options.stack));
         written.push(path.relative(process.cwd(), path.join(dir, "mesh.md")));
         if (options.updateReadme) {
-            const readme = path.join(ROOT, "README.md");
+            const readme = path.join(ROOT, "docs", "diagram.md");
             fs.writeFileSync(readme, replaceReadmeDiagram(fs.readFileSync(readme, "utf8"), options.stack, mermaid));
-            written.push("README.md");
+            written.push("docs/diagram.md");
         }
         const svg = await meshDiagramSvg(mermaid);
         if (svg) {

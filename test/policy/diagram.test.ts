@@ -129,7 +129,7 @@ describe("the mesh diagram drawn by the preview", () => {
     });
 
     it("the README embeds the dev diagram, and shows nothing the program no longer creates", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const readme = fs.readFileSync(path.join(ROOT, "docs", "diagram.md"), "utf8");
         const match = /<!-- diagram:dev:start -->\n```mermaid\n([\s\S]*?)\n```\n<!-- diagram:dev:end -->/.exec(readme);
         assert.ok(match, "README has no dev diagram block");
         const embedded = match[1];
