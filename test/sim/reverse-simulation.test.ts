@@ -48,6 +48,7 @@ describe("reverse simulation (Azure → AWS) under seeded faults", function () {
       "handlerThrows",
       "consumerCrashBeforeEffect",
       "consumerCrashAfterEffect",
+      "handlerStalls",
     ];
     for (const kind of required) assert.ok((totals[kind] ?? 0) > 0, `fault ${kind} never fired: ${JSON.stringify(totals)}`);
     // The relay crashes must really have produced second publications the consumer then absorbed.

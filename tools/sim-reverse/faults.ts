@@ -22,6 +22,8 @@ export const RATES = {
   handlerThrows: 0.06,
   consumerCrashBeforeEffect: 0.008,
   consumerCrashAfterEffect: 0.012,
+  /** The handler stalls past the function timeout before its effect (a slow downstream): the invocation times out. */
+  handlerStalls: 0.01,
 } as const;
 
 export type FaultCounts = Record<
@@ -39,6 +41,7 @@ export type FaultCounts = Record<
   | "handlerThrows"
   | "consumerCrashBeforeEffect"
   | "consumerCrashAfterEffect"
+  | "handlerStalls"
   | "lambdaTimeouts",
   number
 >;
@@ -59,6 +62,7 @@ export function zeroCounts(): FaultCounts {
     handlerThrows: 0,
     consumerCrashBeforeEffect: 0,
     consumerCrashAfterEffect: 0,
+    handlerStalls: 0,
     lambdaTimeouts: 0,
   };
 }
@@ -77,9 +81,9 @@ export interface Measurements {
   /** `${messageId}|${receiveCount}` receives that an injected fault (or a measured Lambda timeout) failed, or whose delete the model lost. */
   faultedReceives: Set<string>;
   /**
-   * event id → repeats excused: the effect was applied in an invocation the harness then killed,
-   * and the idempotency record in DynamoDB Local (read by the harness right after the kill) was not
-   * completed. One excuse per such crash.
+   * event id → repeats excused: the effect was applied in an invocation that then died (killed by
+   * the harness, or past its timeout) before its own complete of the idempotency record was
+   * answered "completed". One excuse per such effect.
    */
   excusedRepeats: Map<string, number>;
 }

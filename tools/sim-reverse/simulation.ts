@@ -7,10 +7,11 @@
  * harness's own measurements.
  */
 import { randomBytes } from "crypto";
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Pool } from "pg";
 import { createConsumer } from "../../runtime/consumer";
 import { createDynamoDbIdempotencyStore, DynamoDbSender, idempotencyTableDefinition } from "../../runtime/dynamodb-idempotency-store";
+import type { IdempotencyStore } from "../../runtime/idempotency-store";
 import { DomainEvent } from "../../runtime/event";
 import type { Logger } from "../../runtime/logger";
 import { createPostgresOutboxRelay, createPostgresOutboxWriter, ensureOutboxSchema, PgQueryable } from "../../runtime/postgres-outbox";
@@ -249,13 +250,25 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   let inFlight = 0;
   let invocationNo = 0;
   const invoke = async (records: ReturnType<SqsQueueModel["receive"]>) => {
-    const life = new Life();
+    const start = Date.now();
+    const life = new Life(start + TIMING.functionTimeoutMs);
     const invocation = ++invocationNo;
     const effects: string[] = [];
     const pendingEffects: Promise<unknown>[] = [];
     let injectedCrash = false;
     const sender: DynamoDbSender = { send: ((command: never) => life.gate(() => options.dynamoDb.send(command))) as DynamoDbSender["send"] };
-    const store = createDynamoDbIdempotencyStore(sender, { tableName });
+    const realStore = createDynamoDbIdempotencyStore(sender, { tableName });
+    // Records this invocation itself completed (the answer reached it before it died).
+    const completedHere = new Set<string>();
+    const store: IdempotencyStore = {
+      claim: (id, leaseMs, token) => realStore.claim(id, leaseMs, token),
+      release: (id, token) => realStore.release(id, token),
+      complete: async (id, token) => {
+        const result = await realStore.complete(id, token);
+        if (result === "completed") completedHere.add(id);
+        return result;
+      },
+    };
     const consumer = createConsumer({
       store,
       logger: silentLogger(),
@@ -273,6 +286,11 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
           injectedCrash = true;
           life.kill();
           return new Promise<void>(() => undefined);
+        }
+        if (fires(RATES.handlerStalls, `stall|${key}`)) {
+          faults.handlerStalls++;
+          seen.faultedReceives.add(`${context.messageId}|${context.deliveryCount}`);
+          await sleep(TIMING.functionTimeoutMs + 100);
         }
         // A dead invocation (killed, or past its timeout) applies nothing more.
         if (life.killed) return new Promise<void>(() => undefined);
@@ -302,7 +320,6 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
           }),
       },
     });
-    const start = Date.now();
     const context = { getRemainingTimeInMillis: () => TIMING.functionTimeoutMs - (Date.now() - start) };
     const event = {
       Records: records.map((m) => ({ messageId: m.messageId, receiptHandle: m.receiptHandle, body: m.body, attributes: { ApproximateReceiveCount: String(m.receiveCount) } })),
@@ -315,16 +332,15 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
       result = "error";
     }
     if (result === DEAD || result === "timeout" || result === "error") {
-      if (result === "timeout") faults.lambdaTimeouts++;
+      if (result === "timeout" || (result === DEAD && !injectedCrash)) faults.lambdaTimeouts++;
       life.kill();
       // The whole batch comes back after the visibility timeout; every one of its receives failed by a fault.
       for (const m of records) seen.faultedReceives.add(`${m.messageId}|${m.receiveCount}`);
       await Promise.all(pendingEffects);
-      for (const id of effects) {
-        const item = await options.dynamoDb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: id } }, ConsistentRead: true }));
-        if (item.Item?.state?.S !== "done") seen.excusedRepeats.set(id, (seen.excusedRepeats.get(id) ?? 0) + 1);
-      }
-      void injectedCrash;
+      // An effect applied here that this invocation never saw completed may be applied again by the
+      // redelivery: one excuse per such effect. (Reading the record's state instead would miss the
+      // case where another invocation completed it after this one's lease ran out.)
+      for (const id of effects) if (!completedHere.has(id)) seen.excusedRepeats.set(id, (seen.excusedRepeats.get(id) ?? 0) + 1);
       void invocation;
       return;
     }
