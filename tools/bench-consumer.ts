@@ -11,12 +11,12 @@
  * idempotency overhead alone. A script that prints figures, not a timed test.
  */
 import { AsyncLocalStorage } from "async_hooks";
-import { randomUUID } from "crypto";
 import Redis from "ioredis";
 import { createConsumer, ConsumerMessage, Settlement } from "../runtime/consumer";
 import { createRedisIdempotencyStore, CONSUMER_REDIS_OPTIONS } from "../runtime/idempotency-store";
 import { createNaiveSetNxConsumer } from "../runtime/naive-setnx-consumer";
 import { silentLogger } from "../runtime/logger";
+import { makeStream as makeMessageStream, median, type StreamMessage } from "./bench/stream";
 import { startRedisServer } from "./local-servers/redis-server";
 
 const IN_FLIGHT = 16;
@@ -31,50 +31,9 @@ interface Tally {
 }
 const perMessage = new AsyncLocalStorage<Tally>();
 
-/** Seeded PRNG (mulberry32) so every run benchmarks the same stream. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function envelopeBody(eventId: string): string {
-  const timestamp = new Date().toISOString();
-  return JSON.stringify({
-    version: "0",
-    id: randomUUID(),
-    "detail-type": "OrderPlaced",
-    source: "com.example.orders",
-    account: "123456789012",
-    time: timestamp,
-    region: "eu-west-1",
-    resources: [],
-    detail: {
-      metadata: { event_id: eventId, type: "OrderPlaced", source: "com.example.orders", timestamp, schema_version: "1.0" },
-      data: { orderId: eventId.slice(0, 8), amountCents: 1299, lines: [{ sku: "A-1", qty: 2 }] },
-    },
-  });
-}
-
 /** A message stream: `duplicateShare` of the messages repeat an event seen at least MIN_DUPLICATE_DISTANCE earlier. */
-function makeStream(count: number, duplicateShare: number, seed: number): { body: string; duplicate: boolean }[] {
-  const random = prng(seed);
-  const stream: { body: string; eventId: string; duplicate: boolean }[] = [];
-  for (let i = 0; i < count; i++) {
-    if (i >= MIN_DUPLICATE_DISTANCE && random() < duplicateShare) {
-      const original = stream[Math.floor(random() * (i - MIN_DUPLICATE_DISTANCE))];
-      stream.push({ body: envelopeBody(original.eventId), eventId: original.eventId, duplicate: true });
-    } else {
-      const eventId = randomUUID();
-      stream.push({ body: envelopeBody(eventId), eventId, duplicate: false });
-    }
-  }
-  return stream;
+function makeStream(count: number, duplicateShare: number, seed: number): StreamMessage[] {
+  return makeMessageStream({ events: count, duplicateShare, minDuplicateDistance: MIN_DUPLICATE_DISTANCE, seed, source: "com.example.orders" });
 }
 
 type Handle = (message: ConsumerMessage, settle: Settlement) => Promise<{ kind: string }>;
@@ -133,10 +92,6 @@ async function run(handle: Handle, stream: { body: string; duplicate: boolean }[
   return { seconds, perSecond: stream.length / seconds, roundTrips, byKind, serverTopLevel: serverAfter - serverBefore, redeliveries };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 async function main(): Promise<void> {
   const server = await startRedisServer();

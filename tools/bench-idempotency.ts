@@ -29,6 +29,7 @@ import { createConsumer, type ConsumerMessage, type Settlement } from "../runtim
 import { createDynamoDbIdempotencyStore, idempotencyTableDefinition } from "../runtime/dynamodb-idempotency-store";
 import { DEFAULT_DEDUPE_WINDOW_MS } from "../runtime/idempotency-store";
 import { silentLogger } from "../runtime/logger";
+import { makeStream as makeMessageStream, median, quantile, type StreamMessage } from "./bench/stream";
 import { startDynamoDbLocal, type DynamoDbLocal } from "./local-servers/dynamodb-local";
 
 export interface BenchOptions {
@@ -85,57 +86,11 @@ export interface BenchResult {
     ratios: { consumerCore: number; storeDirect: number };
 }
 
-/** Seeded PRNG (mulberry32): every side and every run sees the same stream. */
-function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-function envelopeBody(eventId: string): string {
-    const timestamp = new Date().toISOString();
-    return JSON.stringify({
-        version: "0",
-        id: randomUUID(),
-        "detail-type": "OrderPlaced",
-        source: "mesh.azure.orders",
-        account: "123456789012",
-        time: timestamp,
-        region: "eu-west-1",
-        resources: [],
-        detail: {
-            metadata: { event_id: eventId, type: "OrderPlaced", source: "mesh.azure.orders", timestamp, schema_version: "1.0" },
-            data: { orderId: eventId.slice(0, 8), amountCents: 1299, lines: [{ sku: "A-1", qty: 2 }] },
-        },
-    });
-}
-
-interface Message {
-    body: string;
-    eventId: string;
-    duplicate: boolean;
-}
+type Message = StreamMessage;
 
 /** `duplicateShare` of the messages repeat an event seen at least 4 × inFlight messages earlier (retries and replays come late). */
 export function makeStream(options: Pick<BenchOptions, "events" | "inFlight" | "duplicateShare" | "seed">): Message[] {
-    const random = prng(options.seed);
-    const distance = 4 * options.inFlight;
-    const stream: Message[] = [];
-    for (let i = 0; i < options.events; i++) {
-        if (i >= distance && random() < options.duplicateShare) {
-            const original = stream[Math.floor(random() * (i - distance))];
-            stream.push({ body: envelopeBody(original.eventId), eventId: original.eventId, duplicate: true });
-        } else {
-            const eventId = randomUUID();
-            stream.push({ body: envelopeBody(eventId), eventId, duplicate: false });
-        }
-    }
-    return stream;
+    return makeMessageStream({ ...options, minDuplicateDistance: 4 * options.inFlight, source: "mesh.azure.orders" });
 }
 
 interface Tally {
@@ -352,9 +307,7 @@ async function runRound(side: Side, ddb: DynamoDbLocal, stream: Message[], inFli
         latenciesMs, calls, byOperation: prepared.byOperation, redeliveries: calls.again.length, appliedOnce, appliedTwice, neverApplied, uniqueEvents: unique.size, effects: [...effects.values()].reduce((a, b) => a + b, 0) };
 }
 
-const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 
 /** Runs every side on the same stream, `rounds` times in alternating order, against one DynamoDB Local. */
 export async function runIdempotencyBench(ddb: DynamoDbLocal, options: BenchOptions = DEFAULT_BENCH_OPTIONS): Promise<BenchResult> {
