@@ -117,11 +117,13 @@ export class StreamEventSourceMapping {
       const finishedBefore = this.o.sourceFinished();
       if (this.shards === undefined) {
         const description = await clock.busy(this.o.streams.send(new DescribeStreamCommand({ StreamArn: this.o.streamArn })));
-        this.shards = (description.StreamDescription?.Shards ?? []).map((shard) => shard.ShardId!);
+        const shards = (description.StreamDescription?.Shards ?? []).map((shard) => shard.ShardId!);
+        // A stream with no shard yet is described again at the next poll.
+        this.shards = shards.length > 0 ? shards : undefined;
       }
       let read = 0;
       let failedReads = 0;
-      for (const shardId of this.shards) {
+      for (const shardId of this.shards ?? []) {
         const records = await clock.busy(() => this.read(shardId));
         if (records === undefined) {
           failedReads++;
