@@ -239,6 +239,20 @@ describe("simulation models (tools/sim)", () => {
       const wait = (limited[0] as { retryAfterMs: number }).retryAfterMs;
       assert.ok(wait > 0 && wait <= 1_000, `${wait}`);
     });
+
+    it("gives a held-back attempt the first free slot, first come first served: a later arrival does not take it", async () => {
+      const { api } = model({ invocationRateLimitPerSecond: 1 });
+      const statusOf = (o: HttpOutcome) => (o.status === "rate-limited" ? `rate-limited ${o.retryAfterMs > 1_000 ? "later" : "next"}` : String(o.status));
+      const first = await clock.busy(Promise.all(["a", "b", "c"].map((id) => api.invoke(body(id), id))));
+      // a sends now; b is given the next second's slot and c the one after (not: both told "next second").
+      assert.deepEqual(first.map(statusOf), ["201", "rate-limited next", "rate-limited later"]);
+      await clock.sleep((first[1] as { retryAfterMs: number }).retryAfterMs);
+      // d arrives in b's second before b comes back: that slot is b's.
+      assert.equal((await api.invoke(body("d"), "d")).status, "rate-limited");
+      assert.equal((await api.invoke(body("b"), "b")).status, 201);
+      // c coming back early is told to wait for its own slot still.
+      assert.equal((await api.invoke(body("c"), "c")).status, "rate-limited");
+    });
   });
 
   describe("dead-letter oracle", () => {

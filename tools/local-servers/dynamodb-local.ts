@@ -28,6 +28,9 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   const proc = await spawnManaged({
     command: "java",
     args: [
+      // The client JIT only: DynamoDB Local starts in about half the time and is fast from its first
+      // request (measured: docs/simulation.md "Speed"); runs here are too short for C2 to pay off.
+      "-XX:TieredStopAtLevel=1",
       `-Djava.library.path=${path.join(emulator, "DynamoDBLocal_lib")}`,
       "-jar",
       path.join(emulator, "DynamoDBLocal.jar"),

@@ -131,7 +131,11 @@ export function checkFinalAnswers(
   const problems: string[] = [];
   for (const [eventId, answers] of answersByEvent) {
     const byPublication = new Map<string, Answer["status"][]>();
-    for (const a of answers) byPublication.set(a.publication, [...(byPublication.get(a.publication) ?? []), a.status]);
+    for (const a of answers) {
+      const statuses = byPublication.get(a.publication);
+      if (statuses) statuses.push(a.status);
+      else byPublication.set(a.publication, [a.status]);
+    }
     for (const [publication, statuses] of byPublication) {
       const index = statuses.findIndex(isFinal);
       if (index < 0) continue;
