@@ -107,6 +107,8 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
   // does not pass the message id or delivery count to the handler.
   const plans = new AsyncLocalStorage<DeliveryPlan>();
   const runsByEvent = new Map<string, HandlerRun[]>();
+  /** Per event: until when the lease of a holder whose instance shut down may still be live. */
+  const deadHolderUntil = new Map<string, number>();
   let effectsSeen = 0;
   const handler: BusinessHandler = async (event, ctx) => {
     const eventId = event.metadata.event_id;
@@ -119,6 +121,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       // delivered again at once, to another instance) and the process is gone before the handler
       // gets any further. Its lease stays until it expires.
       inject("consumer instance shutdown (host abandoned the message mid-run)");
+      deadHolderUntil.set(eventId, clock.now() + lockMs);
       plan.hostAbandons();
       plan.crash();
       return never();
@@ -261,7 +264,9 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       crashed,
     ]);
     await host.run(received, invocation);
-    contended ||= (inFlightEvents.get(eventId) ?? 0) > 1;
+    // A holder whose instance shut down is gone, but its lease lives on: a delivery that ends before
+    // that lease could have expired met it (the injected shutdown explains its failure).
+    contended ||= (inFlightEvents.get(eventId) ?? 0) > 1 || (deadHolderUntil.get(eventId) ?? 0) >= clock.now();
     const seen = observedDeliveries.get(m.messageId) ?? [];
     seen.push({ fault, outcome: outcomeKind, contended, duringRedisRestart: downBefore || redisDown || redisRestarts !== restartsBefore });
     observedDeliveries.set(m.messageId, seen);
