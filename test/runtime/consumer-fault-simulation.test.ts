@@ -47,6 +47,12 @@ interface SimulationResult {
   lost: string[];
   duplicated: string[];
   crashedAfterEffect: Set<string>;
+  /**
+   * Events with an effect applied after its delivery's message lock had run out (measured on the
+   * queue's lock, wall clock): the lease is never longer than the lock, so another worker could
+   * legitimately claim it. On a loaded machine a stalled event loop puts a run there.
+   */
+  appliedAfterLock: Set<string>;
   deadLettered: number;
   faults: Record<Fault, number>;
 }
@@ -65,9 +71,14 @@ async function simulate(seed: number, makeHandle: (handler: BusinessHandler) => 
 
   const effects = new Map<string, number>();
   const crashedAfterEffect = new Set<string>();
+  const appliedAfterLock = new Set<string>();
   const faults = { none: 0, "throw-before-effect": 0, "crash-before-effect": 0, "crash-after-effect": 0, "overrun-deadline": 0, "lock-lost-on-complete": 0 };
   // The delivery's fault travels to the handler through this map (keyed by messageId).
-  const faultOf = new Map<string, { fault: Fault; crashed: () => void }>();
+  const faultOf = new Map<string, { fault: Fault; crashed: () => void; lockedUntil: number }>();
+  const applyEffect = (eventId: string, lockedUntil: number) => {
+    effects.set(eventId, (effects.get(eventId) ?? 0) + 1);
+    if (Date.now() > lockedUntil) appliedAfterLock.add(eventId);
+  };
 
   const handler: BusinessHandler = async (event, ctx) => {
     const plan = faultOf.get(ctx.messageId!)!;
@@ -79,7 +90,7 @@ async function simulate(seed: number, makeHandle: (handler: BusinessHandler) => 
         plan.crashed();
         return never;
       case "crash-after-effect":
-        effects.set(event.metadata.event_id, (effects.get(event.metadata.event_id) ?? 0) + 1);
+        applyEffect(event.metadata.event_id, plan.lockedUntil);
         crashedAfterEffect.add(event.metadata.event_id);
         plan.crashed();
         return never;
@@ -88,7 +99,7 @@ async function simulate(seed: number, makeHandle: (handler: BusinessHandler) => 
         await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
         return;
       default:
-        effects.set(event.metadata.event_id, (effects.get(event.metadata.event_id) ?? 0) + 1);
+        applyEffect(event.metadata.event_id, plan.lockedUntil);
     }
   };
   const handle = makeHandle(handler);
@@ -106,7 +117,7 @@ async function simulate(seed: number, makeHandle: (handler: BusinessHandler) => 
       const messageId = `${m.index}#${m.deliveryCount}`;
       let crashed!: () => void;
       const crash = new Promise<void>((r) => (crashed = r));
-      faultOf.set(messageId, { fault, crashed });
+      faultOf.set(messageId, { fault, crashed, lockedUntil: delivery.lockedUntil.getTime() });
       const settle: Settlement = {
         complete: async () => {
           if (fault === "lock-lost-on-complete") throw new Error("MessageLockLost (injected)");
@@ -132,6 +143,7 @@ async function simulate(seed: number, makeHandle: (handler: BusinessHandler) => 
     lost: ids.filter((id) => (effects.get(id) ?? 0) === 0),
     duplicated: ids.filter((id) => (effects.get(id) ?? 0) > 1),
     crashedAfterEffect,
+    appliedAfterLock,
     deadLettered: queue.messages.filter((m) => m.state === "dead").length,
     faults,
   };
@@ -164,12 +176,14 @@ describe("runtime/consumer fault simulation (seeded, real redis-server)", functi
         });
         return (m, s) => consumer.handle(m, s);
       });
-      const summary = `seed ${seed} (re-run with SIM_SEED=${seed}): ${JSON.stringify({ ...result, crashedAfterEffect: result.crashedAfterEffect.size })}`;
+      const summary = `seed ${seed} (re-run with SIM_SEED=${seed}): ${JSON.stringify({ ...result, crashedAfterEffect: result.crashedAfterEffect.size, appliedAfterLock: [...result.appliedAfterLock] })}`;
       assert.ok(result.faults["throw-before-effect"] > 0 && result.faults["crash-before-effect"] > 0 && result.faults["overrun-deadline"] > 0, `faults were injected; ${summary}`);
       assert.deepEqual(result.lost, [], `lost events; ${summary}`);
       if (process.env.SIM_VERBOSE) console.log(summary);
-      const unexplained = result.duplicated.filter((id) => !result.crashedAfterEffect.has(id));
-      assert.deepEqual(unexplained, [], `duplicated effects without a crash between effect and completion; ${summary}`);
+      // Excused: a crash between effect and completion, or a run that applied its effect after its
+      // message lock (so its lease) had run out, measured; both are the consumer's documented windows.
+      const unexplained = result.duplicated.filter((id) => !result.crashedAfterEffect.has(id) && !result.appliedAfterLock.has(id));
+      assert.deepEqual(unexplained, [], `duplicated effects without a crash between effect and completion or an effect after the lock ran out; ${summary}`);
     });
   }
 

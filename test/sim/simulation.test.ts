@@ -120,6 +120,9 @@ describe("fault simulation of the whole event path (tools/sim)", function () {
       "API destination 403 QuotaExceeded (queue full)",
       "API destination connection de-authorized (nothing sent)",
       "API destination held back by the invocation rate limit",
+      "relay timed out mid-batch (function error)",
+      "consumer dependency not ready (handler refused)",
+      "consumer instance shutdown (host abandoned the message mid-run)",
     ]) {
       assert.ok(total(name) > 0, `fault '${name}' was never injected in ${reports.length} runs`);
     }

@@ -23,11 +23,13 @@ import type { ConsumerDesign, IdempotencyRedis } from "./run-options";
 import { MessageLockLostError, ReceivedMessage, ServiceBusQueueModel } from "./service-bus-model";
 import { observeStore, snapshotKeys, StoreObserver } from "./store-observer";
 
-type ConsumerFault = "none" | "handler-throws" | "crash-before-effect" | "crash-after-effect" | "stall-past-lease" | "settle-fails";
+type ConsumerFault = "none" | "handler-throws" | "crash-before-effect" | "crash-after-effect" | "stall-past-lease" | "settle-fails" | "dependency-not-ready" | "abandoned-at-shutdown";
 
 interface DeliveryPlan {
   fault: ConsumerFault;
   crash: () => void;
+  /** The host abandons this delivery's message (its instance is shutting down). */
+  hostAbandons: () => void;
   honoursAbort: boolean;
   latencyMs: number;
   slow: boolean;
@@ -105,6 +107,8 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
   // does not pass the message id or delivery count to the handler.
   const plans = new AsyncLocalStorage<DeliveryPlan>();
   const runsByEvent = new Map<string, HandlerRun[]>();
+  /** Per event: until when the lease of a holder whose instance shut down may still be live. */
+  const deadHolderUntil = new Map<string, number>();
   let effectsSeen = 0;
   const handler: BusinessHandler = async (event, ctx) => {
     const eventId = event.metadata.event_id;
@@ -112,10 +116,23 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     const plan = plans.getStore();
     if ((event.data as { refuse?: boolean }).refuse) throw new Error(`business rule refuses order line of event ${eventId}`);
     if (plan) await clock.sleep(plan.latencyMs);
+    if (plan?.fault === "abandoned-at-shutdown") {
+      // The instance shuts down while the handler runs: the host abandons the message (it is
+      // delivered again at once, to another instance) and the process is gone before the handler
+      // gets any further. Its lease stays until it expires.
+      inject("consumer instance shutdown (host abandoned the message mid-run)");
+      deadHolderUntil.set(eventId, clock.now() + lockMs);
+      plan.hostAbandons();
+      plan.crash();
+      return never();
+    }
     if (plan?.slow) await clock.sleep(Math.max(0, ctx.deadline.getTime() - clock.now() - 1_000));
     switch (plan?.fault) {
       case "handler-throws":
         throw new Error("injected: downstream dependency refused");
+      case "dependency-not-ready":
+        inject("consumer dependency not ready (handler refused)");
+        throw new Error(`injected: the downstream has not caught up with event ${eventId} yet`);
       case "crash-before-effect":
         plan.crash();
         return never();
@@ -175,6 +192,7 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       ["crash-after-effect", f.crashAfterEffect],
       ["stall-past-lease", f.stallPastLease],
       ["settle-fails", f.settleFails],
+      ["abandoned-at-shutdown", f.abandonedAtShutdown],
     ];
     for (const [fault, p] of table) {
       if (r < p) return fault;
@@ -182,13 +200,23 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     }
     return "none";
   };
+  // A lagging downstream refuses the first k deliveries of each message of some events (k from 2 to
+  // MaxDeliveryCount − 2): each failure is abandoned and redelivered at once, so these messages
+  // climb towards MaxDeliveryCount and still succeed.
+  const notReadyFor = (eventId: string): number => {
+    if (draw(seed, `not-ready:${keyOf(eventId)}`) >= f.dependencyNotReady) return 0;
+    const most = Math.max(2, queue.maxDeliveryCount - 2);
+    return 2 + Math.floor(draw(seed, `not-ready-k:${keyOf(eventId)}`) * (most - 1));
+  };
   const deliverOne = async (received: ReceivedMessage): Promise<void> => {
     const m = received.message;
     const eventId = eventIdOfBody(m.body);
     const n = (deliveriesByEvent.get(eventId) ?? 0) + 1;
     deliveriesByEvent.set(eventId, n);
-    const fault = consumerFault(eventId, n);
-    if (fault !== "none") inject(`consumer ${fault}`);
+    const drawn = consumerFault(eventId, n);
+    const fault: ConsumerFault = drawn === "none" && m.deliveryCount <= notReadyFor(eventId) ? "dependency-not-ready" : drawn;
+    // These two are counted where they fire (in the handler), not when drawn.
+    if (fault !== "none" && fault !== "dependency-not-ready" && fault !== "abandoned-at-shutdown") inject(`consumer ${fault}`);
     inFlightEvents.set(eventId, (inFlightEvents.get(eventId) ?? 0) + 1);
     let contended = (inFlightEvents.get(eventId) ?? 0) > 1;
     const restartsBefore = redisRestarts;
@@ -201,7 +229,14 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
     const slow = draw(seed, `slow:${keyOf(eventId)}`) < f.slowHandler;
     const latencyMs = Math.floor(draw(seed, `latency:${keyOf(eventId)}:${n}`) * f.handlerLatencyMs);
     if (slow) inject("consumer slow handler (ends just inside its deadline)");
-    const plan: DeliveryPlan = { fault, crash, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5, latencyMs, slow };
+    const hostAbandons = () => {
+      try {
+        queue.abandon(received);
+      } catch {
+        // the lock was already lost: the message is on its way back anyway
+      }
+    };
+    const plan: DeliveryPlan = { fault, crash, hostAbandons, honoursAbort: draw(seed, `honours-abort:${keyOf(eventId)}:${n}`) < 0.5, latencyMs, slow };
     const settle: Settlement = {
       complete: async () => {
         if (fault === "settle-fails") throw new MessageLockLostError("MessageLockLost (injected)");
@@ -229,7 +264,9 @@ export function wireConsumer(w: ConsumerWiringOptions): ConsumerStage {
       crashed,
     ]);
     await host.run(received, invocation);
-    contended ||= (inFlightEvents.get(eventId) ?? 0) > 1;
+    // A holder whose instance shut down is gone, but its lease lives on: a delivery that ends before
+    // that lease could have expired met it (the injected shutdown explains its failure).
+    contended ||= (inFlightEvents.get(eventId) ?? 0) > 1 || (deadHolderUntil.get(eventId) ?? 0) >= clock.now();
     const seen = observedDeliveries.get(m.messageId) ?? [];
     seen.push({ fault, outcome: outcomeKind, contended, duringRedisRestart: downBefore || redisDown || redisRestarts !== restartsBefore });
     observedDeliveries.set(m.messageId, seen);

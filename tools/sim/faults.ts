@@ -19,6 +19,12 @@ export interface FaultProfile {
   businessConflict: number;
   /** Relay: PutEvents accepted the request, then the invocation died before returning (a function error). */
   relayCrashAfterPutEvents: number;
+  /**
+   * Relay, per invocation: the function times out ("Task timed out") part-way through its batch, before
+   * one of its PutEvents requests (drawn): the requests before it were published, the rest were not.
+   * A function error: the mapping bisects the batch (BisectBatchOnFunctionError).
+   */
+  relayTimeoutMidBatch: number;
   /** EventBridge: the whole PutEvents request is throttled (ThrottlingException). */
   putEventsThrottle: number;
   /** EventBridge: one entry fails in an otherwise accepted request (FailedEntryCount > 0). */
@@ -57,6 +63,20 @@ export interface FaultProfile {
   /** Settling the message fails (MessageLockLost). */
   settleFails: number;
   /**
+   * Per delivery: the instance shuts down (scale-in, restart) while the handler runs; the host
+   * abandons the in-flight message, which is redelivered at once while this run's lease is still
+   * live, and the process dies before the handler finishes. The redelivered message is the holder's
+   * own: acknowledging it while the lease is held elsewhere loses the event.
+   */
+  abandonedAtShutdown: number;
+  /**
+   * Share of events whose downstream has not caught up yet (a lagging read replica, an account not yet
+   * replicated): the handler throws on the first k deliveries of each message of the event, k drawn
+   * from 2 to MaxDeliveryCount − 2, then succeeds. Drives messages towards MaxDeliveryCount without
+   * reaching it.
+   */
+  dependencyNotReady: number;
+  /**
    * A late copy of a published event (an archive replay, a DLQ redrive) reaches the bus again days
    * later: half inside the dedupe window (it must be absorbed), half beyond it (it is processed as new).
    */
@@ -75,6 +95,7 @@ const NONE: FaultProfile = {
   producerTimeoutAfterCommit: 0,
   businessConflict: 0,
   relayCrashAfterPutEvents: 0,
+  relayTimeoutMidBatch: 0,
   putEventsThrottle: 0,
   putEventsEntryFailure: 0,
   putEventsEntryFailureBurst: 0,
@@ -95,6 +116,8 @@ const NONE: FaultProfile = {
   lateCopy: 0,
   slowHandler: 0,
   settleFails: 0,
+  abandonedAtShutdown: 0,
+  dependencyNotReady: 0,
   redisRestartAt: undefined,
   poison: 0,
 };
@@ -107,6 +130,7 @@ const DEFAULT: FaultProfile = {
   producerTimeoutAfterCommit: 0.02,
   businessConflict: 0.02,
   relayCrashAfterPutEvents: 0.01,
+  relayTimeoutMidBatch: 0.05,
   putEventsThrottle: 0.02,
   putEventsEntryFailure: 0.02,
   putEventsEntryFailureBurst: 0.01,
@@ -127,6 +151,8 @@ const DEFAULT: FaultProfile = {
   lateCopy: 0.03,
   slowHandler: 0.05,
   settleFails: 0.01,
+  abandonedAtShutdown: 0.015,
+  dependencyNotReady: 0.02,
   redisRestartAt: 0.5,
   poison: 0.01,
 };
@@ -140,6 +166,7 @@ const HEAVY: FaultProfile = {
   producerTimeoutAfterCommit: 0.04,
   businessConflict: 0.03,
   relayCrashAfterPutEvents: 0.03,
+  relayTimeoutMidBatch: 0.08,
   putEventsThrottle: 0.05,
   putEventsEntryFailure: 0.05,
   putEventsEntryFailureBurst: 0.02,
@@ -158,6 +185,8 @@ const HEAVY: FaultProfile = {
   crashAfterEffect: 0.01,
   stallPastLease: 0.004,
   settleFails: 0.03,
+  abandonedAtShutdown: 0.02,
+  dependencyNotReady: 0.03,
   redisRestartAt: 0.4,
   poison: 0.02,
 };

@@ -58,13 +58,28 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
       const firstId = event.Records[0]?.dynamodb?.Keys?.event_id?.S ?? "?";
       const n = (invocationsByEvent.get(firstId) ?? 0) + 1;
       invocationsByEvent.set(firstId, n);
-      let crash!: () => void;
-      const crashed = new Promise<InvocationResult>((resolve) => (crash = () => resolve({ kind: "function-error", reason: "relay crashed after PutEvents" })));
+      let crash!: (reason: string) => void;
+      const crashed = new Promise<InvocationResult>((resolve) => (crash = (reason) => resolve({ kind: "function-error", reason })));
       let dead = false;
       let request = 0;
+      let started = 0;
+      // A timeout part-way through the batch (Lambda: "Task timed out"; a function error, so the
+      // mapping bisects): the invocation dies as it is about to send request `timeoutBefore` (0: the
+      // first), so the requests sent before it were published and the rest of the batch was not.
+      // The relay packs at most 10 entries per request.
+      const requests = Math.ceil(event.Records.length / 10);
+      const timeoutBefore =
+        draw(seed, `relay-timeout:${keyOf(firstId)}:${n}`) < f.relayTimeoutMidBatch ? Math.floor(draw(seed, `relay-timeout-at:${keyOf(firstId)}:${n}`) * requests) : -1;
       const port: PutEventsPort = {
         send: async (command) => {
           if (dead) throw new Error("invocation already ended");
+          // Up to four requests are in flight at once: those already sent still land.
+          if (started++ === timeoutBefore) {
+            inject("relay timed out mid-batch (function error)");
+            dead = true;
+            crash(`relay timed out before PutEvents request ${timeoutBefore + 1} of ${requests}`);
+            return never();
+          }
           const output = await bus.putEvents(command);
           request++;
           (command.input.Entries ?? []).forEach((entry, i) => {
@@ -74,7 +89,7 @@ export function wireRelay(w: RelayWiringOptions): RelayStage {
             // PutEvents accepted the entries; the invocation dies before it can return.
             inject("relay crash after PutEvents");
             dead = true;
-            crash();
+            crash("relay crashed after PutEvents");
             return never();
           }
           return output;
