@@ -23,7 +23,7 @@ describe("simulation models (tools/sim)", () => {
       const wall = Date.now();
       await clock.sleep(24 * 3600_000);
       assert.ok(clock.elapsed() >= 24 * 3600_000);
-      assert.ok(Date.now() - wall < 1_000, `took ${Date.now() - wall} ms`);
+      assert.ok(Date.now() - wall < 5_000, `took ${Date.now() - wall} ms`);
     });
 
     it("does not jump while real work is in flight: simulated time then runs at real speed", async () => {
@@ -138,14 +138,15 @@ describe("simulation models (tools/sim)", () => {
       assert.ok(hours.attempts.length < 186);
       assert.ok(hours.attempts[hours.attempts.length - 1] <= 6 * 3600_000);
 
-      // The defaults (24 h, 185 retries): about a day of retries, simulated in well under a second.
+      // The defaults (24 h, 185 retries): about a day of retries, simulated in a moment of wall time.
       const wall = Date.now();
       const day = busWith([503]);
       await day.bus.putEvents(new PutEventsCommand({ Entries: [entry("e5")] }));
       await settle(day.bus);
       const last = day.attempts[day.attempts.length - 1] - day.attempts[0];
       assert.ok(last > 12 * 3600_000 && last <= 86_400_000, `last attempt after ${last} ms`);
-      assert.ok(Date.now() - wall < 2_000, `took ${Date.now() - wall} ms of wall time`);
+      // A day in real time would be 86 400 s: seconds prove the clock jumps, with room for a loaded CI machine.
+      assert.ok(Date.now() - wall < 10_000, `took ${Date.now() - wall} ms of wall time`);
     });
 
     it("sends an event whose connection is de-authorized to the DLQ at once, with CONNECTION_FAILURE", async () => {
