@@ -24,7 +24,7 @@ describe("redrive: parked rows of the PostgreSQL outbox (real PostgreSQL)", func
     let lines: string[];
 
     const idOf = (entry: ReceivedEntry): string => (JSON.parse(entry.Detail ?? "{}") as DomainEvent).metadata.event_id;
-    const relay = () => createPostgresOutboxRelay({ db: admin, eventBridge: events.client(), eventBusName: "mesh-bus", logger: memoryLogger(), entryRetries: 0, maxEntryFailures: 1 });
+    const relay = () => createPostgresOutboxRelay({ db: admin, eventBridge: events.client(), eventBusName: "mesh-bus", logger: memoryLogger(), entryRetries: 0, maxEntryFailures: 2, retryBackoffBaseMs: 1, retryBackoffMaxMs: 1 });
     const rows = async () =>
         Object.fromEntries(
             (await admin.query("SELECT event_id, status, parked_reason, entry_failures, last_error FROM mesh_outbox")).rows.map((r) => [r.event_id as string, r]),
@@ -78,8 +78,13 @@ describe("redrive: parked rows of the PostgreSQL outbox (real PostgreSQL)", func
                       ? { ok: false, errorCode: "ThrottlingException", errorMessage: "Rate exceeded" }
                       : { ok: true },
         }));
-        await relay().drain({ budgetMs: 5_000 });
+        // Two claims: the throttled row is put back once (entry_failures 1), then parked.
+        for (let i = 0; i < 5 && (await rows())[exhausted].status === "pending"; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            await relay().drain({ budgetMs: 5_000 });
+        }
         const r = await rows();
+        assert.equal(r[exhausted].entry_failures, 1);
         assert.deepEqual([r[rejected].status, r[exhausted].status, r[notJson].status, r[published].status], ["parked", "parked", "parked", "published"], "the relay parked three");
         events.setBehaviour(() => ({ kind: "respond" }));
         events.reset();
