@@ -36,6 +36,31 @@ describe("redrive command line", () => {
         assert.equal(parseRedriveArgs(["azure", "--outputs", "out.json", "--duplicate-detection-window", "10"], read({ "out.json": JSON.stringify(OUTPUTS) })).duplicateDetectionWindowMinutes, 10);
     });
 
+    it("finds the Azure → AWS dead letters from the same outputs file", () => {
+        const outputs = {
+            ...OUTPUTS,
+            awsConsumerQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-queue",
+            awsConsumerDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-dlq",
+            awsConsumerTargetDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-target-dlq",
+            azureOutboxServerFqdn: "mesh-prod-outbox.postgres.database.azure.com",
+            azureOutboxDatabaseName: "outbox",
+        };
+        const files = read({ "out.json": JSON.stringify(outputs) });
+        const consumer = parseRedriveArgs(["aws-consumer", "--outputs", "out.json", "--allow-reason", "UnsupportedSchemaVersion", "--max", "5"], files);
+        assert.equal(consumer.queueUrl, outputs.awsConsumerDeadLetterQueueUrl);
+        assert.equal(consumer.sourceQueueUrl, outputs.awsConsumerQueueUrl);
+        assert.deepEqual(consumer.allowReasons, ["UnsupportedSchemaVersion"]);
+        assert.equal(consumer.max, 5);
+        const target = parseRedriveArgs(["aws-consumer-target", "--outputs", "out.json"], files);
+        assert.equal(target.queueUrl, outputs.awsConsumerTargetDeadLetterQueueUrl, "the consumer rule's target DLQ, not the egress one");
+        assert.equal(target.busName, OUTPUTS.busName);
+        const outbox = parseRedriveArgs(["outbox", "--outputs", "out.json", "--event-id", "a", "--event-id", "b", "--reason", "RetriesExhausted", "--pg-user", "ops@contoso.com"], files);
+        assert.deepEqual(
+            { host: outbox.pgHost, db: outbox.pgDatabase, ids: outbox.eventIds, reasons: outbox.reasonClasses, user: outbox.pgUser },
+            { host: outputs.azureOutboxServerFqdn, db: "outbox", ids: ["a", "b"], reasons: ["RetriesExhausted"], user: "ops@contoso.com" },
+        );
+    });
+
     it("lets flags win over the outputs file", () => {
         const args = parseRedriveArgs(["aws", "--bus-name", "other-bus", "--outputs", "out.json"], read({ "out.json": JSON.stringify(OUTPUTS) }));
         assert.equal(args.busName, "other-bus");
@@ -49,8 +74,17 @@ describe("redrive command line", () => {
     });
 
     const bad: Array<[string[], RegExp]> = [
-        [[], /the first argument is aws, azure or relay, got ""/],
-        [["gcp"], /the first argument is aws, azure or relay, got "gcp"/],
+        [[], /the first argument is one of aws, azure, relay, aws-consumer-target, aws-consumer, outbox; got ""/],
+        [["gcp"], /the first argument is one of .*; got "gcp"/],
+        [["aws-consumer"], /missing --queue-url \(or --outputs with awsConsumerDeadLetterQueueUrl\)/],
+        [["aws-consumer", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/dlq"], /missing --source-queue-url \(or --outputs with awsConsumerQueueUrl\)/],
+        [["aws-consumer-target", "--bus-name", "b"], /missing --queue-url \(or --outputs with awsConsumerTargetDeadLetterQueueUrl\)/],
+        [["outbox"], /missing --pg-host \(or --outputs with azureOutboxServerFqdn\)/],
+        [["outbox", "--pg-host", "h"], /missing --pg-database \(or --outputs with azureOutboxDatabaseName\)/],
+        [["aws", "--allow-reason", "NotJson"], /--allow-reason is for aws-consumer, outbox/],
+        [["aws-consumer", "--event-id", "x"], /--event-id is for outbox/],
+        [["outbox", "--allow-reason"], /--allow-reason needs a value/],
+        [["outbox", "--pg-port", "0"], /--pg-port needs a positive integer/],
         [["aws"], /missing --queue-url \(or --outputs with awsDeadLetterQueueUrl\)/],
         [["aws", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q"], /missing --bus-name \(or --outputs with busName\)/],
         [["aws", "--replay", "yesterday", "today"], /--replay FROM: "yesterday" is not an ISO 8601 time/],
@@ -105,6 +139,45 @@ describe("redrive command line", () => {
             assert.match(stdout, /summary: 1 received, 1 republished, 1 deleted/);
             assert.equal(events.accepted.length, 1);
             assert.equal(events.accepted[0].EventBusName, OUTPUTS.busName);
+            assert.equal(sqs.messages.length, 0);
+        } finally {
+            await sqs.stop();
+            await events.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("npm run redrive -- aws-consumer-target redrives the consumer rule's target DLQ (same EventBridge dead-letter shape) to the bus", async () => {
+        const sqs = await startSqsEndpoint("mesh-prod-aws-consumer-target-dlq");
+        const events = await startPutEventsEndpoint();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redrive-"));
+        try {
+            const event = {
+                version: "0",
+                id: "e2",
+                "detail-type": "OrderShipped",
+                source: "com.example.azure.orders",
+                time: "2026-11-27T08:00:00Z",
+                resources: [],
+                detail: { metadata: { event_id: "evt-azure" } },
+            };
+            sqs.send(JSON.stringify(event), { ERROR_CODE: "NO_PERMISSIONS", ERROR_MESSAGE: "no sqs:SendMessage on the consumer queue" });
+            const file = path.join(dir, "out.json");
+            // The egress DLQ output points elsewhere: the command must read awsConsumerTargetDeadLetterQueueUrl.
+            fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, awsConsumerTargetDeadLetterQueueUrl: sqs.queueUrl }));
+            const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws-consumer-target", "--outputs", file], {
+                cwd: ROOT,
+                env: { ...process.env, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_MAX_ATTEMPTS: "1" },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c) => (stdout += c));
+            child.stderr.on("data", (c) => (stderr += c));
+            const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            assert.equal(code, 0, stdout + stderr);
+            assert.match(stdout, /evt-azure \(com\.example\.azure\.orders \/ OrderShipped\): NO_PERMISSIONS/);
+            assert.equal(events.accepted.length, 1);
+            assert.deepEqual([events.accepted[0].EventBusName, events.accepted[0].Source], [OUTPUTS.busName, "com.example.azure.orders"]);
             assert.equal(sqs.messages.length, 0);
         } finally {
             await sqs.stop();
