@@ -35,7 +35,7 @@ function sources(files: Record<string, string>, pulumi?: ReturnType<OutputSource
 describe("npm run smoke: arguments and stack outputs", () => {
     it("reads the outputs with the Pulumi CLI for --stack, secrets shown", () => {
         const { s, calls } = sources({});
-        const { targets } = parseSmokeArgs(["--stack", "dev"], s);
+        const targets = parseSmokeArgs(["--stack", "dev"], s).targets!;
         assert.deepEqual(calls, [["stack", "output", "--json", "--show-secrets", "--stack", "dev"]]);
         assert.equal(targets.outboxTableName, OUTPUTS.outboxTableName);
         assert.equal(targets.source, "com.example.orders");
@@ -49,7 +49,7 @@ describe("npm run smoke: arguments and stack outputs", () => {
 
     it("reads an outputs file, and lets flags win", () => {
         const { s, calls } = sources({ "out.json": JSON.stringify(OUTPUTS) });
-        const { targets } = parseSmokeArgs(["--outputs", "out.json", "--source", "com.example.billing", "--timeout", "30", "--redis-port", "6380", "--redis-username", "oid-1"], s);
+        const targets = parseSmokeArgs(["--outputs", "out.json", "--source", "com.example.billing", "--timeout", "30", "--redis-port", "6380", "--redis-username", "oid-1"], s).targets!;
         assert.deepEqual(calls, []);
         assert.equal(targets.source, "com.example.billing");
         assert.equal(targets.timeoutMs, 30_000);
@@ -94,7 +94,7 @@ describe("npm run smoke: arguments and stack outputs", () => {
         this.timeout(180_000);
         const dev = preview(["--stack", "dev", "--json", "--show-secrets"]);
         assert.equal(dev.status, 0, dev.stderr);
-        const { targets } = parseSmokeArgs(["--outputs", "out.json"], sources({ "out.json": JSON.stringify(dev.outputs) }).s);
+        const targets = parseSmokeArgs(["--outputs", "out.json"], sources({ "out.json": JSON.stringify(dev.outputs) }).s).targets!;
         assert.ok(targets.connectionName && targets.source && targets.relayFailureQueueUrl, JSON.stringify(targets));
         assert.equal(dev.outputs.eventSources.split(",")[0], targets.source);
     });
