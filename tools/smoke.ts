@@ -1,5 +1,5 @@
 /**
- * `npm run smoke -- --stack <s>`: proves a deployed stack end to end with one event (USAGE in
+ * `npm run smoke -- --stack <s>`: proves a deployed stack end to end with one event per direction (USAGE in
  * tools/smoke/targets.ts says what it does and what it needs; docs/smoke.md says more).
  */
 import { spawnSync } from "child_process";

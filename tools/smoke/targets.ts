@@ -108,7 +108,9 @@ What only a real cloud proves, and this command checks there: IAM and RBAC as de
 trigger of the relay Lambda, the bus rule, the OAuth token exchange with Entra ID, the API destination's
 POST to Service Bus, the consumer app's trigger waking on a message, and Entra-authenticated Redis.
 The command's own logic is tested offline against DynamoDB Local, redis-server, local EventBridge/SQS
-endpoints and a Service Bus model (test/tools/smoke.test.ts); that test proves nothing about a cloud.`;
+endpoints and a Service Bus model (test/tools/smoke.test.ts), and for Azure → AWS against PostgreSQL 15,
+the real relay core, models of the rule/SQS target and Lambda's poller, the real SQS consumer host and
+DynamoDB Local (test/tools/smoke-reverse.test.ts); those tests prove nothing about a cloud.`;
 
 /** Stack outputs the smoke test reads (names as index.ts exports them). */
 const OUTPUTS = {
