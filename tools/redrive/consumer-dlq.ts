@@ -16,9 +16,11 @@
  * Why SendMessage + delete and not StartMessageMoveTask (SQS API reference, API version 2012-11-05,
  * StartMessageMoveTask): a move task takes the whole queue at up to 500 messages/s, one task per
  * queue at a time, and cannot leave some messages behind; poison copies would go back and be
- * dead-lettered again at once. The body is sent unchanged: it already fitted the same queue type's
- * size limit (SendMessage: 256 KiB by default, MaximumMessageSize), and the reason attributes are
- * not copied (they describe the failed attempt, and the consumer reads only the body).
+ * dead-lettered again at once. The body is sent unchanged: it was in the consumer queue (or its copy
+ * was sent by the host) once, so it fits the queue's `MaximumMessageSize` (SQS quotas: 256 KiB for
+ * years, 1 MiB since 2025; runtime/postgres-outbox/limits.ts keeps the path at 256 KiB) unless that
+ * attribute was lowered since. The reason attributes are not copied (they describe the failed
+ * attempt, and the consumer reads only the body); SendMessage would refuse more than 10 anyway.
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { EventFault, parseDelivery } from "../../runtime/event";
