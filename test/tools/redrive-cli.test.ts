@@ -186,6 +186,39 @@ describe("redrive command line", () => {
         }
     });
 
+    it("npm run redrive -- aws-consumer moves the consumer's dead letters back from the outputs' two queue URLs, refusing poison (exit 1)", async () => {
+        const queue = await startSqsEndpoint("mesh-prod-aws-consumer-queue");
+        const dlq = await startSqsEndpoint("mesh-prod-aws-consumer-dlq");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redrive-"));
+        try {
+            const retried = JSON.stringify({ version: "0", id: "e3", "detail-type": "T", source: "com.example.azure.orders", detail: { metadata: { event_id: "evt-retried" } } });
+            dlq.send(retried);
+            dlq.send("{not json", { DeadLetterReason: "NotJson", DeadLetterErrorDescription: "NotJson: (body) is not JSON", SourceReceiveCount: "1" });
+            const file = path.join(dir, "out.json");
+            fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, awsConsumerQueueUrl: queue.queueUrl, awsConsumerDeadLetterQueueUrl: dlq.queueUrl }));
+            // No endpoint override: the SQS client sends each call to its QueueUrl's host (the two local queues).
+            const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws-consumer", "--outputs", file], {
+                cwd: ROOT,
+                env: { ...process.env, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_MAX_ATTEMPTS: "1", AWS_ENDPOINT_URL_SQS: "", AWS_ENDPOINT_URL: "" },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c) => (stdout += c));
+            child.stderr.on("data", (c) => (stderr += c));
+            const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            assert.equal(code, 1, stdout + stderr);
+            assert.match(stdout, /redrive event evt-retried \[message .*\]: no reason attribute: moved by SQS after maxReceiveCount/);
+            assert.match(stdout, /✗ SQS message .*NotJson \(NotJson: \(body\) is not JSON\).*refused/);
+            assert.match(stdout, /summary: 2 received, 1 moved back to the consumer queue; refused \(still in the dead-letter queue\): 1 NotJson/);
+            assert.deepEqual(queue.messages.map((m) => m.Body), [retried]);
+            assert.equal(dlq.messages.length, 1);
+        } finally {
+            await queue.stop();
+            await dlq.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("prints the usage and exits 2 on a bad command line", async () => {
         const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws"], { cwd: ROOT });
         let stderr = "";

@@ -70,11 +70,11 @@ export function readConsumerDeadLetter(message: Message): ConsumerDeadLetter {
 }
 
 export function describeConsumerDeadLetter(d: ConsumerDeadLetter): string {
-    const who = d.eventId ? `event ${d.eventId}` : `SQS message ${d.messageId}`;
+    const who = d.eventId ? `event ${d.eventId} [message ${d.messageId}]` : `SQS message ${d.messageId}`;
     const why = d.reason
         ? `${d.reason}${d.description ? ` (${d.description})` : ""}, dead-lettered by the consumer on receive ${d.sourceReceiveCount ?? "?"}`
         : "no reason attribute: moved by SQS after maxReceiveCount receives (handler failures or timeouts; see the consumer's logs)";
-    return `${who} [message ${d.messageId}]: ${why}; this checkout's consumer now: ${d.nowParses}`;
+    return `${who}: ${why}; this checkout's consumer now: ${d.nowParses}`;
 }
 
 export interface ConsumerDlqRedriveOptions {
