@@ -6,6 +6,9 @@
  *   azure   Service Bus `<queue>/$DeadLetterQueue` → send to the queue, then complete
  *   relay   the relay's on-failure destination (SQS; ranges of the outbox stream) → read the range
  *           again (stream, else PENDING outbox items) → PutEvents through the relay's code, then delete
+ *   aws-consumer-target   Azure → AWS: the consumer rule's target DLQ (same shape as `aws`) → PutEvents, then delete
+ *   aws-consumer   Azure → AWS: the consumer queue's DLQ → SendMessage to the consumer queue, then delete
+ *   outbox  Azure → AWS: the PostgreSQL outbox's parked rows → list, or back to pending in one transaction
  *
  * Targets come from flags or from a stack's outputs (`--outputs out.json`, written by
  * `pulumi stack output --json > out.json`); flags win. Nothing is deleted or completed before its
@@ -17,6 +20,8 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { parseTime, redriveSqsDeadLetters, replayFromArchive, Print } from "./redrive/aws";
 import { isoDurationMs, redriveServiceBusDeadLetters } from "./redrive/service-bus";
 import { redriveRelayFailures } from "./redrive/relay";
+import { redriveConsumerDeadLetters } from "./redrive/consumer-dlq";
+import { listParkedRows, unparkOutboxRows, describeParked } from "./redrive/outbox-parked";
 
 export class UsageError extends Error {}
 
@@ -25,11 +30,18 @@ export const USAGE = `usage:
   npm run redrive -- aws   --replay FROM TO [--outputs out.json] [--archive-arn ARN] [--bus-arn ARN] [--rule-arn ARN | --api-destination-arn ARN] [--region R] [--dry-run] [--wait]
   npm run redrive -- azure [--outputs out.json] [--namespace FQDN] [--queue NAME] [--dry-run] [--max N] [--duplicate-detection-window MINUTES]
   npm run redrive -- relay [--outputs out.json] [--queue-url URL] [--table OUTBOX] [--bus-name NAME] [--region R] [--dry-run] [--max N] [--visibility-timeout S] [--pending-margin-minutes M] [--service-bus-tier Standard|Premium]
+  npm run redrive -- aws-consumer-target [same options as aws; --queue-url from awsConsumerTargetDeadLetterQueueUrl]
+  npm run redrive -- aws-consumer [--outputs out.json] [--queue-url DLQ_URL] [--source-queue-url URL] [--region R] [--dry-run] [--max N] [--visibility-timeout S] [--allow-reason REASON]...
+  npm run redrive -- outbox [--outputs out.json] [--pg-host FQDN] [--pg-database DB] [--pg-user NAME] [--pg-port N] [--pg-table T] [--event-id ID]... [--reason CLASS]... [--allow-reason CLASS]... [--dry-run] [--max N]
+    (outbox without --event-id / --reason lists the parked rows and changes nothing)
 FROM and TO are ISO 8601 times (2026-11-27T08:00:00Z). --outputs reads \`pulumi stack output --json\`.
 Credentials: the AWS SDK's default chain (AWS_*, profile, SSO); Azure DefaultAzureCredential (az login, ARM_*/AZURE_*, managed identity).`;
 
+export const TARGETS = ["aws", "azure", "relay", "aws-consumer-target", "aws-consumer", "outbox"] as const;
+export type RedriveTarget = (typeof TARGETS)[number];
+
 export interface RedriveArgs {
-    target: "aws" | "azure" | "relay";
+    target: RedriveTarget;
     dryRun: boolean;
     max?: number;
     visibilityTimeoutSeconds?: number;
@@ -52,6 +64,20 @@ export interface RedriveArgs {
     pendingMarginMinutes?: number;
     /** relay: the tier the relay is configured with (its size check). */
     serviceBusTier?: "Standard" | "Premium";
+    /** aws-consumer: the consumer queue the dead letters go back to. */
+    sourceQueueUrl?: string;
+    /** aws-consumer, outbox: reasons (classes) the operator allows back although they were decided by the body. */
+    allowReasons: string[];
+    /** outbox: rows by event id. */
+    eventIds: string[];
+    /** outbox: rows by reason class. */
+    reasonClasses: string[];
+    pgHost?: string;
+    pgDatabase?: string;
+    /** outbox: the PostgreSQL role (default: the UPN in the Entra token). */
+    pgUser?: string;
+    pgPort?: number;
+    pgTable?: string;
 }
 
 const VALUE_FLAGS: Record<string, keyof RedriveArgs> = {
@@ -65,6 +91,23 @@ const VALUE_FLAGS: Record<string, keyof RedriveArgs> = {
     "--namespace": "namespace",
     "--queue": "queue",
     "--table": "table",
+    "--source-queue-url": "sourceQueueUrl",
+    "--pg-host": "pgHost",
+    "--pg-database": "pgDatabase",
+    "--pg-user": "pgUser",
+    "--pg-table": "pgTable",
+};
+/** Flags a target accepts beyond the common ones (--outputs, --dry-run, --max, --region). */
+const ONLY_FOR: Record<string, readonly RedriveTarget[]> = {
+    "--source-queue-url": ["aws-consumer"],
+    "--allow-reason": ["aws-consumer", "outbox"],
+    "--event-id": ["outbox"],
+    "--reason": ["outbox"],
+    "--pg-host": ["outbox"],
+    "--pg-database": ["outbox"],
+    "--pg-user": ["outbox"],
+    "--pg-port": ["outbox"],
+    "--pg-table": ["outbox"],
 };
 
 /** Stack outputs that fill in flags not given (names as in index.ts / MeshOutputs). */
@@ -81,6 +124,25 @@ const FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = [
 ];
 /** The relay's queue is another output than the target's dead-letter queue. */
 const RELAY_FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = FROM_OUTPUTS.map(([field, output]) => [field, field === "queueUrl" ? "relayFailureQueueUrl" : output]);
+/** Azure → AWS: the consumer rule's target DLQ has the `aws` shape; only the queue differs. */
+const CONSUMER_TARGET_FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = FROM_OUTPUTS.map(([field, output]) => [field, field === "queueUrl" ? "awsConsumerTargetDeadLetterQueueUrl" : output]);
+const CONSUMER_FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = [
+    ["region", "awsRegion"],
+    ["queueUrl", "awsConsumerDeadLetterQueueUrl"],
+    ["sourceQueueUrl", "awsConsumerQueueUrl"],
+];
+const OUTBOX_FROM_OUTPUTS: Array<[keyof RedriveArgs, string]> = [
+    ["pgHost", "azureOutboxServerFqdn"],
+    ["pgDatabase", "azureOutboxDatabaseName"],
+];
+const OUTPUTS_OF: Record<RedriveTarget, Array<[keyof RedriveArgs, string]>> = {
+    aws: FROM_OUTPUTS,
+    azure: FROM_OUTPUTS,
+    relay: RELAY_FROM_OUTPUTS,
+    "aws-consumer-target": CONSUMER_TARGET_FROM_OUTPUTS,
+    "aws-consumer": CONSUMER_FROM_OUTPUTS,
+    outbox: OUTBOX_FROM_OUTPUTS,
+};
 
 function positiveInteger(flag: string, value: string | undefined): number {
     const n = Number(value);
@@ -91,12 +153,22 @@ function positiveInteger(flag: string, value: string | undefined): number {
 /** Reads the command line and, with `--outputs`, the stack outputs file; checks what the chosen path needs. */
 export function parseRedriveArgs(argv: string[], readFile: (path: string) => string = (p) => fs.readFileSync(p, "utf8")): RedriveArgs {
     const [target, ...rest] = argv;
-    if (target !== "aws" && target !== "azure" && target !== "relay") throw new UsageError(`the first argument is aws, azure or relay, got ${JSON.stringify(target ?? "")}`);
-    const args: RedriveArgs = { target, dryRun: false, wait: false };
+    if (!(TARGETS as readonly string[]).includes(target)) throw new UsageError(`the first argument is one of ${TARGETS.join(", ")}; got ${JSON.stringify(target ?? "")}`);
+    const args: RedriveArgs = { target: target as RedriveTarget, dryRun: false, wait: false, allowReasons: [], eventIds: [], reasonClasses: [] };
     let outputsFile: string | undefined;
     for (let i = 0; i < rest.length; i++) {
         const flag = rest[i];
+        if (ONLY_FOR[flag] && !ONLY_FOR[flag].includes(args.target)) throw new UsageError(`${flag} is for ${ONLY_FOR[flag].join(", ")}`);
+        const listValue = () => {
+            const value = rest[++i];
+            if (!value || value.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+            return value;
+        };
         if (flag === "--dry-run") args.dryRun = true;
+        else if (flag === "--allow-reason") args.allowReasons.push(listValue());
+        else if (flag === "--event-id") args.eventIds.push(listValue());
+        else if (flag === "--reason") args.reasonClasses.push(listValue());
+        else if (flag === "--pg-port") args.pgPort = positiveInteger(flag, rest[++i]);
         else if (flag === "--wait") args.wait = true;
         else if (flag === "--max") args.max = positiveInteger(flag, rest[++i]);
         else if (flag === "--visibility-timeout") args.visibilityTimeoutSeconds = positiveInteger(flag, rest[++i]);
@@ -140,7 +212,7 @@ export function parseRedriveArgs(argv: string[], readFile: (path: string) => str
             throw new UsageError(`--outputs ${outputsFile}: cannot read it as JSON (${(error as Error).message})`);
         }
         if (outputs === null || typeof outputs !== "object" || Array.isArray(outputs)) throw new UsageError(`--outputs ${outputsFile}: expected the JSON object printed by pulumi stack output --json`);
-        for (const [field, output] of target === "relay" ? RELAY_FROM_OUTPUTS : FROM_OUTPUTS) {
+        for (const [field, output] of OUTPUTS_OF[args.target]) {
             const value = outputs[output];
             if ((args as unknown as Record<string, unknown>)[field] === undefined && typeof value === "string" && value !== "[secret]") {
                 (args as unknown as Record<string, unknown>)[field] = value;
@@ -157,6 +229,15 @@ export function parseRedriveArgs(argv: string[], readFile: (path: string) => str
     } else if (target === "aws") {
         need("queueUrl", "--queue-url", "awsDeadLetterQueueUrl");
         need("busName", "--bus-name", "busName");
+    } else if (target === "aws-consumer-target") {
+        need("queueUrl", "--queue-url", "awsConsumerTargetDeadLetterQueueUrl");
+        need("busName", "--bus-name", "busName");
+    } else if (target === "aws-consumer") {
+        need("queueUrl", "--queue-url", "awsConsumerDeadLetterQueueUrl");
+        need("sourceQueueUrl", "--source-queue-url", "awsConsumerQueueUrl");
+    } else if (target === "outbox") {
+        need("pgHost", "--pg-host", "azureOutboxServerFqdn");
+        need("pgDatabase", "--pg-database", "azureOutboxDatabaseName");
     } else if (target === "relay") {
         need("queueUrl", "--queue-url", "relayFailureQueueUrl");
         need("table", "--table", "outboxTableName");
@@ -211,7 +292,50 @@ export async function main(argv: string[], print: Print = (line) => console.log(
         });
         return summary.kept > 0 || summary.unreadable > 0 ? 1 : 0;
     }
-    if (args.target === "aws") {
+    if (args.target === "aws-consumer") {
+        const sqs = new SQSClient({ region: regionOf(args) });
+        try {
+            const summary = await redriveConsumerDeadLetters({
+                deadLetterSqs: sqs,
+                deadLetterQueueUrl: args.queueUrl!,
+                sourceSqs: sqs,
+                sourceQueueUrl: args.sourceQueueUrl!,
+                dryRun: args.dryRun,
+                max: args.max,
+                allowReasons: args.allowReasons,
+                visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
+                print,
+            });
+            return Object.keys(summary.refused).length > 0 || summary.sendFailed > 0 || summary.sentNotDeleted > 0 ? 1 : 0;
+        } finally {
+            sqs.destroy();
+        }
+    }
+    if (args.target === "outbox") {
+        // Loaded only for this path: the AWS paths need no Azure packages.
+        const { entraPostgresPool } = await import("./redrive/entra-postgres");
+        const pool = await entraPostgresPool({ host: args.pgHost!, port: args.pgPort, database: args.pgDatabase!, user: args.pgUser });
+        try {
+            const selection = { eventIds: args.eventIds, reasonClasses: args.reasonClasses };
+            if (args.eventIds.length === 0 && args.reasonClasses.length === 0) {
+                const rows = await listParkedRows(pool, { table: args.pgTable, max: args.max });
+                print(`${args.pgHost}/${args.pgDatabase} ${args.pgTable ?? "mesh_outbox"}: ${rows.length}${args.max !== undefined && rows.length === args.max ? "+" : ""} parked row(s)`);
+                for (const row of rows) print(`  ${describeParked(row)}`);
+                if (rows.length > 0) print("return rows to pending with --event-id ID or --reason CLASS (add --dry-run to see the choice first)");
+                return 0;
+            }
+            const client = await pool.connect();
+            try {
+                const summary = await unparkOutboxRows({ client, table: args.pgTable, selection, allowReasons: args.allowReasons, dryRun: args.dryRun, max: args.max, print });
+                return summary.refusedBecause ? 1 : 0;
+            } finally {
+                client.release();
+            }
+        } finally {
+            await pool.end();
+        }
+    }
+    if (args.target === "aws" || args.target === "aws-consumer-target") {
         const region = regionOf(args);
         const eventBridge = new EventBridgeClient({ region });
         if (args.replay) {

@@ -1,5 +1,5 @@
 /**
- * `npm run smoke -- --stack <s>`: proves a deployed stack end to end with one event (USAGE in
+ * `npm run smoke -- --stack <s>`: proves a deployed stack end to end with one event per direction (USAGE in
  * tools/smoke/targets.ts says what it does and what it needs; docs/smoke.md says more).
  */
 import { spawnSync } from "child_process";
@@ -10,14 +10,45 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { CONSUMER_REDIS_OPTIONS } from "../runtime/idempotency-store";
 import { REDIS_TOKEN_SCOPE } from "../runtime/functions-host";
 import { eventBridgeConnection, objectIdOfToken, serviceBusPeeks, SmokePorts, sqsQueueDepth } from "./smoke/ports";
-import { runSmoke, SmokeReport } from "./smoke/run";
-import { parseSmokeArgs, SmokeTargets, UsageError, USAGE } from "./smoke/targets";
+import { runSmoke, SmokeOptions, SmokeReport } from "./smoke/run";
+import { runReverseSmoke, ReverseSmokeReport } from "./smoke/reverse";
+import { dynamoRecords, ReverseSmokePorts, sqsDeadLetterQueue } from "./smoke/reverse-ports";
+import { parseSmokeArgs, ReverseSmokeTargets, SmokeArgs, SmokeTargets, UsageError, USAGE } from "./smoke/targets";
 
 export function formatVerdict(report: SmokeReport): string {
     if (report.verdict === "PASS") {
         return `smoke: PASS: event ${report.eventId} went AWS → Azure and was applied (its record reads done:) in ${((report.latencyMs ?? 0) / 1000).toFixed(2)} s end to end`;
     }
     return `smoke: FAIL at ${report.hop}: ${report.reason}`;
+}
+
+export function formatReverseVerdict(report: ReverseSmokeReport): string {
+    if (report.verdict === "PASS") {
+        return `smoke: PASS: event ${report.eventId} went Azure → AWS and was applied (its DynamoDB record reads done) in ${((report.latencyMs ?? 0) / 1000).toFixed(2)} s end to end`;
+    }
+    return `smoke: FAIL (Azure → AWS) at ${report.hop}: ${report.reason}`;
+}
+
+/** The Azure → AWS clients: the outbox database as the user (Entra token), DynamoDB and SQS with the AWS default chain. */
+async function reversePorts(targets: ReverseSmokeTargets): Promise<{ ports: ReverseSmokePorts; close(): Promise<void> }> {
+    const { entraPostgresPool } = await import("./redrive/entra-postgres");
+    const pool = await entraPostgresPool({ host: targets.pgHost, port: targets.pgPort, database: targets.pgDatabase, user: targets.pgUser });
+    const dynamodb = new DynamoDBClient({ region: targets.region });
+    const sqs = new SQSClient({ region: targets.region });
+    return {
+        ports: {
+            outbox: pool,
+            idempotency: dynamoRecords(dynamodb, targets.idempotencyTableName),
+            consumerQueue: sqsQueueDepth(sqs, targets.consumerQueueUrl),
+            consumerDeadLetters: sqsDeadLetterQueue(sqs, targets.consumerDeadLetterQueueUrl),
+            targetDeadLetters: sqsDeadLetterQueue(sqs, targets.targetDeadLetterQueueUrl),
+        },
+        close: async () => {
+            await pool.end();
+            dynamodb.destroy();
+            sqs.destroy();
+        },
+    };
 }
 
 /** The real clients, each reached with the user's own credentials. */
@@ -86,15 +117,15 @@ export async function main(argv: string[]): Promise<number> {
         console.log(USAGE);
         return 0;
     }
-    let targets: SmokeTargets;
+    let args: SmokeArgs;
     try {
-        targets = parseSmokeArgs(argv, {
+        args = parseSmokeArgs(argv, {
             readFile: (p) => fs.readFileSync(p, "utf8"),
             runPulumi: (args) => {
                 const r = spawnSync("pulumi", args, { encoding: "utf8" });
                 return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
             },
-        }).targets;
+        });
     } catch (error) {
         if (error instanceof UsageError) {
             console.error(`smoke: ${error.message}\n\n${USAGE}`);
@@ -102,24 +133,57 @@ export async function main(argv: string[]): Promise<number> {
         }
         throw error;
     }
-    const { ports, close } = await cloudPorts(targets);
     let lastLineAt = 0;
+    const options: SmokeOptions = {
+        print: (line) => console.log(line),
+        progress: (line) => {
+            if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`);
+            // Not a terminal (CI log): one line every 10 s is progress enough.
+            else if (line && Date.now() - lastLineAt >= 10_000) {
+                lastLineAt = Date.now();
+                process.stderr.write(`${line}\n`);
+            }
+        },
+    };
+    for (const skipped of args.skipped) console.log(`skipped      ${skipped}`);
+    let passed = true;
+    if (args.targets) {
+        console.log("── AWS → Azure");
+        passed = (await runForward(args.targets, options)) && passed;
+    }
+    if (args.reverse) {
+        console.log("── Azure → AWS");
+        // One direction's failure to connect does not hide the other's verdict.
+        try {
+            const { ports, close } = await reversePorts(args.reverse);
+            try {
+                const report = await runReverseSmoke(ports, args.reverse, options);
+                console.log(formatReverseVerdict(report));
+                passed = report.verdict === "PASS" && passed;
+            } finally {
+                await close();
+            }
+        } catch (error) {
+            console.log(`smoke: FAIL (Azure → AWS) before the first hop: ${(error as Error).message}`);
+            passed = false;
+        }
+    }
+    return passed ? 0 : 1;
+}
+
+async function runForward(targets: SmokeTargets, options: SmokeOptions): Promise<boolean> {
     try {
-        const report = await runSmoke(ports, targets, {
-            print: (line) => console.log(line),
-            progress: (line) => {
-                if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`);
-                // Not a terminal (CI log): one line every 10 s is progress enough.
-                else if (line && Date.now() - lastLineAt >= 10_000) {
-                    lastLineAt = Date.now();
-                    process.stderr.write(`${line}\n`);
-                }
-            },
-        });
-        console.log(formatVerdict(report));
-        return report.verdict === "PASS" ? 0 : 1;
-    } finally {
-        await close();
+        const { ports, close } = await cloudPorts(targets);
+        try {
+            const report = await runSmoke(ports, targets, options);
+            console.log(formatVerdict(report));
+            return report.verdict === "PASS";
+        } finally {
+            await close();
+        }
+    } catch (error) {
+        console.log(`smoke: FAIL (AWS → Azure) before the first hop: ${(error as Error).message}`);
+        return false;
     }
 }
 

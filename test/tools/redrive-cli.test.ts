@@ -36,6 +36,31 @@ describe("redrive command line", () => {
         assert.equal(parseRedriveArgs(["azure", "--outputs", "out.json", "--duplicate-detection-window", "10"], read({ "out.json": JSON.stringify(OUTPUTS) })).duplicateDetectionWindowMinutes, 10);
     });
 
+    it("finds the Azure → AWS dead letters from the same outputs file", () => {
+        const outputs = {
+            ...OUTPUTS,
+            awsConsumerQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-queue",
+            awsConsumerDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-dlq",
+            awsConsumerTargetDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-prod-aws-consumer-target-dlq",
+            azureOutboxServerFqdn: "mesh-prod-outbox.postgres.database.azure.com",
+            azureOutboxDatabaseName: "outbox",
+        };
+        const files = read({ "out.json": JSON.stringify(outputs) });
+        const consumer = parseRedriveArgs(["aws-consumer", "--outputs", "out.json", "--allow-reason", "UnsupportedSchemaVersion", "--max", "5"], files);
+        assert.equal(consumer.queueUrl, outputs.awsConsumerDeadLetterQueueUrl);
+        assert.equal(consumer.sourceQueueUrl, outputs.awsConsumerQueueUrl);
+        assert.deepEqual(consumer.allowReasons, ["UnsupportedSchemaVersion"]);
+        assert.equal(consumer.max, 5);
+        const target = parseRedriveArgs(["aws-consumer-target", "--outputs", "out.json"], files);
+        assert.equal(target.queueUrl, outputs.awsConsumerTargetDeadLetterQueueUrl, "the consumer rule's target DLQ, not the egress one");
+        assert.equal(target.busName, OUTPUTS.busName);
+        const outbox = parseRedriveArgs(["outbox", "--outputs", "out.json", "--event-id", "a", "--event-id", "b", "--reason", "RetriesExhausted", "--pg-user", "ops@contoso.com"], files);
+        assert.deepEqual(
+            { host: outbox.pgHost, db: outbox.pgDatabase, ids: outbox.eventIds, reasons: outbox.reasonClasses, user: outbox.pgUser },
+            { host: outputs.azureOutboxServerFqdn, db: "outbox", ids: ["a", "b"], reasons: ["RetriesExhausted"], user: "ops@contoso.com" },
+        );
+    });
+
     it("lets flags win over the outputs file", () => {
         const args = parseRedriveArgs(["aws", "--bus-name", "other-bus", "--outputs", "out.json"], read({ "out.json": JSON.stringify(OUTPUTS) }));
         assert.equal(args.busName, "other-bus");
@@ -49,8 +74,17 @@ describe("redrive command line", () => {
     });
 
     const bad: Array<[string[], RegExp]> = [
-        [[], /the first argument is aws, azure or relay, got ""/],
-        [["gcp"], /the first argument is aws, azure or relay, got "gcp"/],
+        [[], /the first argument is one of aws, azure, relay, aws-consumer-target, aws-consumer, outbox; got ""/],
+        [["gcp"], /the first argument is one of .*; got "gcp"/],
+        [["aws-consumer"], /missing --queue-url \(or --outputs with awsConsumerDeadLetterQueueUrl\)/],
+        [["aws-consumer", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/dlq"], /missing --source-queue-url \(or --outputs with awsConsumerQueueUrl\)/],
+        [["aws-consumer-target", "--bus-name", "b"], /missing --queue-url \(or --outputs with awsConsumerTargetDeadLetterQueueUrl\)/],
+        [["outbox"], /missing --pg-host \(or --outputs with azureOutboxServerFqdn\)/],
+        [["outbox", "--pg-host", "h"], /missing --pg-database \(or --outputs with azureOutboxDatabaseName\)/],
+        [["aws", "--allow-reason", "NotJson"], /--allow-reason is for aws-consumer, outbox/],
+        [["aws-consumer", "--event-id", "x"], /--event-id is for outbox/],
+        [["outbox", "--allow-reason"], /--allow-reason needs a value/],
+        [["outbox", "--pg-port", "0"], /--pg-port needs a positive integer/],
         [["aws"], /missing --queue-url \(or --outputs with awsDeadLetterQueueUrl\)/],
         [["aws", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q"], /missing --bus-name \(or --outputs with busName\)/],
         [["aws", "--replay", "yesterday", "today"], /--replay FROM: "yesterday" is not an ISO 8601 time/],
@@ -109,6 +143,78 @@ describe("redrive command line", () => {
         } finally {
             await sqs.stop();
             await events.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("npm run redrive -- aws-consumer-target redrives the consumer rule's target DLQ (same EventBridge dead-letter shape) to the bus", async () => {
+        const sqs = await startSqsEndpoint("mesh-prod-aws-consumer-target-dlq");
+        const events = await startPutEventsEndpoint();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redrive-"));
+        try {
+            const event = {
+                version: "0",
+                id: "e2",
+                "detail-type": "OrderShipped",
+                source: "com.example.azure.orders",
+                time: "2026-11-27T08:00:00Z",
+                resources: [],
+                detail: { metadata: { event_id: "evt-azure" } },
+            };
+            sqs.send(JSON.stringify(event), { ERROR_CODE: "NO_PERMISSIONS", ERROR_MESSAGE: "no sqs:SendMessage on the consumer queue" });
+            const file = path.join(dir, "out.json");
+            // The egress DLQ output points elsewhere: the command must read awsConsumerTargetDeadLetterQueueUrl.
+            fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, awsConsumerTargetDeadLetterQueueUrl: sqs.queueUrl }));
+            const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws-consumer-target", "--outputs", file], {
+                cwd: ROOT,
+                env: { ...process.env, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_MAX_ATTEMPTS: "1" },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c) => (stdout += c));
+            child.stderr.on("data", (c) => (stderr += c));
+            const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            assert.equal(code, 0, stdout + stderr);
+            assert.match(stdout, /evt-azure \(com\.example\.azure\.orders \/ OrderShipped\): NO_PERMISSIONS/);
+            assert.equal(events.accepted.length, 1);
+            assert.deepEqual([events.accepted[0].EventBusName, events.accepted[0].Source], [OUTPUTS.busName, "com.example.azure.orders"]);
+            assert.equal(sqs.messages.length, 0);
+        } finally {
+            await sqs.stop();
+            await events.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("npm run redrive -- aws-consumer moves the consumer's dead letters back from the outputs' two queue URLs, refusing poison (exit 1)", async () => {
+        const queue = await startSqsEndpoint("mesh-prod-aws-consumer-queue");
+        const dlq = await startSqsEndpoint("mesh-prod-aws-consumer-dlq");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redrive-"));
+        try {
+            const retried = JSON.stringify({ version: "0", id: "e3", "detail-type": "T", source: "com.example.azure.orders", detail: { metadata: { event_id: "evt-retried" } } });
+            dlq.send(retried);
+            dlq.send("{not json", { DeadLetterReason: "NotJson", DeadLetterErrorDescription: "NotJson: (body) is not JSON", SourceReceiveCount: "1" });
+            const file = path.join(dir, "out.json");
+            fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, awsConsumerQueueUrl: queue.queueUrl, awsConsumerDeadLetterQueueUrl: dlq.queueUrl }));
+            // No endpoint override: the SQS client sends each call to its QueueUrl's host (the two local queues).
+            const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "tools", "redrive.ts"), "aws-consumer", "--outputs", file], {
+                cwd: ROOT,
+                env: { ...process.env, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_MAX_ATTEMPTS: "1", AWS_ENDPOINT_URL_SQS: "", AWS_ENDPOINT_URL: "" },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c) => (stdout += c));
+            child.stderr.on("data", (c) => (stderr += c));
+            const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            assert.equal(code, 1, stdout + stderr);
+            assert.match(stdout, /redrive event evt-retried \[message .*\]: no reason attribute: moved by SQS after maxReceiveCount/);
+            assert.match(stdout, /✗ SQS message .*NotJson \(NotJson: \(body\) is not JSON\).*refused/);
+            assert.match(stdout, /summary: 2 received, 1 moved back to the consumer queue; refused \(still in the dead-letter queue\): 1 NotJson/);
+            assert.deepEqual(queue.messages.map((m) => m.Body), [retried]);
+            assert.equal(dlq.messages.length, 1);
+        } finally {
+            await queue.stop();
+            await dlq.stop();
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });

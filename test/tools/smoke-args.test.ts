@@ -35,7 +35,7 @@ function sources(files: Record<string, string>, pulumi?: ReturnType<OutputSource
 describe("npm run smoke: arguments and stack outputs", () => {
     it("reads the outputs with the Pulumi CLI for --stack, secrets shown", () => {
         const { s, calls } = sources({});
-        const { targets } = parseSmokeArgs(["--stack", "dev"], s);
+        const targets = parseSmokeArgs(["--stack", "dev"], s).targets!;
         assert.deepEqual(calls, [["stack", "output", "--json", "--show-secrets", "--stack", "dev"]]);
         assert.equal(targets.outboxTableName, OUTPUTS.outboxTableName);
         assert.equal(targets.source, "com.example.orders");
@@ -49,7 +49,7 @@ describe("npm run smoke: arguments and stack outputs", () => {
 
     it("reads an outputs file, and lets flags win", () => {
         const { s, calls } = sources({ "out.json": JSON.stringify(OUTPUTS) });
-        const { targets } = parseSmokeArgs(["--outputs", "out.json", "--source", "com.example.billing", "--timeout", "30", "--redis-port", "6380", "--redis-username", "oid-1"], s);
+        const targets = parseSmokeArgs(["--outputs", "out.json", "--source", "com.example.billing", "--timeout", "30", "--redis-port", "6380", "--redis-username", "oid-1"], s).targets!;
         assert.deepEqual(calls, []);
         assert.equal(targets.source, "com.example.billing");
         assert.equal(targets.timeoutMs, 30_000);
@@ -83,6 +83,61 @@ describe("npm run smoke: arguments and stack outputs", () => {
         assert.match(bad(["--stack", "qa"], OUTPUTS, { status: 255, stdout: "", stderr: "error: no stack named 'qa' found" }), /failed \(exit 255\): error: no stack named 'qa' found/);
     });
 
+    it("--direction: both by default, skipping a direction the stack switched off; an explicit direction that is off is an error", () => {
+        const reverseOutputs = {
+            azureEventSources: "com.example.azure.orders,com.example.azure.billing",
+            azureOutboxServerFqdn: "mesh-dev-outbox.postgres.database.azure.com",
+            azureOutboxDatabaseName: "outbox",
+            awsConsumerQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-dev-aws-consumer-queue",
+            awsConsumerDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-dev-aws-consumer-dlq",
+            awsConsumerTargetDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/mesh-dev-aws-consumer-target-dlq",
+            awsIdempotencyTableName: "mesh-dev-aws-consumer-idempotency",
+        };
+        const parse = (argv: string[], outputs: Record<string, unknown>) => parseSmokeArgs(argv, sources({ "out.json": JSON.stringify(outputs) }).s);
+
+        const forwardOnly = parse(["--outputs", "out.json"], OUTPUTS);
+        assert.equal(forwardOnly.direction, "both");
+        assert.ok(forwardOnly.targets && !forwardOnly.reverse);
+        assert.deepEqual(forwardOnly.skipped, ["azure-to-aws: switched off in this stack (no awsConsumerQueueUrl output)"]);
+
+        const both = parse(["--outputs", "out.json", "--pg-user", "ops@contoso.com", "--timeout", "60"], { ...OUTPUTS, ...reverseOutputs });
+        assert.ok(both.targets);
+        assert.deepEqual(both.reverse, {
+            region: "eu-west-1",
+            pgHost: reverseOutputs.azureOutboxServerFqdn,
+            pgPort: 5432,
+            pgDatabase: "outbox",
+            pgUser: "ops@contoso.com",
+            pgTable: "mesh_outbox",
+            source: "com.example.azure.orders",
+            consumerQueueUrl: reverseOutputs.awsConsumerQueueUrl,
+            consumerDeadLetterQueueUrl: reverseOutputs.awsConsumerDeadLetterQueueUrl,
+            targetDeadLetterQueueUrl: reverseOutputs.awsConsumerTargetDeadLetterQueueUrl,
+            idempotencyTableName: reverseOutputs.awsIdempotencyTableName,
+            keyPrefix: "",
+            timeoutMs: 60_000,
+            pollMs: 500,
+        });
+        const onlyReverse = parse(["--outputs", "out.json", "--direction", "azure-to-aws", "--azure-source", "com.example.azure.billing"], { ...OUTPUTS, ...reverseOutputs });
+        assert.ok(!onlyReverse.targets);
+        assert.equal(onlyReverse.reverse!.source, "com.example.azure.billing");
+
+        // awsToAzureEnabled false: none of that direction's outputs, only the shared ones.
+        const reverseStack = { awsRegion: "eu-west-1", ...reverseOutputs };
+        const skippedForward = parse(["--outputs", "out.json"], reverseStack);
+        assert.ok(!skippedForward.targets && skippedForward.reverse);
+        assert.deepEqual(skippedForward.skipped, ["aws-to-azure: switched off in this stack (no outboxTableName output)"]);
+
+        const refuses = (argv: string[], outputs: Record<string, unknown>, message: RegExp) =>
+            assert.throws(() => parse(argv, outputs), (e: Error) => e instanceof UsageError && message.test(e.message));
+        refuses(["--outputs", "out.json", "--direction", "aws-to-azure"], reverseStack, /the stack has aws-to-azure switched off \(no outboxTableName output; config awsToAzureEnabled\)/);
+        refuses(["--outputs", "out.json", "--direction", "azure-to-aws"], OUTPUTS, /the stack has azure-to-aws switched off \(no awsConsumerQueueUrl output; config azureToAwsEnabled\)/);
+        refuses(["--outputs", "out.json", "--direction", "sideways"], OUTPUTS, /--direction is aws-to-azure, azure-to-aws or both, got "sideways"/);
+        refuses(["--outputs", "out.json"], { awsRegion: "eu-west-1" }, /neither direction is deployed/);
+        const { awsIdempotencyTableName: _t, ...withoutTable } = reverseOutputs;
+        refuses(["--outputs", "out.json"], { ...OUTPUTS, ...withoutTable }, /output awsIdempotencyTableName is missing/);
+    });
+
     it("takes the Redis user name from the token's oid claim (the object id Azure Managed Redis authenticates)", () => {
         const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
         assert.equal(objectIdOfToken(jwt({ oid: "11111111-2222-3333-4444-555555555555", upn: "me@example.com" })), "11111111-2222-3333-4444-555555555555");
@@ -94,9 +149,12 @@ describe("npm run smoke: arguments and stack outputs", () => {
         this.timeout(180_000);
         const dev = preview(["--stack", "dev", "--json", "--show-secrets"]);
         assert.equal(dev.status, 0, dev.stderr);
-        const { targets } = parseSmokeArgs(["--outputs", "out.json"], sources({ "out.json": JSON.stringify(dev.outputs) }).s);
+        const targets = parseSmokeArgs(["--outputs", "out.json"], sources({ "out.json": JSON.stringify(dev.outputs) }).s).targets!;
         assert.ok(targets.connectionName && targets.source && targets.relayFailureQueueUrl, JSON.stringify(targets));
         assert.equal(dev.outputs.eventSources.split(",")[0], targets.source);
+        const reverse = parseSmokeArgs(["--outputs", "out.json", "--direction", "azure-to-aws"], sources({ "out.json": JSON.stringify(dev.outputs) }).s).reverse!;
+        assert.ok(reverse.pgHost && reverse.pgDatabase && reverse.idempotencyTableName && reverse.targetDeadLetterQueueUrl && reverse.consumerDeadLetterQueueUrl, JSON.stringify(reverse));
+        assert.equal(dev.outputs.azureEventSources.split(",")[0], reverse.source);
     });
 
     it("prints usage and exits 2 on bad arguments, before touching any cloud", function () {

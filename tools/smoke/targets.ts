@@ -3,6 +3,7 @@
  * --show-secrets --stack <s>`, or a file holding that JSON) with a few flags that override them.
  */
 import { DEFAULT_KEY_PREFIX } from "../../runtime/idempotency-store";
+import { DEFAULT_PG_OUTBOX_TABLE } from "../../runtime/postgres-outbox/schema";
 
 export class UsageError extends Error {}
 
@@ -26,10 +27,40 @@ export interface SmokeTargets {
     pollMs: number;
 }
 
+/** What the Azure → AWS run talks to (tools/smoke/reverse.ts). */
+export interface ReverseSmokeTargets {
+    region: string;
+    /** The outbox server (Azure Database for PostgreSQL flexible server) and database. */
+    pgHost: string;
+    pgPort: number;
+    pgDatabase: string;
+    /** The PostgreSQL role; default: the UPN in the user's Entra token. */
+    pgUser?: string;
+    pgTable: string;
+    /** The domain event's `source`: one of the stack's azureEventSources (the consumer rule forwards only those). */
+    source: string;
+    consumerQueueUrl: string;
+    consumerDeadLetterQueueUrl: string;
+    targetDeadLetterQueueUrl: string;
+    idempotencyTableName: string;
+    /** Prepended to the event id in the idempotency table's key; the deployed consumer uses none. */
+    keyPrefix: string;
+    timeoutMs: number;
+    pollMs: number;
+}
+
+export type Direction = "aws-to-azure" | "azure-to-aws" | "both";
+
 export interface SmokeArgs {
     stack?: string;
     outputsFile?: string;
-    targets: SmokeTargets;
+    direction: Direction;
+    /** AWS → Azure, when run. */
+    targets?: SmokeTargets;
+    /** Azure → AWS, when run. */
+    reverse?: ReverseSmokeTargets;
+    /** Directions `both` skipped because the stack has them switched off, with why. */
+    skipped: string[];
 }
 
 /**
@@ -42,8 +73,10 @@ export const DEFAULT_TIMEOUT_SECONDS = 120;
 /** An Entra token lives about an hour and the tool does not refresh it; a wait is kept well inside. */
 export const MAX_TIMEOUT_SECONDS = 1800;
 
-export const USAGE = `usage: npm run smoke -- (--stack NAME | --outputs FILE) [--timeout SECONDS] [--poll-ms MS]
-                      [--source SOURCE] [--region R] [--redis-port N] [--redis-username OBJECT_ID] [--key-prefix P]
+export const USAGE = `usage: npm run smoke -- (--stack NAME | --outputs FILE) [--direction aws-to-azure|azure-to-aws|both]
+                      [--timeout SECONDS] [--poll-ms MS] [--region R]
+                      [--source SOURCE] [--redis-port N] [--redis-username OBJECT_ID] [--key-prefix P]     (AWS → Azure)
+                      [--azure-source SOURCE] [--pg-user NAME] [--pg-port N] [--pg-table T]                (Azure → AWS)
 
 For a stack you have just deployed with \`pulumi up\`: writes ONE test event (type MeshSmokeTest) through the
 real outbox writer into the stack's outbox table, waits until the consumer has applied it (its idempotency
@@ -56,6 +89,14 @@ consumer, DLQ). Exit 2: bad arguments or outputs.
 --outputs FILE   reads that JSON from a file instead (pulumi stack output --json > out.json)
 --timeout        seconds to wait for the consumer (default ${DEFAULT_TIMEOUT_SECONDS}, at most ${MAX_TIMEOUT_SECONDS})
 --source         the event's source (default: the first of the stack output eventSources)
+--direction      which direction(s) to prove (default both; both skips a direction the stack has switched off)
+
+Azure → AWS: commits ONE test event through the real PostgreSQL outbox writer into the outbox database as
+you (your Entra token is the password; your role needs INSERT and SELECT on the outbox table, by default
+mesh_outbox), waits until the AWS consumer's idempotency record in DynamoDB reads done, and checks the
+consumer's two dead-letter queues. FAIL names the hop: outbox write, relay, bus/rule, delivery, consumer,
+DLQ. Needs dynamodb:GetItem on the idempotency table, sqs:GetQueueAttributes on the consumer queue and
+both dead-letter queues, and sqs:ReceiveMessage on the dead-letter queues (to name a dead letter's reason).
 
 Credentials are your own: the AWS SDK's default chain (needs dynamodb:PutItem on the outbox table,
 events:DescribeConnection, sqs:GetQueueAttributes on the dead-letter and relay-failure queues), and
@@ -67,7 +108,9 @@ What only a real cloud proves, and this command checks there: IAM and RBAC as de
 trigger of the relay Lambda, the bus rule, the OAuth token exchange with Entra ID, the API destination's
 POST to Service Bus, the consumer app's trigger waking on a message, and Entra-authenticated Redis.
 The command's own logic is tested offline against DynamoDB Local, redis-server, local EventBridge/SQS
-endpoints and a Service Bus model (test/tools/smoke.test.ts); that test proves nothing about a cloud.`;
+endpoints and a Service Bus model (test/tools/smoke.test.ts), and for Azure → AWS against PostgreSQL 15,
+the real relay core, models of the rule/SQS target and Lambda's poller, the real SQS consumer host and
+DynamoDB Local (test/tools/smoke-reverse.test.ts); those tests prove nothing about a cloud.`;
 
 /** Stack outputs the smoke test reads (names as index.ts exports them). */
 const OUTPUTS = {
@@ -80,6 +123,17 @@ const OUTPUTS = {
     serviceBusNamespaceFqdn: "serviceBusNamespaceFqdn",
     queueName: "queueName",
     redisHostName: "redisHostName",
+} as const;
+
+/** Outputs of the Azure → AWS direction (index.ts). */
+const REVERSE_OUTPUTS = {
+    azureEventSources: "azureEventSources",
+    pgHost: "azureOutboxServerFqdn",
+    pgDatabase: "azureOutboxDatabaseName",
+    consumerQueueUrl: "awsConsumerQueueUrl",
+    consumerDeadLetterQueueUrl: "awsConsumerDeadLetterQueueUrl",
+    targetDeadLetterQueueUrl: "awsConsumerTargetDeadLetterQueueUrl",
+    idempotencyTableName: "awsIdempotencyTableName",
 } as const;
 
 function integerFlag(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -99,7 +153,22 @@ export interface OutputSources {
 /** Reads the command line and the stack's outputs; each problem names the flag or the output. */
 export function parseSmokeArgs(argv: string[], sources: OutputSources): SmokeArgs {
     const flags: Record<string, string> = {};
-    const valueFlags = ["--stack", "--outputs", "--timeout", "--poll-ms", "--source", "--region", "--redis-port", "--redis-username", "--key-prefix"];
+    const valueFlags = [
+        "--stack",
+        "--outputs",
+        "--timeout",
+        "--poll-ms",
+        "--source",
+        "--region",
+        "--redis-port",
+        "--redis-username",
+        "--key-prefix",
+        "--direction",
+        "--azure-source",
+        "--pg-user",
+        "--pg-port",
+        "--pg-table",
+    ];
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         if (!valueFlags.includes(flag)) throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
@@ -153,6 +222,49 @@ export function parseSmokeArgs(argv: string[], sources: OutputSources): SmokeArg
         );
     };
 
+    const direction = (flags["--direction"] ?? "both") as Direction;
+    if (!["aws-to-azure", "azure-to-aws", "both"].includes(direction)) throw new UsageError(`--direction is aws-to-azure, azure-to-aws or both, got ${JSON.stringify(direction)}`);
+    // A direction switched off exports none of its outputs (index.ts); these two say whether it is on.
+    const forwardOn = outputs[OUTPUTS.outboxTableName] !== undefined;
+    const reverseOn = outputs[REVERSE_OUTPUTS.consumerQueueUrl] !== undefined;
+    const skipped: string[] = [];
+    const wanted = (name: Direction, on: boolean, marker: string, key: string): boolean => {
+        if (direction !== "both" && direction !== name) return false;
+        if (on) return true;
+        if (direction === name) throw new UsageError(`${origin}: the stack has ${name} switched off (no ${marker} output; config ${key}); nothing to prove in that direction`);
+        skipped.push(`${name}: switched off in this stack (no ${marker} output)`);
+        return false;
+    };
+    const runForward = wanted("aws-to-azure", forwardOn, OUTPUTS.outboxTableName, "awsToAzureEnabled");
+    const runReverse = wanted("azure-to-aws", reverseOn, REVERSE_OUTPUTS.consumerQueueUrl, "azureToAwsEnabled");
+    if (!runForward && !runReverse) throw new UsageError(`${origin}: neither direction is deployed in this stack (no ${OUTPUTS.outboxTableName} nor ${REVERSE_OUTPUTS.consumerQueueUrl} output)`);
+    const timeoutSeconds = flags["--timeout"] ? integerFlag("--timeout", flags["--timeout"], 1, MAX_TIMEOUT_SECONDS) : DEFAULT_TIMEOUT_SECONDS;
+    const pollMs = flags["--poll-ms"] ? integerFlag("--poll-ms", flags["--poll-ms"], 50, 60_000) : 500;
+    const firstOf = (raw: unknown) => (typeof raw === "string" ? raw.split(",").filter((s) => s !== "") : Array.isArray(raw) ? raw.filter((s): s is string => typeof s === "string") : [])[0];
+
+    let reverse: ReverseSmokeTargets | undefined;
+    if (runReverse) {
+        const source = flags["--azure-source"] ?? firstOf(outputs[REVERSE_OUTPUTS.azureEventSources]);
+        if (!source) throw new UsageError(`${origin}: output ${REVERSE_OUTPUTS.azureEventSources} is missing or empty; pass --azure-source with one of the stack's azureEventSources`);
+        reverse = {
+            region: flags["--region"] ?? stringOutput(OUTPUTS.region, true)!,
+            pgHost: stringOutput(REVERSE_OUTPUTS.pgHost, true)!,
+            pgPort: flags["--pg-port"] ? integerFlag("--pg-port", flags["--pg-port"], 1, 65535) : 5432,
+            pgDatabase: stringOutput(REVERSE_OUTPUTS.pgDatabase, true)!,
+            pgUser: flags["--pg-user"],
+            pgTable: flags["--pg-table"] ?? DEFAULT_PG_OUTBOX_TABLE,
+            source,
+            consumerQueueUrl: stringOutput(REVERSE_OUTPUTS.consumerQueueUrl, true)!,
+            consumerDeadLetterQueueUrl: stringOutput(REVERSE_OUTPUTS.consumerDeadLetterQueueUrl, true)!,
+            targetDeadLetterQueueUrl: stringOutput(REVERSE_OUTPUTS.targetDeadLetterQueueUrl, true)!,
+            idempotencyTableName: stringOutput(REVERSE_OUTPUTS.idempotencyTableName, true)!,
+            keyPrefix: "",
+            timeoutMs: timeoutSeconds * 1000,
+            pollMs,
+        };
+    }
+    if (!runForward) return { stack, outputsFile, direction, reverse, skipped };
+
     let source = flags["--source"];
     if (!source) {
         // index.ts exports the list comma-separated (a stack output other stacks read must be a string).
@@ -164,7 +276,6 @@ export function parseSmokeArgs(argv: string[], sources: OutputSources): SmokeArg
         source = list[0];
     }
 
-    const timeoutSeconds = flags["--timeout"] ? integerFlag("--timeout", flags["--timeout"], 1, MAX_TIMEOUT_SECONDS) : DEFAULT_TIMEOUT_SECONDS;
     const targets: SmokeTargets = {
         region: flags["--region"] ?? stringOutput(OUTPUTS.region, true)!,
         outboxTableName: stringOutput(OUTPUTS.outboxTableName, true)!,
@@ -179,7 +290,7 @@ export function parseSmokeArgs(argv: string[], sources: OutputSources): SmokeArg
         redisUsername: flags["--redis-username"],
         keyPrefix: flags["--key-prefix"] ?? DEFAULT_KEY_PREFIX,
         timeoutMs: timeoutSeconds * 1000,
-        pollMs: flags["--poll-ms"] ? integerFlag("--poll-ms", flags["--poll-ms"], 50, 60_000) : 500,
+        pollMs,
     };
-    return { stack, outputsFile, targets };
+    return { stack, outputsFile, direction, targets, reverse, skipped };
 }
