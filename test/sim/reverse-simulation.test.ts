@@ -42,6 +42,7 @@ describe("reverse simulation (Azure → AWS) under seeded faults", function () {
       "relayCrashAfterAccept",
       "putEventsThrottled",
       "entryFails",
+      "entryFailureStreaks",
       "targetDeliveryFails",
       "targetDeliversTwice",
       "sqsDeleteLost",

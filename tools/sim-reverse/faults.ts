@@ -16,6 +16,11 @@ export const RATES = {
   relayCrashAfterAccept: 0.05,
   putEventsThrottled: 0.05,
   entryFails: 0.06,
+  /**
+   * A sustained throttling burst on one event: its entry fails on its first 3–6 PutEvents attempts
+   * in a row, more than the relay's in-process retries, so the row is put back at least once.
+   */
+  entryFailureStreak: 0.05,
   targetDeliveryFails: 0.05,
   targetDeliversTwice: 0.03,
   sqsDeleteLost: 0.03,
@@ -35,6 +40,7 @@ export type FaultCounts = Record<
   | "relayCrashAfterAccept"
   | "putEventsThrottled"
   | "entryFails"
+  | "entryFailureStreaks"
   | "targetDeliveryFails"
   | "targetDeliversTwice"
   | "sqsDeleteLost"
@@ -56,6 +62,7 @@ export function zeroCounts(): FaultCounts {
     relayCrashAfterAccept: 0,
     putEventsThrottled: 0,
     entryFails: 0,
+    entryFailureStreaks: 0,
     targetDeliveryFails: 0,
     targetDeliversTwice: 0,
     sqsDeleteLost: 0,
@@ -78,6 +85,8 @@ export interface Measurements {
   corrupt: Set<string>;
   /** Retried commits not answered already-committed (must stay empty). */
   retriedCommitWrongAnswer: string[];
+  /** Commits refused though no fault was injected into them (must stay empty). */
+  commitErrors: string[];
   /** `${messageId}|${receiveCount}` receives that an injected fault (or a measured Lambda timeout) failed, or whose delete the model lost. */
   faultedReceives: Set<string>;
   /**
@@ -95,6 +104,7 @@ export function emptyMeasurements(): Measurements {
     poison: new Set(),
     corrupt: new Set(),
     retriedCommitWrongAnswer: [],
+    commitErrors: [],
     faultedReceives: new Set(),
     excusedRepeats: new Map(),
   };

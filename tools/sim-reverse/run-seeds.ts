@@ -1,16 +1,28 @@
 /**
  * Starts the real servers once (PostgreSQL 15, DynamoDB Local) and runs several seeds of the
  * reverse simulation on them, `parallel` at a time; each seed gets its own database and table.
+ * With `servers`, runs on servers someone else started (the mutation suite shares one pair
+ * between all its runs) and leaves them running.
  */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Pool } from "pg";
 import { startDynamoDbLocal } from "../local-servers/dynamodb-local";
 import { startPostgres } from "../local-servers/postgres";
 import { ReverseSimReport, runReverseSimulation } from "./simulation";
 
-export async function runReverseSeeds(options: { seeds: number[]; events: number; parallel: number; wallLimitMs?: number }): Promise<ReverseSimReport[]> {
-  const [pg, ddb] = await Promise.all([startPostgres(), startDynamoDbLocal()]);
-  const admin = new Pool({ ...pg.superuserConfig("postgres"), max: 4 });
-  const dynamoDb = ddb.client();
+/** Running servers: PostgreSQL reached as its trusted superuser `postgres`, and a DynamoDB Local endpoint. */
+export interface ReverseServers {
+  postgres: { host: string; port: number };
+  dynamodbEndpoint: string;
+}
+
+export async function runReverseSeeds(options: { seeds: number[]; events: number; parallel: number; wallLimitMs?: number; servers?: ReverseServers }): Promise<ReverseSimReport[]> {
+  const own = options.servers ? undefined : await Promise.all([startPostgres(), startDynamoDbLocal()]);
+  const pgAt = options.servers?.postgres ?? { host: own![0].host, port: own![0].port };
+  const admin = new Pool({ host: pgAt.host, port: pgAt.port, user: "postgres", database: "postgres", max: 4 });
+  const dynamoDb = own
+    ? own[1].client()
+    : new DynamoDBClient({ endpoint: options.servers!.dynamodbEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
   try {
     const reports: ReverseSimReport[] = [];
     let next = 0;
@@ -21,7 +33,7 @@ export async function runReverseSeeds(options: { seeds: number[]; events: number
           await runReverseSimulation({
             seed,
             events: options.events,
-            pgConfig: { host: pg.host, port: pg.port, user: "postgres", database: "postgres" },
+            pgConfig: { ...pgAt, user: "postgres", database: "postgres" },
             adminPool: admin,
             dynamoDb,
             wallLimitMs: options.wallLimitMs,
@@ -34,7 +46,7 @@ export async function runReverseSeeds(options: { seeds: number[]; events: number
   } finally {
     dynamoDb.destroy();
     await admin.end();
-    await Promise.all([pg.stop(), ddb.stop()]);
+    if (own) await Promise.all([own[0].stop(), own[1].stop()]);
   }
 }
 
