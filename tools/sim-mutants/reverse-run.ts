@@ -108,7 +108,8 @@ function firstProblems(r: ReverseSimReport): string {
   ];
   const counts = `lost ${v.lost.length}, repeats ${v.unexplainedRepeats.length}, dead letters ${v.unexplainedDeadLetters.length}, state ${v.stateViolations.length}, poison ${v.poisonViolations.length}`;
   const runFailures = r.relayRunFailures > 0 ? `, relay runs failed ${r.relayRunFailures}` : "";
-  return `${r.finished ? "" : `not drained in ${Math.round(r.durationMs / 1000)} s; `}${counts}${runFailures}${problems.length > 0 ? ` [e.g. ${problems[0]}]` : ""}`;
+  const diagnostic = r.diagnostics?.[0] ? ` {receives of ${r.diagnostics[0]}}` : "";
+  return `${r.finished ? "" : `not drained in ${Math.round(r.durationMs / 1000)} s; `}${counts}${runFailures}${problems.length > 0 ? ` [e.g. ${problems[0]}]` : ""}${diagnostic}`;
 }
 
 /** All seeds of one copy in one `local:reverse` process on the shared servers. */

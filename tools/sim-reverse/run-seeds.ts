@@ -71,6 +71,7 @@ export function formatReverseReport(reports: ReverseSimReport[]): string {
       ...v.poisonViolations,
     ];
     for (const p of problems.slice(0, 20)) lines.push(`  ! ${p}`);
+    for (const d of r.diagnostics ?? []) lines.push(`  ? receives of ${d}`);
     if (problems.length > 20) lines.push(`  ! … and ${problems.length - 20} more`);
   }
   const total = (k: keyof ReverseSimReport["faults"]) => reports.reduce((s, r) => s + r.faults[k], 0);

@@ -57,6 +57,8 @@ export interface ReverseSimReport {
   /** Relay runs that threw (not injected: e.g. the database refused a connection); the next run starts over. */
   relayRunFailures: number;
   verdict: Verdict;
+  /** DIAGNOSTIC, not judged: each unexplained redriven message's receives, as the consumer host reported them. */
+  diagnostics: string[];
 }
 
 /**
@@ -280,6 +282,9 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   };
 
   // ---- The Lambda event source mapping (MODEL) invoking the REAL SQS host + consumer core.
+  // DIAGNOSTIC only (the oracle never reads it): what the consumer said about each receive, shown
+  // next to a dead letter the oracle could not explain.
+  const receiveDiagnostics = new Map<string, string>();
   let inFlight = 0;
   let invocationNo = 0;
   const invoke = async (records: ReturnType<SqsQueueModel["receive"]>) => {
@@ -341,6 +346,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
         }
       },
     });
+    const receiveOf = new Map(records.map((m) => [m.messageId, m.receiveCount]));
     const host = createSqsBatchHandler({
       consumer,
       logger: silentLogger(),
@@ -352,7 +358,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
             dlq.send(body, attributes);
           }),
       },
-    });
+    }, (r) => receiveDiagnostics.set(`${r.messageId}|${receiveOf.get(r.messageId)}`, `${r.outcome?.kind ?? "threw"}${r.failed ? " (returned)" : ""}`));
     const context = { getRemainingTimeInMillis: () => TIMING.functionTimeoutMs - (Date.now() - start) };
     const event = {
       Records: records.map((m) => ({ messageId: m.messageId, receiptHandle: m.receiptHandle, body: m.body, attributes: { ApproximateReceiveCount: String(m.receiveCount) } })),
@@ -369,6 +375,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
       life.kill();
       // The whole batch comes back after the visibility timeout; every one of its receives failed by a fault.
       for (const m of records) seen.faultedReceives.add(`${m.messageId}|${m.receiveCount}`);
+      for (const m of records) receiveDiagnostics.set(`${m.messageId}|${m.receiveCount}`, `invocation ${result === "error" ? "threw" : "died"} after ${Date.now() - start} ms`);
       await Promise.all(pendingEffects);
       // An effect applied here that this invocation never saw completed may be applied again by the
       // redelivery: one excuse per such effect. (Reading the record's state instead would miss the
@@ -427,7 +434,10 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
     maxReceiveCount: TIMING.maxReceiveCount,
     targetAttempts: TIMING.targetMaximumRetryAttempts + 1,
   });
+  const diagnostics = queue.deadLetters
+    .filter((d) => verdict.unexplainedDeadLetters.some((u) => d.body.includes(u.eventId)))
+    .map((d) => `${d.messageId}: ${Array.from({ length: d.receiveCount }, (_, i) => `#${i + 1} ${receiveDiagnostics.get(`${d.messageId}|${i + 1}`) ?? "?"}${seen.faultedReceives.has(`${d.messageId}|${i + 1}`) ? " [fault]" : ""}`).join("; ")}`);
   await pool.end();
   await options.adminPool.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, relayRunFailures, verdict };
+  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, relayRunFailures, verdict, diagnostics };
 }
