@@ -28,13 +28,14 @@ describe("sim:mutants --reverse (tools/sim-mutants/reverse-*.ts)", () => {
     assert.deepEqual(parseReverseMutantArgs(["--fast", "--seeds", "4,5", "--need", "1"]).seeds, [4, 5]);
     assert.throws(() => parseReverseMutantArgs(["--need", "4"]), /exceeds the number of seeds/);
     assert.throws(() => parseReverseMutantArgs(["--only", "no-such"]), /no reverse mutant named no-such/);
-    assert.ok(selectReverseMutants({ fast: true }).length >= 3);
+    assert.ok(selectReverseMutants({ fast: true }).length >= 2);
   });
 
+  // About 60 s on a quiet machine (three runs of two seeds × 60 events); the full suite's time is in the doc.
   it("the fast subset, small: the unmutated copy passes and every mutant fails both of 2 seeds", async function () {
-    this.timeout(180_000);
+    this.timeout(240_000);
     const lines: string[] = [];
-    const o = parseReverseMutantArgs(["--fast", "--seeds", "1,2", "--need", "2", "--events", "50", "--parallel", "2", "--wall-limit-seconds", "60"]);
+    const o = parseReverseMutantArgs(["--fast", "--seeds", "1,2", "--need", "2", "--events", "60", "--parallel", "2", "--wall-limit-seconds", "90"]);
     const { control, results } = await runReverseMutants(o, (l) => lines.push(l));
     process.stdout.write(lines.map((l) => `      ${l}`).join("\n") + "\n");
     assert.ok(control.every((r) => !r.failed), lines.join("\n"));

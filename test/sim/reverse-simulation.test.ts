@@ -46,6 +46,7 @@ describe("reverse simulation (Azure → AWS) under seeded faults", function () {
       "targetDeliveryFails",
       "targetDeliversTwice",
       "sqsDeleteLost",
+      "sqsReceivedTwice",
       "handlerThrows",
       "consumerCrashBeforeEffect",
       "consumerCrashAfterEffect",

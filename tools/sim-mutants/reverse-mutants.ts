@@ -31,7 +31,6 @@ export const REVERSE_MUTANTS: readonly ReverseMutant[] = [
     file: WRITER,
     find: `          appended = await append(client, prepared);`,
     replace: `          appended = await append(options.pool as unknown as PgQueryable, prepared);`,
-    fast: true,
   },
   {
     id: "rev-writer-commits-before-business",
@@ -118,7 +117,6 @@ export const REVERSE_MUTANTS: readonly ReverseMutant[] = [
     file: STORE,
     find: `      if (r.leaseUntil > now) return { result: { status: "in-progress", retryAfterMs: r.leaseUntil - now } };`,
     replace: `      // mutant: a live lease held by another token is not respected`,
-    fast: true,
   },
   {
     id: "rev-store-claim-ignores-done",
@@ -129,6 +127,7 @@ export const REVERSE_MUTANTS: readonly ReverseMutant[] = [
       return { result: { status: "completed" } };`,
     replace: `    case "done":
       return claimed(1);`,
+    fast: true,
   },
   {
     id: "rev-store-window-in-seconds",
@@ -154,7 +153,6 @@ export const REVERSE_MUTANTS: readonly ReverseMutant[] = [
     file: HOST,
     find: `(action === "complete" || action === "deadLetter")`,
     replace: `action !== undefined`,
-    fast: true,
   },
   {
     id: "rev-host-drops-dead-letter-reason",

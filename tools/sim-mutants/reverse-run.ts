@@ -175,7 +175,9 @@ export async function runReverseMutants(o: ReverseMutantOptions, print: (line: s
       results.push({ id: m.id, area: m.area, bug: m.bug, caught, runs, seconds });
       const seeds = runs.map((r) => `${r.seed}:${r.failed ? "FAIL" : "pass"}`).join(" ");
       const why = runs.find((r) => r.failed)?.why ?? "";
-      print(`${caught ? "caught " : "MISSED "} ${m.id.padEnd(40)} ${seeds.padEnd(22)} ${String(seconds).padStart(3)} s  ${why.slice(0, 200)}`);
+      const [problems, receives] = why.split(" {receives of ");
+      print(`${caught ? "caught " : "MISSED "} ${m.id.padEnd(40)} ${seeds.padEnd(22)} ${String(seconds).padStart(3)} s  ${problems.slice(0, 200)}`);
+      if (receives) print(`        receives of ${receives.slice(0, 400)}`);
     }
     return { control, results };
   } finally {

@@ -24,6 +24,8 @@ export const RATES = {
   targetDeliveryFails: 0.05,
   targetDeliversTwice: 0.03,
   sqsDeleteLost: 0.03,
+  /** A receive leaves the message visible: a second poller receives it while the first still works on it. */
+  sqsReceivedTwice: 0.03,
   handlerThrows: 0.06,
   consumerCrashBeforeEffect: 0.008,
   consumerCrashAfterEffect: 0.012,
@@ -44,6 +46,7 @@ export type FaultCounts = Record<
   | "targetDeliveryFails"
   | "targetDeliversTwice"
   | "sqsDeleteLost"
+  | "sqsReceivedTwice"
   | "handlerThrows"
   | "consumerCrashBeforeEffect"
   | "consumerCrashAfterEffect"
@@ -66,6 +69,7 @@ export function zeroCounts(): FaultCounts {
     targetDeliveryFails: 0,
     targetDeliversTwice: 0,
     sqsDeleteLost: 0,
+    sqsReceivedTwice: 0,
     handlerThrows: 0,
     consumerCrashBeforeEffect: 0,
     consumerCrashAfterEffect: 0,

@@ -130,6 +130,14 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
       seen.faultedReceives.add(`${id}|${n}`);
       return true;
     },
+    receiveLeavesVisible: (id, n) => {
+      if (!fires(RATES.sqsReceivedTwice, `twicerecv|${id}|${n}`)) return false;
+      faults.sqsReceivedTwice++;
+      // Both receives exist because of the fault: the copy, and the original whose receipt handle it made stale.
+      seen.faultedReceives.add(`${id}|${n}`);
+      seen.faultedReceives.add(`${id}|${n + 1}`);
+      return true;
+    },
   });
   const bus = new EventBridgeModel(
     {
