@@ -182,7 +182,7 @@ export const REVERSE_MUTANTS: readonly ReverseMutant[] = [
     area: "SQS model",
     bug: "a received message stays visible (no visibility timeout): copies run at once and burn receives",
     file: "tools/sim-reverse/sqs-model.ts",
-    find: `      m.visibleAt = now + this.options.visibilityTimeoutMs;`,
+    find: `      m.visibleAt = this.options.receiveLeavesVisible?.(m.messageId, m.receiveCount) ? now : now + this.options.visibilityTimeoutMs;`,
     replace: `      m.visibleAt = now;`,
   },
   {
