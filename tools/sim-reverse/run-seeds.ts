@@ -20,15 +20,18 @@ export async function runReverseSeeds(options: { seeds: number[]; events: number
   const own = options.servers ? undefined : await Promise.all([startPostgres(), startDynamoDbLocal()]);
   const pgAt = options.servers?.postgres ?? { host: own![0].host, port: own![0].port };
   const admin = new Pool({ host: pgAt.host, port: pgAt.port, user: "postgres", database: "postgres", max: 4 });
-  const dynamoDb = own
-    ? own[1].client()
-    : new DynamoDBClient({ endpoint: options.servers!.dynamodbEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  // One client per seed, as each Lambda container has its own: one client shared by every seed
+  // queued their requests behind its 50 sockets ("socket usage at capacity=50", 8 seeds at once),
+  // which made store calls slow for reasons no Lambda has.
+  const newClient = () =>
+    own ? own[1].client() : new DynamoDBClient({ endpoint: options.servers!.dynamodbEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
   try {
     const reports: ReverseSimReport[] = [];
     let next = 0;
     const worker = async () => {
       while (next < options.seeds.length) {
         const seed = options.seeds[next++];
+        const dynamoDb = newClient();
         reports.push(
           await runReverseSimulation({
             seed,
@@ -37,14 +40,13 @@ export async function runReverseSeeds(options: { seeds: number[]; events: number
             adminPool: admin,
             dynamoDb,
             wallLimitMs: options.wallLimitMs,
-          }),
+          }).finally(() => dynamoDb.destroy()),
         );
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.parallel) }, worker));
     return reports.sort((a, b) => a.seed - b.seed);
   } finally {
-    dynamoDb.destroy();
     await admin.end();
     if (own) await Promise.all([own[0].stop(), own[1].stop()]);
   }
