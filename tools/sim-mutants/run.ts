@@ -16,6 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { DynamoDbLocal, startDynamoDbLocal } from "../local-servers/dynamodb-local";
 import { applyMutant, Mutant, MUTANTS } from "./mutants";
+import { reverseMutantsMain } from "./reverse-run";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** What `npm run local` needs from the repository. */
@@ -187,6 +188,8 @@ export async function runMutants(o: MutantOptions, print: (line: string) => void
 }
 
 async function main(): Promise<number> {
+  // The Azure → AWS direction's mutants (reverse-mutants.ts) have their own runner and servers.
+  if (process.argv.includes("--reverse")) return reverseMutantsMain(process.argv.slice(2).filter((a) => a !== "--reverse"));
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const o = parseMutantArgs(process.argv.slice(2));
   const started = Date.now();

@@ -16,9 +16,16 @@ export const RATES = {
   relayCrashAfterAccept: 0.05,
   putEventsThrottled: 0.05,
   entryFails: 0.06,
+  /**
+   * A sustained throttling burst on one event: its entry fails on its first 3–6 PutEvents attempts
+   * in a row, more than the relay's in-process retries, so the row is put back at least once.
+   */
+  entryFailureStreak: 0.05,
   targetDeliveryFails: 0.05,
   targetDeliversTwice: 0.03,
   sqsDeleteLost: 0.03,
+  /** A receive leaves the message visible: a second poller receives it while the first still works on it. */
+  sqsReceivedTwice: 0.03,
   handlerThrows: 0.06,
   consumerCrashBeforeEffect: 0.008,
   consumerCrashAfterEffect: 0.012,
@@ -35,9 +42,11 @@ export type FaultCounts = Record<
   | "relayCrashAfterAccept"
   | "putEventsThrottled"
   | "entryFails"
+  | "entryFailureStreaks"
   | "targetDeliveryFails"
   | "targetDeliversTwice"
   | "sqsDeleteLost"
+  | "sqsReceivedTwice"
   | "handlerThrows"
   | "consumerCrashBeforeEffect"
   | "consumerCrashAfterEffect"
@@ -56,9 +65,11 @@ export function zeroCounts(): FaultCounts {
     relayCrashAfterAccept: 0,
     putEventsThrottled: 0,
     entryFails: 0,
+    entryFailureStreaks: 0,
     targetDeliveryFails: 0,
     targetDeliversTwice: 0,
     sqsDeleteLost: 0,
+    sqsReceivedTwice: 0,
     handlerThrows: 0,
     consumerCrashBeforeEffect: 0,
     consumerCrashAfterEffect: 0,
@@ -78,6 +89,8 @@ export interface Measurements {
   corrupt: Set<string>;
   /** Retried commits not answered already-committed (must stay empty). */
   retriedCommitWrongAnswer: string[];
+  /** Commits refused though no fault was injected into them (must stay empty). */
+  commitErrors: string[];
   /** `${messageId}|${receiveCount}` receives that an injected fault (or a measured Lambda timeout) failed, or whose delete the model lost. */
   faultedReceives: Set<string>;
   /**
@@ -95,6 +108,7 @@ export function emptyMeasurements(): Measurements {
     poison: new Set(),
     corrupt: new Set(),
     retriedCommitWrongAnswer: [],
+    commitErrors: [],
     faultedReceives: new Set(),
     excusedRepeats: new Map(),
   };

@@ -57,7 +57,11 @@ const eventIdOf = (body: string): string | undefined => {
 
 export async function judge(input: OracleInput): Promise<Verdict> {
   const { pool, seen } = input;
-  const outbox = (await pool.query<{ event_id: string; status: string; parked_reason: string | null }>("SELECT event_id, status, parked_reason FROM mesh_outbox")).rows;
+  const outbox = (
+    await pool.query<{ event_id: string; status: string; parked_reason: string | null; last_error: string | null; claims: number; wait_ms: number }>(
+      "SELECT event_id, status, parked_reason, last_error, claims, extract(epoch FROM available_at - clock_timestamp()) * 1000 AS wait_ms FROM mesh_outbox",
+    )
+  ).rows;
   const orders = (await pool.query<{ event_id: string }>("SELECT event_id FROM orders")).rows.map((r) => r.event_id);
   const ledger = new Map((await pool.query<{ event_id: string; applied: number }>("SELECT event_id, applied FROM effect_ledger")).rows.map((r) => [r.event_id, r.applied]));
 
@@ -82,6 +86,12 @@ export async function judge(input: OracleInput): Promise<Verdict> {
     if (ledger.has(id)) stateViolations.push(`event ${id} of a refused commit was applied`);
   }
   for (const ids of seen.retriedCommitWrongAnswer) stateViolations.push(`a retried commit of ${ids} was not answered already-committed`);
+  for (const why of seen.commitErrors) stateViolations.push(why);
+  // Claim rule: no row claimed while another claim's lease (or its backoff) was still running.
+  const overlapping = (await pool.query<{ event_id: string; live_until: Date; claimed_at: Date }>("SELECT event_id, live_until, claimed_at FROM claim_audit ORDER BY claimed_at")).rows;
+  for (const c of overlapping) {
+    stateViolations.push(`row ${c.event_id} claimed at ${c.claimed_at.toISOString()} while it was leased or backing off until ${c.live_until.toISOString()}`);
+  }
   for (const id of ledger.keys()) if (!eventIds.has(id)) stateViolations.push(`effect applied for ${id}, which is no committed event`);
 
   // Rule 2: every row left the outbox; parking explained.
@@ -98,7 +108,8 @@ export async function judge(input: OracleInput): Promise<Verdict> {
       explainedDeadLetters++;
       continue;
     }
-    stateViolations.push(`event ${row.event_id} left ${row.status} in the outbox (${row.parked_reason ?? "no reason"})`);
+    const detail = row.status === "pending" ? `claimed ${row.claims}×, claimable in ${Math.round(row.wait_ms)} ms, last error ${row.last_error ?? "none"}` : (row.parked_reason ?? "no reason");
+    stateViolations.push(`event ${row.event_id} left ${row.status} in the outbox (${detail})`);
   }
 
   // Dead letters by event id, each judged on its own evidence.

@@ -1,6 +1,6 @@
 /**
  * The Azure → AWS direction under seeded faults. REAL: PostgreSQL 15 (outbox and business table,
- * written by the real writer), the real relay core (two relays at once, killed at chosen points),
+ * written by the real writer), the real relay core (three relays at once, killed at chosen points),
  * DynamoDB Local behind the real DynamoDB idempotency store, the real consumer core and SQS host.
  * MODELS: EventBridge (eventbridge-model.ts), the SQS queue (sqs-model.ts), and the Lambda event
  * source mapping (the poll loop below). The oracle (oracle.ts) reads the databases and the
@@ -31,6 +31,8 @@ export const TIMING = {
   maxReceiveCount: 5,
   batchSize: 5,
   concurrentInvocations: 3,
+  /** Relay instances claiming at once (a Function app scaled out); their claims race for the same rows. */
+  relays: 3,
   relayLeaseMs: 1000,
   relayBatchSize: 20,
   targetMaximumRetryAttempts: 2,
@@ -55,7 +57,28 @@ export interface ReverseSimReport {
   /** Relay runs that threw (not injected: e.g. the database refused a connection); the next run starts over. */
   relayRunFailures: number;
   verdict: Verdict;
+  /** DIAGNOSTIC, not judged: each unexplained redriven message's receives, as the consumer host reported them. */
+  diagnostics: string[];
 }
+
+/**
+ * The oracle's witness of the claim rule, in the database itself: a claim (a new claim_token on a
+ * pending row) while the row's available_at is still in the future took a row under another
+ * relay's live lease, or one backing off. Judged on the database clock at the moment of the
+ * write, so no harness timing can excuse or invent it.
+ */
+const CLAIM_AUDIT_DDL = `
+CREATE TABLE claim_audit (event_id uuid NOT NULL, live_until timestamptz NOT NULL, claimed_at timestamptz NOT NULL);
+CREATE FUNCTION audit_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.available_at > clock_timestamp() THEN
+    INSERT INTO claim_audit VALUES (NEW.event_id, OLD.available_at, clock_timestamp());
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER mesh_outbox_claim_audit BEFORE UPDATE ON mesh_outbox FOR EACH ROW
+  WHEN (NEW.claim_token IS NOT NULL AND NEW.claim_token IS DISTINCT FROM OLD.claim_token AND OLD.status = 'pending')
+  EXECUTE FUNCTION audit_claim();`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -70,7 +93,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   const suffix = `${seed}_${randomBytes(3).toString("hex")}`;
   const dbName = `simrev_${suffix}`;
   await options.adminPool.query(`CREATE DATABASE ${dbName}`);
-  const pool = new Pool({ ...options.pgConfig, database: dbName, max: 6 });
+  const pool = new Pool({ ...options.pgConfig, database: dbName, max: 8 });
   // Killed relays and invocations leave queries behind; the final DROP … WITH (FORCE) ends their sessions.
   pool.on("error", () => undefined);
   const tableName = `simrev-${suffix}`;
@@ -81,6 +104,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
     await setup.query("CREATE TABLE orders (order_id text PRIMARY KEY, event_id uuid NOT NULL UNIQUE)");
     // The oracle's ledger: the handler's effect is this conditional upsert keyed by the event id.
     await setup.query("CREATE TABLE effect_ledger (event_id uuid PRIMARY KEY, applied integer NOT NULL)");
+    await setup.query(CLAIM_AUDIT_DDL);
   } finally {
     setup.release();
   }
@@ -106,12 +130,22 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
       seen.faultedReceives.add(`${id}|${n}`);
       return true;
     },
+    receiveLeavesVisible: (id, n) => {
+      if (!fires(RATES.sqsReceivedTwice, `twicerecv|${id}|${n}`)) return false;
+      faults.sqsReceivedTwice++;
+      // Both receives exist because of the fault: the copy, and the original whose receipt handle it made stale.
+      seen.faultedReceives.add(`${id}|${n}`);
+      seen.faultedReceives.add(`${id}|${n + 1}`);
+      return true;
+    },
   });
   const bus = new EventBridgeModel(
     {
       throttleRequest: (id, n) => fires(RATES.putEventsThrottled, `throttle|${id}|${n}`) && ++faults.putEventsThrottled > 0,
       entryFailure: (id, n) => {
-        if (!fires(RATES.entryFails, `entry|${id}|${n}`)) return undefined;
+        const streak = fires(RATES.entryFailureStreak, `streak|${id}`) ? 3 + Math.floor(draw(seed, `streaklen|${id}`) * 4) : 0;
+        if (n > streak && !fires(RATES.entryFails, `entry|${id}|${n}`)) return undefined;
+        if (n === 1 && streak > 0) faults.entryFailureStreaks++;
         faults.entryFails++;
         return draw(seed, `entrycode|${id}|${n}`) < 0.5 ? "InternalFailure" : "ThrottlingException";
       },
@@ -162,17 +196,24 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
             faults.poison++;
           }
         } catch (error) {
-          if (!failBusiness) throw error;
+          if (!failBusiness) {
+            seen.commitErrors.push(`commit of ${ids.join(",")} refused: ${(error as Error).message}`);
+            continue;
+          }
           faults.businessWriteFails++;
           ids.forEach((id) => seen.refused.add(id));
           continue;
         }
         if (fires(RATES.commitRetried, `retry|${i}`)) {
           faults.commitRetried++;
-          const again = await writer.commit(events, async () => {
-            throw new Error("work must not run on a retry of a landed commit");
-          });
-          if (again.outcome !== "already-committed") seen.retriedCommitWrongAnswer.push(ids.join(","));
+          try {
+            const again = await writer.commit(events, async () => {
+              throw new Error("work must not run on a retry of a landed commit");
+            });
+            if (again.outcome !== "already-committed") seen.retriedCommitWrongAnswer.push(`${ids.join(",")} (answered ${again.outcome})`);
+          } catch (error) {
+            seen.retriedCommitWrongAnswer.push(`${ids.join(",")} (threw: ${(error as Error).message})`);
+          }
         }
         await sleep(3);
       }
@@ -197,8 +238,10 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
         query: (text, values) =>
           life.gate(async () => {
             const result = await pool.query(text, values);
-            if (/FOR UPDATE SKIP LOCKED/.test(text) && /claim_token = \$3/.test(text) && result.rows.length > 0) {
-              const first = result.rows[0] as { event_id: string; claims: number };
+            // A claim is recognised by what it returns (claimed rows with their text and claim count),
+            // not by its SQL, so a relay whose claim statement is broken still gets crashed.
+            const first = result.rows[0] as { event_id?: string; event_text?: string; claims?: number } | undefined;
+            if (first?.event_id !== undefined && first.event_text !== undefined && first.claims !== undefined) {
               if (fires(RATES.relayCrashAfterClaim, `claimcrash|${first.event_id}|${first.claims}`)) {
                 faults.relayCrashAfterClaim++;
                 life.kill();
@@ -247,6 +290,9 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   };
 
   // ---- The Lambda event source mapping (MODEL) invoking the REAL SQS host + consumer core.
+  // DIAGNOSTIC only (the oracle never reads it): what the consumer said about each receive, shown
+  // next to a dead letter the oracle could not explain.
+  const receiveDiagnostics = new Map<string, string>();
   let inFlight = 0;
   let invocationNo = 0;
   const invoke = async (records: ReturnType<SqsQueueModel["receive"]>) => {
@@ -308,6 +354,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
         }
       },
     });
+    const receiveOf = new Map(records.map((m) => [m.messageId, m.receiveCount]));
     const host = createSqsBatchHandler({
       consumer,
       logger: silentLogger(),
@@ -319,7 +366,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
             dlq.send(body, attributes);
           }),
       },
-    });
+    }, (r) => receiveDiagnostics.set(`${r.messageId}|${receiveOf.get(r.messageId)}`, `${r.outcome?.kind ?? "threw"}${r.failed ? " (returned)" : ""}`));
     const context = { getRemainingTimeInMillis: () => TIMING.functionTimeoutMs - (Date.now() - start) };
     const event = {
       Records: records.map((m) => ({ messageId: m.messageId, receiptHandle: m.receiptHandle, body: m.body, attributes: { ApproximateReceiveCount: String(m.receiveCount) } })),
@@ -336,6 +383,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
       life.kill();
       // The whole batch comes back after the visibility timeout; every one of its receives failed by a fault.
       for (const m of records) seen.faultedReceives.add(`${m.messageId}|${m.receiveCount}`);
+      for (const m of records) receiveDiagnostics.set(`${m.messageId}|${m.receiveCount}`, `invocation ${result === "error" ? "threw" : "died"} after ${Date.now() - start} ms`);
       await Promise.all(pendingEffects);
       // An effect applied here that this invocation never saw completed may be applied again by the
       // redelivery: one excuse per such effect. (Reading the record's state instead would miss the
@@ -365,7 +413,7 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
   };
 
   const wallLimit = options.wallLimitMs ?? 90_000;
-  const loops = [producer(), relayLoop("relay-a"), relayLoop("relay-b"), ...Array.from({ length: TIMING.concurrentInvocations }, poller)];
+  const loops = [producer(), ...Array.from({ length: TIMING.relays }, (_, i) => relayLoop(`relay-${i + 1}`)), ...Array.from({ length: TIMING.concurrentInvocations }, poller)];
   let finished = false;
   const watcher = (async () => {
     while (Date.now() - started < wallLimit) {
@@ -394,7 +442,10 @@ export async function runReverseSimulation(options: ReverseSimOptions): Promise<
     maxReceiveCount: TIMING.maxReceiveCount,
     targetAttempts: TIMING.targetMaximumRetryAttempts + 1,
   });
+  const diagnostics = queue.deadLetters
+    .filter((d) => verdict.unexplainedDeadLetters.some((u) => d.body.includes(u.eventId)))
+    .map((d) => `${d.messageId}: ${Array.from({ length: d.receiveCount }, (_, i) => `#${i + 1} ${receiveDiagnostics.get(`${d.messageId}|${i + 1}`) ?? "?"}${seen.faultedReceives.has(`${d.messageId}|${i + 1}`) ? " [fault]" : ""}`).join("; ")}`);
   await pool.end();
   await options.adminPool.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, relayRunFailures, verdict };
+  return { seed, events: options.events, durationMs: Date.now() - started, finished, faults, relayRunFailures, verdict, diagnostics };
 }

@@ -8,7 +8,10 @@
  *   exceeds maxReceiveCount is moved to the dead-letter queue (no reason is kept: SQS has none).
  * - "At-least-once delivery" of standard queues: a copy can be delivered again even after a delete
  *   (a server holding a copy was unavailable at delete time). Modelled as a delete that is lost,
- *   decided by the harness (`loseDelete`): the same messageId comes back after the timeout.
+ *   decided by the harness (`loseDelete`): the same messageId comes back after the timeout. And a
+ *   copy handed out twice at once (`receiveLeavesVisible`): two pollers hold the same message, each
+ *   with its own receipt handle; only the latest handle deletes ("Amazon SQS visibility timeout":
+ *   a delete with an older receipt handle may not delete the message).
  */
 import { randomUUID } from "crypto";
 
@@ -42,6 +45,12 @@ export class SqsQueueModel {
       maxReceiveCount: number;
       /** Decides, per (messageId, receive), whether a delete is lost (at-least-once duplicate). */
       loseDelete: (messageId: string, receiveCount: number) => boolean;
+      /**
+       * Decides, per (messageId, receive), whether this receive leaves the message visible (a copy on
+       * a server that missed the receive): the next receive, by another poller, gets it again while
+       * the first is still working on it. Default never.
+       */
+      receiveLeavesVisible?: (messageId: string, receiveCount: number) => boolean;
     },
   ) {}
 
@@ -64,7 +73,7 @@ export class SqsQueueModel {
         continue;
       }
       m.receiveCount++;
-      m.visibleAt = now + this.options.visibilityTimeoutMs;
+      m.visibleAt = this.options.receiveLeavesVisible?.(m.messageId, m.receiveCount) ? now : now + this.options.visibilityTimeoutMs;
       m.receiptHandle = randomUUID();
       out.push({ ...m });
     }
