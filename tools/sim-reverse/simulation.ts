@@ -25,9 +25,9 @@ import { SqsQueueModel } from "./sqs-model";
 
 /** Timings, shortened from production so a run takes seconds (docs/simulation-reverse.md). */
 export const TIMING = {
-  functionTimeoutMs: 2000,
+  functionTimeoutMs: 4000,
   /** Production sets 6 × the function timeout; here 1.25 × keeps runs short (still ≥ the timeout, as AWS requires). */
-  visibilityTimeoutMs: 2500,
+  visibilityTimeoutMs: 5000,
   maxReceiveCount: 5,
   batchSize: 5,
   concurrentInvocations: 3,
