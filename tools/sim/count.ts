@@ -182,6 +182,7 @@ export async function countRun(r: RunRecord): Promise<SimulationReport> {
   if (duplicates.length > 0) failures.push(`${duplicates.length} events had their effect applied more than once`);
   if (unexplained.length > 0) failures.push(`${unexplained.length} events reached their effect twice outside the documented windows`);
   if (verdict.overlappingLeases.length > 0) failures.push(`${verdict.overlappingLeases.length} claims granted while another worker's lease was live (measured from Redis)`);
+  if (verdict.leasesLongerThanAsked.length > 0) failures.push(`${verdict.leasesLongerThanAsked.length} leases longer than any claim asked for (measured from Redis), e.g. ${verdict.leasesLongerThanAsked[0]}`);
   if (recordAudit.length > 0) failures.push(`${recordAudit.length} idempotency records wrong at the end (measured from Redis), e.g. ${recordAudit[0]}`);
   if (stateProblems.length > 0) failures.push(`${stateProblems.length} orders whose state and outbox disagree, e.g. ${stateProblems[0]}`);
   if (phantoms.length > 0) failures.push(`${phantoms.length} events of refused commits were published or handled`);

@@ -33,6 +33,8 @@ export interface LeaseVerdict {
   reachedTwiceBy: Record<string, number>;
   unexplainedRepeats: string[];
   overlappingLeases: string[];
+  /** `in-progress` answers whose remaining lease is longer than any claim of that key asked for (measured from Redis). */
+  leasesLongerThanAsked: string[];
 }
 
 const RECORDED = new Set(["completed", "completed-after-lease-expiry", "completed-after-takeover", "completed-record-missing"]);
@@ -60,8 +62,18 @@ export function judgeLeases(
   const reachedTwiceBy: Record<string, number> = {};
   const unexplainedRepeats: string[] = [];
   const overlappingLeases: string[] = [];
+  const leasesLongerThanAsked: string[] = [];
   for (const key of keys) {
     const calls = [...callsOf(key)].sort((a, b) => a.repliedAt - b.repliedAt);
+    // No worker can hold a lease longer than the longest one a claim asked for: a longer one is a
+    // lease nobody renews or ends (a crashed holder would block the event until it is dead-lettered).
+    const longestAsked = Math.max(0, ...calls.filter((c) => c.op === "claim").map((c) => c.ms));
+    for (const c of calls) {
+      if (c.retryAfterMs !== undefined && c.retryAfterMs > longestAsked + CLOCK_SLACK_MS) {
+        leasesLongerThanAsked.push(`${key} (in-progress for ${c.retryAfterMs} ms more; the longest lease asked for was ${longestAsked} ms)`);
+        break;
+      }
+    }
     let holder: StoreCall | undefined;
     for (const c of calls) {
       if (holder && holder.sentAt + holder.ms - CLOCK_SLACK_MS <= c.repliedAt) holder = undefined;
@@ -105,5 +117,5 @@ export function judgeLeases(
     }
     for (const w of whys) reachedTwiceBy[w] = (reachedTwiceBy[w] ?? 0) + 1;
   }
-  return { reachedTwiceBy, unexplainedRepeats, overlappingLeases };
+  return { reachedTwiceBy, unexplainedRepeats, overlappingLeases, leasesLongerThanAsked };
 }

@@ -24,6 +24,8 @@ export interface StoreCall {
   reply: string;
   /** The delivery the call was made for (from the async context), when known. */
   delivery?: unknown;
+  /** A claim answered `in-progress`: the lease Redis said the other holder still has, in ms. */
+  retryAfterMs?: number;
 }
 
 export interface StoreObserver {
@@ -67,6 +69,7 @@ export function observeStore(client: Redis, keyPrefix: string, now: () => number
         if (op === undefined) return;
         const text = failed ? "error" : String(Array.isArray(reply) ? reply[0] : reply);
         const call: StoreCall = { op, key, token, ms, sentAt, repliedAt: now(), reply: failed ? "error" : text, delivery };
+        if (op === "claim" && text === "in-progress" && Array.isArray(reply)) call.retryAfterMs = Number(reply[1]);
         calls.push(call);
         const list = index.get(key) ?? [];
         list.push(call);
