@@ -279,6 +279,7 @@ export class MulticloudEventMesh extends pulumi.ComponentResource {
                 audience: audience.audience,
                 workspaceId: monitoring.workspaceId,
                 actionGroupId: monitoring.actionGroupId,
+                backlogAgeAlarmSeconds: route.relay.backlogAgeAlarmSeconds,
                 deployerPrincipalType: args.consumer.deployerPrincipalType,
                 rolePropagationSeconds: args.consumer.rolePropagationSeconds,
                 tags,
