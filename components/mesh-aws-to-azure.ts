@@ -135,6 +135,7 @@ export function buildAwsToAzure(
             tableArn: outbox.tableArn,
             busName: egress.busName,
             busArn: egress.busArn,
+            sources: args.eventSources,
             serviceBusTier: args.serviceBus.sku,
             ...args.relay,
             alarmTopicArns: alarms.notifyTopicArns,

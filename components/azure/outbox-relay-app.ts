@@ -156,6 +156,7 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
         const app = createFlexApp(
             name,
             {
+                component: "OutboxRelayApp",
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
                 identityId: args.identity.id,
