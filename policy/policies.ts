@@ -8,6 +8,7 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { azureToAwsDeliveryPolicies, azureToAwsIdentityPolicies, azureToAwsTransportPolicies } from "./azure-to-aws";
 import { azureToAwsRoutingPolicies } from "./azure-to-aws-routing";
 import { deliveryPathPolicies } from "./delivery-path";
+import { sqsConsumerQueueBacklogAlarm } from "./sqs-consumer-backlog";
 import { hygienePolicies } from "./hygiene";
 import { identityAndAccessPolicies } from "./identity-and-access";
 import { transportAndExposurePolicies } from "./transport-and-exposure";
@@ -19,6 +20,7 @@ export * from "./dead-letter-queues";
 export * from "./delivery-path";
 export * from "./hygiene";
 export * from "./identity-and-access";
+export * from "./sqs-consumer-backlog";
 export * from "./transport-and-exposure";
 
 export type Policy = ResourceValidationPolicy | StackValidationPolicy;
@@ -28,7 +30,7 @@ export type PolicyClass = "delivery path" | "identity and access" | "transport a
 
 /** Every policy with its class, in the order of docs/policies.md. */
 export const POLICY_CLASSES: [PolicyClass, Policy[]][] = [
-    ["delivery path", [...deliveryPathPolicies, ...azureToAwsDeliveryPolicies, ...azureToAwsRoutingPolicies]],
+    ["delivery path", [...deliveryPathPolicies, ...azureToAwsDeliveryPolicies, sqsConsumerQueueBacklogAlarm, ...azureToAwsRoutingPolicies]],
     ["identity and access", [...identityAndAccessPolicies, ...azureToAwsIdentityPolicies]],
     ["transport and exposure", [...transportAndExposurePolicies, ...azureToAwsTransportPolicies]],
     ["hygiene", hygienePolicies],
