@@ -5,6 +5,7 @@
  * the program itself live in ./source-patches.ts.
  */
 import { all, add, editDocument, get, one, Program, remove, set, stackResource } from "./edit";
+import { RECHECK_MUTANTS, RECHECK_REWRITES } from "./recheck-cases";
 
 /** What a mutant weakens: the classes of issue 11 (1 delivery path … 6 unknown types). */
 export type MutantClass = "1 delivery path" | "2 alarms" | "3 access" | "4 transport" | "5 secrets" | "6 types";
@@ -211,3 +212,7 @@ export const REWRITES: Rewrite[] = [
     { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", -1) },
     { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
 ];
+
+// The misses of the issue-11 re-check, each closed by a general rule (./recheck-cases.ts).
+MUTANTS.push(...RECHECK_MUTANTS);
+REWRITES.push(...RECHECK_REWRITES);
