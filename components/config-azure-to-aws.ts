@@ -15,6 +15,7 @@ export const AZURE_TO_AWS_DEFAULTS = {
     awsConsumerBatchWindowSeconds: 1,
     awsConsumerMaxReceiveCount: 10,
     awsConsumerQueueAgeAlarmSeconds: 300,
+    outboxRelayBacklogAgeAlarmSeconds: 300,
     // The Azure outbox server (components/azure/outbox-postgres.ts; docs/azure-outbox-infrastructure.md).
     outboxPostgresSku: "Standard_B1ms",
     outboxPostgresTier: "Burstable",
@@ -39,6 +40,10 @@ export interface AzureToAwsConfig {
         batchWindowSeconds: number;
         maxReceiveCount: number;
         queueAgeAlarmSeconds: number;
+    };
+    relay: {
+        /** Age (s) of the oldest pending outbox row that raises the relay's backlog alert (components/azure/outbox-relay-app.ts). */
+        backlogAgeAlarmSeconds: number;
     };
     /** The outbox server; validated again, naming the field, by OutboxPostgres. */
     postgres: {
@@ -111,6 +116,8 @@ export function readDirections(reader: DirectionReader, problems: string[], key:
     if (consumer.batchSize > 10 && consumer.batchWindowSeconds < 1) {
         problems.push(`${key("awsConsumerBatchWindowSeconds")}: must be at least 1 when ${key("awsConsumerBatchSize")} (${consumer.batchSize}) is above 10 (Lambda refuses the mapping otherwise)`);
     }
+    // At least a few timer periods, so one slow run does not page anyone; at most a day, since the alert exists to fire early.
+    const relay = { backlogAgeAlarmSeconds: reader.integer("outboxRelayBacklogAgeAlarmSeconds", 60, 86400) };
     const ipv4 = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}";
     const RANGE = new RegExp(`^([A-Za-z0-9_-]{1,80})=(${ipv4})-(${ipv4})$`);
     const deployerIpRanges: Array<{ name: string; start: string; end: string }> = [];
@@ -139,5 +146,5 @@ export function readDirections(reader: DirectionReader, problems: string[], key:
     if (postgres.highAvailability !== "Disabled" && postgres.skuTier === "Burstable") {
         problems.push(`${key("outboxPostgresHighAvailability")}: ${postgres.highAvailability} needs ${key("outboxPostgresTier")} GeneralPurpose or MemoryOptimized (Burstable has no high availability)`);
     }
-    return { awsToAzure, azureToAws: { sources, consumer, postgres } };
+    return { awsToAzure, azureToAws: { sources, consumer, relay, postgres } };
 }

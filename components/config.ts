@@ -8,279 +8,49 @@
  * naming the key, the value given and what is allowed.
  */
 
-import { AZURE_TO_AWS_DEFAULTS, DirectionsConfig, readDirections } from "./config-azure-to-aws";
+import { readDirections } from "./config-azure-to-aws";
+import {
+    ACTION_GROUP_ID,
+    AWS_REGIONS,
+    AZURE_LOCATIONS,
+    EMAIL,
+    EVENT_SOURCE,
+    FLEX_INSTANCE_MEMORY_MB,
+    FLEX_MAXIMUM_INSTANCE_COUNT,
+    GUID,
+    LOG_RETENTION_DAYS,
+    PREMIUM_CAPACITIES,
+    QUEUE_NAME,
+    RATE_LIMIT_BOUNDS,
+    REDIS_SKU,
+    RETRY_AGE_BOUNDS,
+    RETRY_ATTEMPTS_BOUNDS,
+    SERVICE_BUS_SKUS,
+    SNS_TOPIC_ARN,
+    TAG,
+} from "./config-bounds";
+import { CONFIG_DEFAULTS, ConfigKey, key } from "./config-defaults";
+import { Reader } from "./config-reader";
+import { AlarmReceivers, ConfigSource, MeshConfig, MeshConfigError, ServiceBusSku, SETTLEMENT_MODES } from "./config-types";
 
-export const PROJECT = "multicloud-mesh";
-
-/** Reads one raw config value by key (without the project namespace); undefined when unset. */
-export interface ConfigSource {
-    get(key: string): string | undefined;
-}
-
-export type ServiceBusSku = "Standard" | "Premium";
-export type SettlementMode = "sdk" | "throw";
-export const SETTLEMENT_MODES: readonly SettlementMode[] = ["sdk", "throw"];
-
-export interface MeshConfig {
-    aws: {
-        region: string;
-    };
-    azure: {
-        location: string;
-        /** Entra ID tenant of the publisher application; undefined means the azuread provider's own tenant. */
-        tenantId?: string;
-    };
-    events: {
-        /** EventBridge `source` values the rule forwards to Azure. */
-        sources: string[];
-    };
-    queue: {
-        /** Queue name; the API destination URL and the consumer are built from it. */
-        name: string;
-        /** Deliveries before a message is dead-lettered (1..2000). */
-        maxDeliveryCount: number;
-        /** Peek-lock duration in seconds (5..300). */
-        lockDurationSeconds: number;
-        /** Days before an undelivered message expires into the dead-letter queue. */
-        messageTtlDays: number;
-        /** Duplicate detection window in minutes; 0 turns Service Bus duplicate detection off (see README: the API destination cannot set MessageId). */
-        duplicateDetectionWindowMinutes: number;
-    };
-    serviceBus: {
-        sku: ServiceBusSku;
-        /** Messaging units; Premium only. */
-        capacity: number;
-    };
-    delivery: {
-        /** Longest time EventBridge retries one event, in seconds (60..86400). */
-        maximumEventAgeSeconds: number;
-        /** Most retries of one event (0..185). */
-        maximumRetryAttempts: number;
-        /** Invocations per second of the API destination (1..300). */
-        rateLimitPerSecond: number;
-    };
-    archiveRetentionDays: number;
-    /** Who is told when an alarm fires, on both clouds. */
-    alarms: AlarmReceivers;
-    deletionProtection: boolean;
-    publisher: {
-        /** Days between two rotations of one secret slot (the two slots alternate every half period). */
-        rotationDays: number;
-        /** Days a secret stays valid after its slot's next rotation is due. */
-        graceDays: number;
-        /** Seconds between a new secret's creation and its first use by EventBridge. */
-        propagationWaitSeconds: number;
-        /** Seconds between the Data Sender role assignment and EventBridge's first secret (RBAC propagation). */
-        rolePropagationSeconds: number;
-    };
-    relay: {
-        /** Memory of the relay Lambda in MB (128..10240). */
-        memoryMb: number;
-        /** Timeout of one relay invocation in seconds (1..900). */
-        timeoutSeconds: number;
-        /** Stream records per invocation (1..10000). */
-        batchSize: number;
-        /** Seconds the mapping gathers records before invoking (0..300). */
-        batchWindowSeconds: number;
-        /** Retries of a failing batch before its records are parked in the failure queue (0..10000; finite). */
-        maximumRetryAttempts: number;
-        /** Records older than this many seconds are parked instead of retried (60..72000, inside the stream's 24 h). */
-        maximumRecordAgeSeconds: number;
-        /** Iterator age, in seconds, that raises the "stream falling behind" alarm. */
-        iteratorAgeAlarmSeconds: number;
-    };
-    /** Days function logs are kept. */
-    logRetentionDays: number;
-    consumer: {
-        /** Messages the consumer processes at once per instance. */
-        maxConcurrentCalls: number;
-        /** Flex Consumption scale-out limit of the consumer app. */
-        maximumInstanceCount: number;
-        /** Memory of each consumer instance, MB (Flex Consumption: 512, 2048 or 4096). */
-        instanceMemoryMb: number;
-        /** Principal type of whoever runs `pulumi up` (the package upload role names it). */
-        deployerPrincipalType: "User" | "ServicePrincipal";
-        /** Azure Managed Redis SKU of the idempotency store. */
-        redisSku: string;
-        /** Two-node Redis (replicated) for the idempotency store. */
-        redisHighAvailability: boolean;
-        // Azure operations (docs/azure-observability-and-sizing.md):
-        /** Average events per second the consumer completes: sizes the idempotency store. */
-        expectedEventsPerSecond: number;
-        /** Redis used-memory percentage that raises the alert (1..99). */
-        redisUsedMemoryAlertPercent: number;
-        /** `sdk` (explicit settlement) or `throw` (fallback without the preview settlement package). */
-        settlementMode: SettlementMode;
-        /** Seconds between the consumer identity's role assignments and the app's start (RBAC propagation). */
-        rolePropagationSeconds: number;
-    };
-    /** Pulumi Deployments for this stack; undefined when `deploymentsEnabled` is false. */
-    deployments?: {
-        organization?: string;
-        repository: string;
-        branch: string;
-        repoDir?: string;
-        paths: string[];
-        awsRoleArn: string;
-        azureClientId: string;
-        azureSubscriptionId?: string;
-        /** Cron (UTC) of the scheduled refresh + update, or false for none. */
-        scheduleCron: string | false;
-    };
-    tags: Record<string, string>;
-    /** Which directions the mesh carries, and the Azure → AWS direction's settings (config-azure-to-aws.ts). */
-    directions: DirectionsConfig;
-}
-
-/** The receivers every alarm of the mesh notifies; at least one is required when `requireAlarmReceiver` is true. */
-export interface AlarmReceivers {
-    /** Subscribed (e-mail) to the mesh's own SNS topic and added to the Azure action group. */
-    email?: string;
-    /** An existing SNS topic (same region) that every AWS alarm also notifies. */
-    snsTopicArn?: string;
-    /** An existing Azure Monitor action group that every Azure alert also notifies. */
-    actionGroupId?: string;
-    /** Days before the active publisher secret's end date at which the expiry alarm fires. */
-    secretExpiryDays: number;
-}
-
-/** Thrown when configuration is invalid; `problems` has one entry per bad key. */
-export class MeshConfigError extends Error {
-    constructor(public readonly problems: string[]) {
-        super(
-            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
-        this.name = "MeshConfigError";
-    }
-}
-
-/** AWS commercial regions that offer EventBridge API destinations. */
-export const AWS_REGIONS: readonly string[] = [
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "ca-central-1", "ca-west-1", "sa-east-1", "mx-central-1",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2",
-    "eu-north-1", "eu-south-1", "eu-south-2",
-    "ap-east-1", "ap-south-1", "ap-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
-    "me-south-1", "me-central-1", "il-central-1", "af-south-1",
-];
-
-/** Azure public-cloud regions (ARM location names) where Service Bus Standard and Premium are offered. */
-export const AZURE_LOCATIONS: readonly string[] = [
-    "eastus", "eastus2", "centralus", "northcentralus", "southcentralus", "westcentralus",
-    "westus", "westus2", "westus3", "canadacentral", "canadaeast", "brazilsouth", "mexicocentral",
-    "northeurope", "westeurope", "uksouth", "ukwest", "francecentral", "germanywestcentral",
-    "switzerlandnorth", "norwayeast", "swedencentral", "polandcentral", "italynorth", "spaincentral",
-    "uaenorth", "qatarcentral", "israelcentral", "southafricanorth",
-    "centralindia", "southindia", "westindia", "eastasia", "southeastasia", "japaneast", "japanwest",
-    "koreacentral", "koreasouth", "australiaeast", "australiasoutheast", "australiacentral",
-    "newzealandnorth", "indonesiacentral", "malaysiawest",
-];
-
-/** Retention periods CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-/**
- * Flex Consumption instance sizes (MB) and scale-out limit bounds: Microsoft's reference template
- * Azure-Samples/azure-functions-flex-consumption-samples IaC/bicep/main.bicep (commit 9519a36:
- * instanceMemoryMB @allowed [512, 2048, 4096], maximumInstanceCount @minValue 40 @maxValue 1000)
- * and Learn "Azure Functions Flex Consumption plan hosting".
- */
-export const FLEX_INSTANCE_MEMORY_MB: readonly number[] = [512, 2048, 4096];
-export const FLEX_MAXIMUM_INSTANCE_COUNT = { min: 40, max: 1000 } as const;
-
-export const SERVICE_BUS_SKUS: readonly ServiceBusSku[] = ["Standard", "Premium"];
-export const PREMIUM_CAPACITIES: readonly number[] = [1, 2, 4, 8, 16];
-
-/** EventBridge's documented bounds for a target's retry policy and an API destination's rate. */
-export const RETRY_AGE_BOUNDS = { min: 60, max: 86400 } as const;
-export const RETRY_ATTEMPTS_BOUNDS = { min: 0, max: 185 } as const;
-export const RATE_LIMIT_BOUNDS = { min: 1, max: 300 } as const;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// EventBridge `source`: 1..256 printable characters; we also refuse the reserved "aws." prefix,
-// which PutEvents rejects for custom events.
-const EVENT_SOURCE = /^[A-Za-z0-9._\-/]{1,256}$/;
-// Service Bus entity names: letters, digits, '.', '-', '_', start and end alphanumeric, at most 260.
-const QUEUE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
-const REDIS_SKU = /^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-// SNS topic ARN. Topic names: 1-256 ASCII letters, digits, '_' and '-' (SNS API reference,
-// CreateTopic, "Name"); a FIFO topic's name ends in ".fifo" and every Publish to it needs a
-// MessageGroupId (SNS API reference, Publish), which CloudWatch alarms and the Scheduler/EventBridge
-// targets here do not send: FIFO topics are refused.
-export const SNS_TOPIC_ARN = /^arn:aws(?:-[a-z]+)*:sns:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
-// Azure Monitor action group resource id: the ActionGroups_CreateOrUpdate path in
-// Azure/azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights/stable/2023-01-01/actionGroups_API.json;
-// the resource group name follows common-types/resource-management/v3 ResourceGroupNameParameter
-// (1-90 of letters, digits, '_', '-', '.', '(', ')'); the action group name has no pattern there (any
-// non-empty path segment). ARM ids are case-insensitive, so the fixed segments are matched that way.
-export const ACTION_GROUP_ID = /^\/subscriptions\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/resourceGroups\/[-\w.()]{1,90}\/providers\/Microsoft\.Insights\/actionGroups\/[^/]{1,260}$/i;
-const TAG = /^([^=]{1,128})=(.{0,256})$/;
-
-/** Every key the program reads, with the default Pulumi.yaml declares for it. */
-export const CONFIG_DEFAULTS = {
-    awsRegion: "us-east-1",
-    azureLocation: "westeurope",
-    entraTenantId: "",
-    eventSources: ["enterprise.transactions"],
-    queueName: "mesh-events",
-    queueMaxDeliveryCount: 10,
-    queueLockDurationSeconds: 60,
-    queueMessageTtlDays: 14,
-    queueDuplicateDetectionWindowMinutes: 0,
-    serviceBusSku: "Standard",
-    serviceBusCapacity: 1,
-    retryMaximumEventAgeSeconds: 86400,
-    retryMaximumAttempts: 185,
-    apiDestinationRateLimitPerSecond: 300,
-    archiveRetentionDays: 7,
-    alarmEmail: "",
-    alarmSnsTopicArn: "",
-    alarmActionGroupId: "",
-    requireAlarmReceiver: false,
-    secretExpiryAlarmDays: 21,
-    deletionProtection: false,
-    publisherRotationDays: 90,
-    publisherRotationGraceDays: 14,
-    publisherPropagationWaitSeconds: 120,
-    relayMemoryMb: 256,
-    relayTimeoutSeconds: 60,
-    relayBatchSize: 100,
-    relayBatchWindowSeconds: 1,
-    relayMaximumRetryAttempts: 10,
-    relayMaximumRecordAgeSeconds: 21600,
-    relayIteratorAgeAlarmSeconds: 300,
-    logRetentionDays: 30,
-    consumerMaxConcurrentCalls: 16,
-    consumerMaximumInstanceCount: 100,
-    consumerInstanceMemoryMb: 2048,
-    consumerDeployerPrincipalType: "User",
-    redisSku: "Balanced_B0",
-    redisHighAvailability: false,
-    // Azure operations (diagnostics, RBAC propagation, Redis sizing, settlement fallback).
-    // Microsoft: role assignment changes can take up to 10 minutes to take effect
-    // (learn.microsoft.com/azure/role-based-access-control/troubleshooting).
-    azureRolePropagationSeconds: 600,
-    consumerExpectedEventsPerSecond: 1,
-    redisUsedMemoryAlertPercent: 70,
-    consumerSettlementMode: "sdk",
-    deploymentsEnabled: false,
-    deploymentsOrganization: "",
-    deploymentsRepository: "",
-    deploymentsBranch: "main",
-    deploymentsRepoDir: "",
-    deploymentsPaths: [] as string[],
-    deploymentsAwsRoleArn: "",
-    deploymentsAzureClientId: "",
-    deploymentsAzureSubscriptionId: "",
-    deploymentsScheduleCron: "0 4 * * 1",
-    tags: [] as string[],
-    ...AZURE_TO_AWS_DEFAULTS,
-} as const;
-
-export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
+export {
+    ACTION_GROUP_ID,
+    AWS_REGIONS,
+    AZURE_LOCATIONS,
+    FLEX_INSTANCE_MEMORY_MB,
+    FLEX_MAXIMUM_INSTANCE_COUNT,
+    LOG_RETENTION_DAYS,
+    PREMIUM_CAPACITIES,
+    RATE_LIMIT_BOUNDS,
+    RETRY_AGE_BOUNDS,
+    RETRY_ATTEMPTS_BOUNDS,
+    SERVICE_BUS_SKUS,
+    SNS_TOPIC_ARN,
+} from "./config-bounds";
+export { CONFIG_DEFAULTS, PROJECT } from "./config-defaults";
+export type { ConfigKey } from "./config-defaults";
+export { MeshConfigError, SETTLEMENT_MODES } from "./config-types";
+export type { AlarmReceivers, ConfigSource, MeshConfig, ServiceBusSku, SettlementMode } from "./config-types";
 
 /** Reads and validates the whole stack configuration; throws MeshConfigError listing every bad key. */
 export function readMeshConfig(source: ConfigSource): MeshConfig {
@@ -495,79 +265,4 @@ export function alarmReceiverWarnings(alarms: AlarmReceivers): string[] {
         return [`${key("alarmEmail")} is ${email}, a reserved placeholder domain that receives no mail: replace it with your on-call address`];
     }
     return [];
-}
-
-function key(name: ConfigKey): string {
-    return `${PROJECT}:${name}`;
-}
-
-/** Typed access to raw values with defaults; records a problem instead of throwing. */
-class Reader {
-    constructor(
-        private readonly source: ConfigSource,
-        private readonly problems: string[],
-    ) {}
-
-    string(name: ConfigKey, valid: (v: string) => boolean, allowed: string): string {
-        const raw = this.source.get(name);
-        const value = raw ?? String(CONFIG_DEFAULTS[name]);
-        if (!valid(value)) {
-            this.problems.push(`${key(name)}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
-        }
-        return value;
-    }
-
-    oneOf<T extends string>(name: ConfigKey, allowed: readonly T[]): T {
-        const value = this.source.get(name) ?? String(CONFIG_DEFAULTS[name]);
-        if (!(allowed as readonly string[]).includes(value)) {
-            this.problems.push(`${key(name)}: ${JSON.stringify(value)} is not allowed; expected one of ${allowed.join(", ")}`);
-        }
-        return value as T;
-    }
-
-    integer(name: ConfigKey, min: number, max: number): number {
-        const raw = this.source.get(name);
-        const fallback = CONFIG_DEFAULTS[name] as number;
-        if (raw === undefined) {
-            return fallback;
-        }
-        const value = Number(raw.trim());
-        if (raw.trim() === "" || !Number.isInteger(value) || value < min || value > max) {
-            this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not allowed; expected an integer from ${min} to ${max}`);
-            return fallback;
-        }
-        return value;
-    }
-
-    boolean(name: ConfigKey): boolean {
-        const raw = this.source.get(name);
-        if (raw === undefined) {
-            return CONFIG_DEFAULTS[name] as boolean;
-        }
-        if (raw !== "true" && raw !== "false") {
-            this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not allowed; expected true or false`);
-            return CONFIG_DEFAULTS[name] as boolean;
-        }
-        return raw === "true";
-    }
-
-    /** The list, or undefined (with a problem recorded) when the value is not a list of strings. */
-    stringList(name: ConfigKey): string[] | undefined {
-        const raw = this.source.get(name);
-        if (raw === undefined) {
-            return [...(CONFIG_DEFAULTS[name] as readonly string[])];
-        }
-        let parsed: unknown;
-        try {
-            parsed = JSON.parse(raw);
-        } catch {
-            this.problems.push(`${key(name)}: ${JSON.stringify(raw)} is not a list; expected a YAML/JSON list of strings`);
-            return undefined;
-        }
-        if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
-            this.problems.push(`${key(name)}: expected a list of strings, got ${JSON.stringify(parsed)}`);
-            return undefined;
-        }
-        return parsed as string[];
-    }
 }

@@ -34,18 +34,22 @@ export const alarmActsInTime: ResourceValidationPolicy = {
     name: "alarm-enabled-with-actions-in-time",
     displayName: "Alarms are enabled, have actions and fire in time",
     description:
-        "Every CloudWatch metric alarm has actions enabled and at least one alarm action, and decides within maximumDetectionSeconds (period × evaluationPeriods); every Azure Monitor metric alert is enabled, has an action group, and its window and evaluation frequency are within maximumDetectionSeconds.",
+        "Every CloudWatch metric alarm has actions enabled and at least one alarm action, and decides within maximumDetectionSeconds (period × evaluationPeriods); every Azure Monitor metric alert and log search alert (scheduled query rule) is enabled, has an action group, and its window and evaluation frequency are within maximumDetectionSeconds.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps:
         "CloudWatch: actionsEnabled true (or unset), alarmActions [<SNS topic ARN>], period × evaluationPeriods ≤ the maximum (e.g. 60 × 1). " +
-        "Azure Monitor: enabled true, actions [{ actionGroupId }], windowSize and evaluationFrequency ≤ the maximum (e.g. PT5M / PT1M).",
+        "Azure Monitor: enabled true, actions [{ actionGroupId }] (log search alerts: actions { actionGroups: [<id>] }), windowSize and evaluationFrequency ≤ the maximum (e.g. PT5M / PT1M).",
     configSchema: {
         properties: {
             maximumDetectionSeconds: { type: "integer", minimum: 60, default: 3600, description: "Longest time an alarm may take to decide (period × evaluationPeriods; alert window)." },
         },
     },
-    validateResource: forTypes([T.metricAlarm, T.metricAlert], (props, args, report) => {
+    // Log search alerts: Microsoft.Insights 2025-01-01-preview (the version @pulumi/azure-native 3.28.0 uses for
+    // ScheduledQueryRule), ScheduledQueryRuleProperties enabled (required), evaluationFrequency, windowSize and
+    // actions.actionGroups (azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights/preview/
+    // 2025-01-01-preview/scheduledQueryRule_API.json). A rule of kind LogToMetric only writes a metric and alerts no one by design.
+    validateResource: forTypes([T.metricAlarm, T.metricAlert, T.scheduledQueryRule], (props, args, report) => {
         const { maximumDetectionSeconds } = config(args, { maximumDetectionSeconds: 3600 });
         const who = label(args);
         if (args.type === T.metricAlarm) {
@@ -66,7 +70,11 @@ export const alarmActsInTime: ResourceValidationPolicy = {
         } else {
             const enabled = read(props, "enabled");
             if (enabled === false) report(`${who} is disabled: it never fires.`);
-            const actions = list(read(props, "actions"));
+            if (args.type === T.scheduledQueryRule && read(props, "kind") === "LogToMetric") {
+                args.notApplicable("a LogToMetric rule writes a metric and alerts no one");
+                return;
+            }
+            const actions = list(args.type === T.scheduledQueryRule ? read(props, "actions", "actionGroups") : read(props, "actions"));
             if (actions !== UNKNOWN && actions.length === 0) report(`${who} has no action group: it notifies nobody.`);
             for (const key of ["windowSize", "evaluationFrequency"]) {
                 const value = read(props, key);

@@ -192,7 +192,7 @@ const SQS_ARN = /^arn:[^:]+:sqs:/;
  * queues / selfManagedEventSource (Amazon MQ, self-managed Kafka) (Lambda API Reference,
  * CreateEventSourceMapping), so their absence tells an SQS mapping apart.
  */
-function readsSqs(props: unknown): boolean {
+export function readsSqs(props: unknown): boolean {
     const source = read(props, "eventSourceArn");
     if (typeof source === "string") return SQS_ARN.test(source);
     if (!isUnknown(source)) return false;

@@ -33,6 +33,7 @@ export const T = {
     serviceBusTopic: "azure-native:servicebus:Topic",
     serviceBusSubscription: "azure-native:servicebus:Subscription",
     metricAlert: "azure-native:monitor:MetricAlert",
+    scheduledQueryRule: "azure-native:monitor:ScheduledQueryRule",
     actionGroup: "azure-native:monitor:ActionGroup",
     roleAssignment: "azure-native:authorization:RoleAssignment",
     redis: "azure-native:redis:Redis",

@@ -10,6 +10,7 @@ import { azureToAwsDeliveryPolicies, azureToAwsIdentityPolicies, azureToAwsTrans
 import { azureToAwsRoutingPolicies } from "./azure-to-aws-routing";
 import { deliveryPathPolicies } from "./delivery-path";
 import { eventRuleAndArchivePolicies } from "./event-rules-and-archives";
+import { sqsConsumerQueueBacklogAlarm } from "./sqs-consumer-backlog";
 import { hygienePolicies } from "./hygiene";
 import { identityAndAccessPolicies } from "./identity-and-access";
 import { keyAndInvokePolicies } from "./key-and-invoke-policies";
@@ -25,6 +26,7 @@ export * from "./event-rules-and-archives";
 export * from "./hygiene";
 export * from "./identity-and-access";
 export * from "./key-and-invoke-policies";
+export * from "./sqs-consumer-backlog";
 export * from "./transport-and-exposure";
 
 export type Policy = ResourceValidationPolicy | StackValidationPolicy;
@@ -34,7 +36,7 @@ export type PolicyClass = "delivery path" | "identity and access" | "transport a
 
 /** Every policy with its class, in the order of docs/policies.md. */
 export const POLICY_CLASSES: [PolicyClass, Policy[]][] = [
-    ["delivery path", [...deliveryPathPolicies, ...azureToAwsDeliveryPolicies, ...azureToAwsRoutingPolicies, ...eventRuleAndArchivePolicies, alarmReceiversOutsideDev]],
+    ["delivery path", [...deliveryPathPolicies, ...azureToAwsDeliveryPolicies, sqsConsumerQueueBacklogAlarm, ...azureToAwsRoutingPolicies, ...eventRuleAndArchivePolicies, alarmReceiversOutsideDev]],
     ["identity and access", [...identityAndAccessPolicies, ...azureToAwsIdentityPolicies, ...keyAndInvokePolicies]],
     ["transport and exposure", [...transportAndExposurePolicies, ...azureToAwsTransportPolicies]],
     ["hygiene", hygienePolicies],

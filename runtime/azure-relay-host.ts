@@ -36,6 +36,16 @@ export const POSTGRES_ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.
 /** Longest single AWS HTTP request (STS, PutEvents) before the SDK gives up on it. */
 export const AWS_REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * Log lines of the host that an Azure Monitor log search alert reads. `backlog`: one per invocation,
+ * whatever its outcome (INFO), with `oldestPendingAgeSeconds`, `pendingBacklog` and `parkedTotal`
+ * as top-level fields of the JSON line (the trace's message), so the alert's query can
+ * `parse_json(message)` them. A key of this object is a contract with components/azure/outbox-relay-app.ts.
+ */
+export const RELAY_HOST_LOG_MESSAGES = {
+  backlog: "Outbox backlog",
+} as const;
+
 /** App settings the relay reads; each error names the setting. Keys are a contract with components/. */
 export const RELAY_SETTING_NAMES = {
   pgHost: "MESH_OUTBOX_PG_HOST",
@@ -243,6 +253,7 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
       const relay = (state.relay ??= state.build());
       try {
         const summary = await relay.drain({ budgetMs: settings.budgetMs });
+        state.reportBacklog(summary);
         if (settings.retentionMs !== undefined) {
           const purged = await purgePublishedOutboxRows(state.db!, { table: settings.pg.table, olderThanMs: settings.retentionMs });
           if (purged > 0) state.logger?.info("Outbox published rows purged", { purged, retentionMs: settings.retentionMs });
@@ -253,8 +264,22 @@ export function createOutboxRelayTimerHandler(settings: RelaySettings, deps: Rel
           error: describeError(error),
           pastDue: (timer as { isPastDue?: boolean } | undefined)?.isPastDue,
         });
+        // A failed run is when the backlog grows: report it if the database still answers (the failure alert covers the rest).
+        if (!state.backlogReported) await relay.stats().then((stats) => state.reportBacklog(stats), () => undefined);
         throw error;
+      } finally {
+        state.backlogReported = false;
       }
+    },
+    backlogReported: false,
+    reportBacklog(stats: Pick<RelayRunSummary, "pendingBacklog" | "oldestPendingAgeSeconds" | "parkedTotal">): void {
+      state.backlogReported = true;
+      state.logger?.info(RELAY_HOST_LOG_MESSAGES.backlog, {
+        oldestPendingAgeSeconds: stats.oldestPendingAgeSeconds,
+        pendingBacklog: stats.pendingBacklog,
+        parkedTotal: stats.parkedTotal,
+        table: settings.pg.table,
+      });
     },
   };
   const handler = ((timer?: unknown, context?: InvocationContextLike) => state.run(timer, context)) as OutboxRelayTimerHandler;

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { alarmAbove, AlarmMetric } from "./alarms";
-import { requireInteger } from "../validate";
+import { fail, requireInteger } from "../validate";
 import type { MeshConfig } from "../config";
 
 type RelaySettings = MeshConfig["relay"];
@@ -25,6 +25,8 @@ export interface OutboxRelayArgs extends RelaySettings {
     serviceBusTier: "Standard" | "Premium";
     /** ARN of that bus: the only resource the relay may `events:PutEvents` to. */
     busArn: pulumi.Input<string>;
+    /** EventBridge `source` values of AWS-origin events: the only ones the relay may put (events:source condition). */
+    sources: string[];
     /** SNS topics the relay's alarms notify. */
     alarmTopicArns: pulumi.Input<pulumi.Input<string>[]>;
     /** Protect the failure queue from deletion (it points at records not yet published). */
@@ -110,7 +112,12 @@ export class OutboxRelay extends pulumi.ComponentResource {
                                     Resource: streamArn,
                                 },
                                 { Sid: "ListOutboxStreams", Effect: "Allow", Action: "dynamodb:ListStreams", Resource: `${tableArn}/stream/*` },
-                                { Sid: "PublishToMeshBus", Effect: "Allow", Action: "events:PutEvents", Resource: busArn },
+                                // PutEvents supports the events:source condition key; several values grant any one of them
+                                // (Service Authorization Reference, "Actions, resources, and condition keys for Amazon
+                                // EventBridge", PutEvents; EventBridge User Guide, "Using IAM policy conditions in Amazon
+                                // EventBridge"). An outbox row with another source fails loudly (retried, then parked with
+                                // an alarm) instead of landing on the bus, where an Azure-origin source would reach the AWS consumer.
+                                { Sid: "PublishToMeshBus", Effect: "Allow", Action: "events:PutEvents", Resource: busArn, Condition: { StringEquals: { "events:source": [...args.sources] } } },
                                 { Sid: "ParkFailedRecords", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn },
                                 {
                                     Sid: "WriteOwnLogs",
@@ -224,4 +231,7 @@ function validateRelayArgs(args: OutboxRelayArgs): void {
         throw new Error(`${C}: args.serviceBusTier must be Standard or Premium, got ${JSON.stringify(args.serviceBusTier)}`);
     }
     requireInteger(C, "logRetentionDays", args.logRetentionDays, 1, 3653);
+    if (!Array.isArray(args.sources) || args.sources.length === 0 || args.sources.some((s) => typeof s !== "string" || s === "")) {
+        fail(C, "sources", "must name at least one event source (the relay's PutEvents is limited to them)");
+    }
 }

@@ -200,6 +200,7 @@ export class ConsumerApp extends pulumi.ComponentResource {
         const app = createFlexApp(
             name,
             {
+                component: "ConsumerApp",
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
                 identityId: identity.id,

@@ -35,6 +35,8 @@ export const FLEX_FORBIDDEN_SETTINGS: readonly string[] = [
 export const FLEX_NODE_VERSION = "22";
 
 export interface FlexAppArgs {
+    /** The component building the app (e.g. "ConsumerApp", "OutboxRelayApp"): errors name it. */
+    component: string;
     resourceGroupName: pulumi.Input<string>;
     location: pulumi.Input<string>;
     /** ARM id of the user-assigned identity the app runs as and reads its package with. */
@@ -67,7 +69,7 @@ export interface FlexAppArgs {
 export function createFlexApp(name: string, args: FlexAppArgs, opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource }) {
     const forbidden = Object.keys(args.settings).filter((k) => FLEX_FORBIDDEN_SETTINGS.includes(k));
     if (forbidden.length > 0) {
-        throw new Error(`ConsumerApp: app settings ${forbidden.join(", ")} are not used on Flex Consumption and must not be set`);
+        throw new Error(`${args.component}: app settings ${forbidden.join(", ")} are not used on Flex Consumption and must not be set`);
     }
     const plan = new web.AppServicePlan(
         `${name}-plan`,

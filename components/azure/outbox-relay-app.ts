@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as monitor from "@pulumi/azure-native/monitor";
-import { RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
+import { RELAY_HOST_LOG_MESSAGES, RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
 import { RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
 import { createConsumerStorage } from "./consumer-storage";
 import { createFlexApp } from "./consumer-flex";
@@ -42,6 +42,8 @@ export interface OutboxRelayAppArgs {
     workspaceId: pulumi.Input<string>;
     /** Action group the relay's alerts notify (the ingress's, where the other Azure alerts go). */
     actionGroupId: pulumi.Input<string>;
+    /** Age (s) of the oldest pending outbox row that raises the backlog alert (60..86400; default 300). */
+    backlogAgeAlarmSeconds?: number;
     /** Flex Consumption instance memory, MB (512, 2048, 4096; default 512: the relay is I/O-bound). */
     instanceMemoryMb?: number;
     /** Whether the principal running `pulumi up` is a person or a service principal (package upload role). */
@@ -53,14 +55,21 @@ export interface OutboxRelayAppArgs {
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** The column the backlog alert aggregates: the host's field of the same name. */
+export const BACKLOG_MEASURE = "oldestPendingAgeSeconds";
+
 /** The log-search conditions of the relay's alerts, built from the runtime's own message constants. */
-export function relayAlertQueries(functionName = RELAY_FUNCTION_NAME): { parked: string; failures: string } {
+export function relayAlertQueries(functionName = RELAY_FUNCTION_NAME): { parked: string; failures: string; backlog: string } {
     // The JSON logger writes `"message":"<text>"`; matching that exact field keeps other lines quoting the text out.
     const field = (text: string) => JSON.stringify({ message: text }).slice(1, -1).replace(/\\/g, "\\\\").replace(/'/g, "\\'");
     return {
         parked: `traces | where message contains '${field(RELAY_LOG_MESSAGES.parked)}'`,
         // A failed run (settings, database, credentials) fails its invocation; a failed PutEvents request is logged and its rows put back.
         failures: `union (requests | where name == '${functionName}' and success == false), (traces | where message contains '${field(RELAY_LOG_MESSAGES.requestFailed)}')`,
+        // The host's one line per run (runtime/azure-relay-host.ts RELAY_HOST_LOG_MESSAGES.backlog): its JSON fields are the trace's message.
+        backlog:
+            `traces | where message contains '${field(RELAY_HOST_LOG_MESSAGES.backlog)}'` +
+            ` | extend ${BACKLOG_MEASURE} = toreal(parse_json(message).${BACKLOG_MEASURE}) | where isnotnull(${BACKLOG_MEASURE}) | project timestamp, ${BACKLOG_MEASURE}`,
     };
 }
 
@@ -70,8 +79,8 @@ export function relayAlertQueries(functionName = RELAY_FUNCTION_NAME): { parked:
  * (`createOutboxRelayTimerHandler(readRelaySettings(process.env))`) every `scheduleSeconds`, as the
  * relay identity. Its settings name hosts, roles and audiences only: the PostgreSQL password is the
  * identity's Entra token and AWS credentials come from AssumeRoleWithWebIdentity, so nothing secret
- * is stored. Two log-search alerts go to the action group: any parked (poison) row, and any failed
- * run or PutEvents request.
+ * is stored. Three log-search alerts go to the action group: any parked (poison) row, any failed
+ * run or PutEvents request, and a pending row older than `backlogAgeAlarmSeconds`.
  */
 export class OutboxRelayApp extends pulumi.ComponentResource {
     public readonly functionAppName: pulumi.Output<string>;
@@ -79,6 +88,7 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
     public readonly insightsId: pulumi.Output<string>;
     public readonly parkedAlertId: pulumi.Output<string>;
     public readonly failureAlertId: pulumi.Output<string>;
+    public readonly backlogAlertId: pulumi.Output<string>;
     /** Host storage account (diagnostics target). */
     public readonly storageAccountId: pulumi.Output<string>;
     public readonly packageSha256: pulumi.Output<string>;
@@ -91,7 +101,8 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
         const leaseSeconds = args.leaseSeconds ?? 120;
         const batchSize = args.batchSize ?? 100;
         const instanceMemoryMb = args.instanceMemoryMb ?? 512;
-        validateRelayArgs(args, { scheduleSeconds, leaseSeconds, batchSize, instanceMemoryMb });
+        const backlogAgeAlarmSeconds = args.backlogAgeAlarmSeconds ?? 300;
+        validateRelayArgs(args, { scheduleSeconds, leaseSeconds, batchSize, instanceMemoryMb, backlogAgeAlarmSeconds });
         const pkg = buildRelayPackage({ scheduleSeconds });
         const deployer = authorization.getClientConfigOutput({ parent: this });
 
@@ -145,6 +156,7 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
         const app = createFlexApp(
             name,
             {
+                component: "OutboxRelayApp",
                 resourceGroupName: args.resourceGroupName,
                 location: args.location,
                 identityId: args.identity.id,
@@ -174,7 +186,8 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
         );
 
         const queries = relayAlertQueries();
-        const alert = (role: string, severity: number, description: string, query: string) =>
+        const countAny = (query: string) => ({ query, timeAggregation: "Count", operator: "GreaterThan", threshold: 0, failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 } });
+        const alert = (role: string, severity: number, description: string, condition: Record<string, unknown>, autoMitigate = false) =>
             new monitor.ScheduledQueryRule(
                 `${name}-${role}`,
                 {
@@ -187,8 +200,8 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
                     scopes: [insights.id],
                     evaluationFrequency: "PT5M",
                     windowSize: "PT5M",
-                    criteria: { allOf: [{ query, timeAggregation: "Count", operator: "GreaterThan", threshold: 0, failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 } }] },
-                    autoMitigate: false,
+                    criteria: { allOf: [condition] },
+                    autoMitigate,
                     actions: { actionGroups: [args.actionGroupId] },
                     tags: args.tags,
                 },
@@ -198,13 +211,32 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
             "parked-alert",
             1,
             "An outbox row was parked (poison): it will not be sent again by itself. The trace has its eventId and reason; fix the event and set it back to pending (docs/azure-outbox-infrastructure.md).",
-            queries.parked,
+            countAny(queries.parked),
         );
         const failures = alert(
             "failure-alert",
             2,
             "The outbox relay failed a run or a PutEvents request: pending rows stay pending and claimed ones return after their lease. Check the trace (database, Entra token, AWS role).",
-            queries.failures,
+            countAny(queries.failures),
+        );
+        // Microsoft.Insights 2025-01-01-preview scheduledQueryRule_API.json (the version @pulumi/azure-native 3.28.0
+        // uses), definitions/Condition: timeAggregation enum Count | Average | Minimum | Maximum | Total,
+        // metricMeasureColumn (the column aggregated instead of counting rows), operator enum incl. GreaterThan,
+        // threshold (double); ScheduledQueryRuleProperties.autoMitigate (resolves when the condition clears).
+        const backlog = alert(
+            "backlog-alert",
+            2,
+            `The oldest pending outbox row has waited more than ${backlogAgeAlarmSeconds} s: the relay is not keeping up or cannot publish (see the failure alert and the relay's traces). Rows stay pending, nothing is lost; events reach AWS late.`,
+            {
+                query: queries.backlog,
+                timeAggregation: "Maximum",
+                metricMeasureColumn: BACKLOG_MEASURE,
+                operator: "GreaterThan",
+                threshold: backlogAgeAlarmSeconds,
+                failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 },
+            },
+            // A backlog drains by itself once the relay catches up: the alert resolves then.
+            true,
         );
 
         this.functionAppName = app.site.name;
@@ -212,14 +244,15 @@ export class OutboxRelayApp extends pulumi.ComponentResource {
         this.insightsId = insights.id;
         this.parkedAlertId = parked.id;
         this.failureAlertId = failures.id;
+        this.backlogAlertId = backlog.id;
         this.storageAccountId = stores.host.id;
         this.packageSha256 = deployment.packageSha256;
         this.schedule = pkg.schedule;
-        this.registerOutputs({ functionAppName: this.functionAppName, functionAppId: this.functionAppId, parkedAlertId: this.parkedAlertId, failureAlertId: this.failureAlertId });
+        this.registerOutputs({ functionAppName: this.functionAppName, functionAppId: this.functionAppId, parkedAlertId: this.parkedAlertId, failureAlertId: this.failureAlertId, backlogAlertId: this.backlogAlertId });
     }
 }
 
-function validateRelayArgs(args: OutboxRelayAppArgs, d: { scheduleSeconds: number; leaseSeconds: number; batchSize: number; instanceMemoryMb: number }): void {
+function validateRelayArgs(args: OutboxRelayAppArgs, d: { scheduleSeconds: number; leaseSeconds: number; batchSize: number; instanceMemoryMb: number; backlogAgeAlarmSeconds: number }): void {
     const C = "OutboxRelayApp";
     if (!Number.isInteger(d.scheduleSeconds) || d.scheduleSeconds < 5 || 60 % d.scheduleSeconds !== 0) {
         fail(C, "scheduleSeconds", `must divide 60 and be at least 5 (5, 6, 10, 12, 15, 20, 30, 60), got ${d.scheduleSeconds}`);
@@ -228,6 +261,9 @@ function validateRelayArgs(args: OutboxRelayAppArgs, d: { scheduleSeconds: numbe
     // The lease must outlast a run, or a slow run's rows could be claimed again by the next tick while it still publishes them.
     if (d.leaseSeconds <= d.scheduleSeconds) fail(C, "leaseSeconds", `must be longer than a run (scheduleSeconds ${d.scheduleSeconds}), got ${d.leaseSeconds}`);
     requireInteger(C, "batchSize", d.batchSize, 1, 1000);
+    requireInteger(C, "backlogAgeAlarmSeconds", d.backlogAgeAlarmSeconds, 60, 86400);
+    // Rows wait up to a timer period in normal operation: a lower threshold would fire on a healthy relay.
+    if (d.backlogAgeAlarmSeconds <= d.scheduleSeconds) fail(C, "backlogAgeAlarmSeconds", `must be longer than the timer period (scheduleSeconds ${d.scheduleSeconds}), got ${d.backlogAgeAlarmSeconds}`);
     if (!FLEX_INSTANCE_MEMORY_MB.includes(d.instanceMemoryMb)) fail(C, "instanceMemoryMb", `must be one of ${FLEX_INSTANCE_MEMORY_MB.join(", ")}, got ${d.instanceMemoryMb}`);
     if (args.rolePropagationSeconds !== undefined) requireInteger(C, "rolePropagationSeconds", args.rolePropagationSeconds, 0, 3600);
     if (args.deployerPrincipalType !== "User" && args.deployerPrincipalType !== "ServicePrincipal") fail(C, "deployerPrincipalType", `must be "User" or "ServicePrincipal"`);

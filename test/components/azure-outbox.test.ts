@@ -5,7 +5,7 @@ import { RelayIdentity } from "../../components/azure/relay-identity";
 import { ALLOW_AZURE_SERVICES, OutboxPostgres, OutboxPostgresArgs, POSTGRES_TLS_PARAMETERS } from "../../components/azure/outbox-postgres";
 import { OutboxRelayApp } from "../../components/azure/outbox-relay-app";
 import { RELAY_FUNCTION_NAME, relayEntryFile, relaySchedule } from "../../components/azure/outbox-relay-package";
-import { RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
+import { RELAY_HOST_LOG_MESSAGES, RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
 import { RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
 import * as os from "os";
 import { checkCloudConstraints } from "../../tools/cloud-constraints";
@@ -209,11 +209,12 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
                 audience: "api://mesh-dev-aws",
                 workspaceId: pgArgs(relay).workspaceId,
                 actionGroupId: ACTION_GROUP,
+                backlogAgeAlarmSeconds: 420,
                 deployerPrincipalType: "User",
                 rolePropagationSeconds: 0,
                 packageDir: path.join(os.tmpdir(), "multicloud-mesh-packages"),
             });
-            await Promise.all([settle(app.parkedAlertId), settle(app.failureAlertId), settle(app.functionAppId), settle(app.packageSha256)]);
+            await Promise.all([settle(app.parkedAlertId), settle(app.failureAlertId), settle(app.backlogAlertId), settle(app.functionAppId), settle(app.packageSha256)]);
         });
         const settingsOf = () => Object.fromEntries(named("t3-relay-app-app").inputs.siteConfig.appSettings.map((x: { name: string; value: string }) => [x.name, x.value]));
 
@@ -279,6 +280,27 @@ describe("Azure outbox infrastructure (components/azure/outbox-*.ts, relay-ident
             assert.match(failures.inputs.criteria.allOf[0].query, new RegExp(`requests \\| where name == '${RELAY_FUNCTION_NAME}' and success == false`));
             assert.equal(insights.inputs.workspaceResourceId, pgArgs(relay).workspaceId);
             assert.equal(insights.inputs.disableLocalAuth, true);
+        });
+
+        it("backlog alert: the maximum of the host's oldestPendingAgeSeconds above the configured threshold, to the action group", () => {
+            const rule = named("t3-relay-app-backlog-alert");
+            assert.equal(rule.type, "azure-native:monitor:ScheduledQueryRule");
+            assert.deepEqual(rule.inputs.scopes, [named("t3-relay-app-insights").id]);
+            assert.deepEqual(rule.inputs.actions.actionGroups, [ACTION_GROUP]);
+            assert.equal(rule.inputs.enabled, true);
+            const c = rule.inputs.criteria.allOf[0];
+            assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.operator, c.threshold], ["Maximum", "oldestPendingAgeSeconds", "GreaterThan", 420]);
+            // The query reads the host's own line and field, by the runtime's constants (renaming either breaks this).
+            assert.ok(c.query.includes(`"message":"${RELAY_HOST_LOG_MESSAGES.backlog}"`), c.query);
+            assert.match(c.query, /parse_json\(message\)\.oldestPendingAgeSeconds/);
+            assert.match(c.query, /\| project timestamp, oldestPendingAgeSeconds$/);
+            assert.equal(rule.inputs.autoMitigate, true, "resolves once the relay catches up");
+        });
+
+        it("backlogAgeAlarmSeconds is checked, naming the field", () => {
+            const base = { resourceGroupName: "rg", location: "westeurope", identity: { id: "i", principalId: "p", clientId: "c" }, postgres: { host: "h", database: "d", user: "u", table: "t" }, awsRoleArn: ROLE_ARN, awsRegion: "eu-west-1", eventBusName: "b", audience: "a", workspaceId: "w", actionGroupId: ACTION_GROUP, deployerPrincipalType: "User" as const };
+            assert.throws(() => new OutboxRelayApp("t3-bad-backlog", { ...base, backlogAgeAlarmSeconds: 30 }), /OutboxRelayApp.*backlogAgeAlarmSeconds/);
+            assert.throws(() => new OutboxRelayApp("t3-bad-backlog-2", { ...base, scheduleSeconds: 60, backlogAgeAlarmSeconds: 60 }), /args.backlogAgeAlarmSeconds must be longer than the timer period/);
         });
     });
 

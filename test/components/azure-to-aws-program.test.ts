@@ -104,6 +104,28 @@ describe("the Azure → AWS direction under mocks (index.ts)", function () {
         });
     });
 
+    describe("the relay's alerts", () => {
+        const relayAlert = (run: PreviewResult, role: string) => one(run, "azure-native:monitor:ScheduledQueryRule", `-outbox-relay-${role}`);
+
+        it("backlog age: the maximum oldestPendingAgeSeconds of the relay's own traces above outboxRelayBacklogAgeAlarmSeconds (default 300), to the mesh's action group", () => {
+            const rule = relayAlert(dev, "backlog-alert");
+            const insights = one(dev, "azure-native:applicationinsights:Component", "-outbox-relay-insights");
+            const group = one(dev, "azure-native:monitor:ActionGroup");
+            assert.deepEqual(rule.inputs.scopes, [insights.outputs.id]);
+            assert.deepEqual(rule.inputs.actions.actionGroups, [group.outputs.id]);
+            const c = rule.inputs.criteria.allOf[0];
+            assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.operator, c.threshold], ["Maximum", "oldestPendingAgeSeconds", "GreaterThan", 300]);
+            // The parked-row alert goes to the same group: parked rows were alarmed before the backlog was.
+            assert.deepEqual(relayAlert(dev, "parked-alert").inputs.actions.actionGroups, [group.outputs.id]);
+        });
+
+        it("the threshold follows the config key", () => {
+            const run = preview(["--stack", "dev", "--json", "--config", "outboxRelayBacklogAgeAlarmSeconds=900"]);
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(relayAlert(run, "backlog-alert").inputs.criteria.allOf[0].threshold, 900);
+        });
+    });
+
     describe("AWS delivery and the consumer", () => {
         it("no ping-pong: both rules sit on the one bus and their source patterns are disjoint", () => {
             const bus = one(dev, "aws:cloudwatch/eventBus:EventBus");

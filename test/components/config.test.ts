@@ -24,6 +24,12 @@ function problemsOf(values: Record<string, string>): string[] {
 }
 
 describe("stack configuration (components/config.ts)", () => {
+    it("outboxRelayBacklogAgeAlarmSeconds: 300 by default, 60..86400, a bad value named", () => {
+        assert.equal(readMeshConfig(source({})).directions.azureToAws?.relay.backlogAgeAlarmSeconds, 300);
+        assert.equal(readMeshConfig(source({ outboxRelayBacklogAgeAlarmSeconds: "900" })).directions.azureToAws?.relay.backlogAgeAlarmSeconds, 900);
+        for (const bad of ["59", "86401", "ten"]) assert.ok(problemsOf({ outboxRelayBacklogAgeAlarmSeconds: bad }).some((p) => p.includes("outboxRelayBacklogAgeAlarmSeconds")), bad);
+    });
+
     it("Pulumi.yaml declares every key the program reads, with the same default", () => {
         const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, any> };
         assert.deepEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_DEFAULTS).sort());

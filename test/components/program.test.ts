@@ -200,6 +200,11 @@ describe("the mesh program under mocks (index.ts)", function () {
                 "logs:CreateLogStream": `${logs.outputs.arn}:*`,
                 "logs:PutLogEvents": `${logs.outputs.arn}:*`,
             });
+            // PutEvents only for the AWS-origin sources the egress rule forwards: never an Azure-origin one.
+            const publish = policy(inline[0].inputs.policy).Statement.find((st: any) => st.Action === "events:PutEvents");
+            const egressSources = JSON.parse(one(dev, "aws:cloudwatch/eventRule:EventRule", "-egress-rule").inputs.eventPattern).source;
+            assert.deepEqual(publish.Condition, { StringEquals: { "events:source": egressSources } });
+            assert.deepEqual(egressSources, ["enterprise.transactions"]);
         });
 
         it("function: Node.js 22, memory and timeout from config, bus name and Service Bus tier in its environment, logs in its group", () => {

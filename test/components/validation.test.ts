@@ -5,6 +5,7 @@ import { ServiceBusIngress, ServiceBusIngressArgs } from "../../components/azure
 import { PublisherIdentity } from "../../components/azure/publisher-identity";
 import { OutboxRelay, OutboxRelayArgs } from "../../components/aws/outbox-relay";
 import { ConsumerApp, ConsumerAppArgs } from "../../components/azure/consumer-app";
+import { createFlexApp } from "../../components/azure/consumer-flex";
 
 /** Components check their own arguments too, so a caller other than index.ts gets the same clear errors. */
 describe("component argument validation", () => {
@@ -50,13 +51,14 @@ describe("component argument validation", () => {
         tableArn: "t",
         busName: "b",
         busArn: "a",
+        sources: ["enterprise.transactions"],
         serviceBusTier: "Standard",
         memoryMb: 256,
         timeoutSeconds: 60,
         batchSize: 100,
         batchWindowSeconds: 1,
         maximumRetryAttempts: 10,
-        maximumRecordAgeSeconds: 86400,
+        maximumRecordAgeSeconds: 3600,
         iteratorAgeAlarmSeconds: 300,
         alarmTopicArns: ["arn:aws:sns:eu-west-1:123456789012:t"],
         logRetentionDays: 30,
@@ -89,6 +91,17 @@ describe("component argument validation", () => {
         ["ConsumerApp 5 instances at most", () => new ConsumerApp("c4", { ...consumer, maximumInstanceCount: 5 }), /^ConsumerApp: args\.maximumInstanceCount must be an integer from 40 to 1000, got 5$/],
         ["OutboxRelay with infinite retries", () => new OutboxRelay("r1", { ...relay, maximumRetryAttempts: -1 }), /^OutboxRelay: args\.maximumRetryAttempts must be an integer from 0 to 10000, got -1$/],
         ["OutboxRelay batch of 0", () => new OutboxRelay("r2", { ...relay, batchSize: 0 }), /^OutboxRelay: args\.batchSize/],
+        ["OutboxRelay without sources", () => new OutboxRelay("r3", { ...relay, sources: [] }), /^OutboxRelay: args\.sources must name at least one event source/],
+        [
+            "a Flex app setting Flex Consumption ignores, naming the component that builds the app",
+            () =>
+                createFlexApp(
+                    "f1",
+                    { component: "OutboxRelayApp", resourceGroupName: "rg", location: "westeurope", identityId: "/id", deploymentContainerUrl: "https://a.blob.core.windows.net/c", maximumInstanceCount: 40, instanceMemoryMb: 512, settings: { WEBSITE_CONTENTSHARE: "x" } },
+                    { parent: new pulumi.ComponentResource("test:index:Parent", "f1-parent") },
+                ),
+            /^OutboxRelayApp: app settings WEBSITE_CONTENTSHARE are not used on Flex Consumption/,
+        ],
         ["EventEgress without sources", () => new EventEgress("e1", { ...egress, sources: [] }), /^EventEgress: args\.sources must name at least one event source$/],
         ["EventEgress retry age 30 s", () => new EventEgress("e2", { ...egress, maximumEventAgeSeconds: 30 }), /^EventEgress: args\.maximumEventAgeSeconds must be an integer from 60 to 86400, got 30$/],
         ["EventEgress 200 retries", () => new EventEgress("e3", { ...egress, maximumRetryAttempts: 200 }), /^EventEgress: args\.maximumRetryAttempts/],

@@ -31,6 +31,11 @@ describe("policy mutants (tools/policy-mutants): realistic weakenings are caught
         assert.strictEqual(new Set(MUTANTS.map((m) => m.id)).size, MUTANTS.length);
     });
 
+    it("every policy of the pack is the intended catcher of at least one mutant (a policy nothing breaks is untested)", () => {
+        const targeted = new Set(MUTANTS.map((m) => m.policy));
+        assert.deepStrictEqual(policies.map((p) => p.name).filter((name) => !targeted.has(name)), []);
+    });
+
     for (const mutant of MUTANTS) {
         for (const stack of mutant.stacks) {
             it(`${stack}: ${mutant.id} → ${mutant.policy}`, async () => {

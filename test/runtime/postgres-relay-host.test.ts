@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as net from "net";
 import { Pool } from "pg";
-import { createOutboxRelayTimerHandler, POSTGRES_ENTRA_SCOPE, readRelaySettings, RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
+import { createOutboxRelayTimerHandler, POSTGRES_ENTRA_SCOPE, readRelaySettings, RELAY_HOST_LOG_MESSAGES, RELAY_SETTING_NAMES } from "../../runtime/azure-relay-host";
 import { EntraTokenSource } from "../../runtime/aws-web-identity";
 import { RELAY_LOG_MESSAGES } from "../../runtime/postgres-outbox/relay";
 import { ensureOutboxSchema } from "../../runtime/postgres-outbox/schema";
@@ -117,6 +117,9 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
       assert.equal(events.accepted.length, 15);
       const statuses = (await producerPool.query("SELECT status FROM mesh_outbox WHERE event_id = ANY($1::uuid[])", [ids])).rows.map((r) => r.status);
       assert.ok(statuses.every((s) => s === "published"));
+      const backlog = ctx.lines.find((l) => l.line.includes(`"message":"${RELAY_HOST_LOG_MESSAGES.backlog}"`));
+      assert.ok(backlog && backlog.level === "log", "a backlog line per invocation");
+      assert.deepEqual(Object.keys(JSON.parse(backlog.line)).filter((k) => k !== "timestamp"), ["level", "message", "service", "oldestPendingAgeSeconds", "pendingBacklog", "parkedTotal", "table"]);
       const run = ctx.lines.find((l) => l.line.includes(RELAY_LOG_MESSAGES.run));
       assert.ok(run && run.level === "log", "the run summary goes to the invocation's log");
       assert.equal(JSON.parse(run.line).published, 15);
@@ -152,6 +155,8 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
 
   it("an EventBridge endpoint that never answers fails the request in bounded time; the rows go back", async () => {
     const ids = (await createPostgresOutboxWriter({ pool: producerPool }).commit([makeEvent(), makeEvent()], async () => undefined)).eventIds;
+    // Committed ten minutes ago: the backlog line must report that age, read from the database.
+    await producerPool.query("UPDATE mesh_outbox SET created_at = created_at - interval '10 minutes' WHERE event_id = ANY($1::uuid[])", [ids]);
     const silent = net.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const handler = createOutboxRelayTimerHandler(readRelaySettings(env()), {
@@ -163,14 +168,35 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
     });
     try {
       const started = Date.now();
-      const summary = await handler(undefined, context());
+      const ctx = context();
+      const summary = await handler(undefined, ctx);
       assert.equal(summary.stoppedBy, "requestFailure");
+      const backlog = ctx.lines.filter((l) => JSON.parse(l.line).message === RELAY_HOST_LOG_MESSAGES.backlog).map((l) => JSON.parse(l.line));
+      assert.equal(backlog.length, 1, "one backlog line per invocation");
+      assert.ok(backlog[0].oldestPendingAgeSeconds >= 600 && backlog[0].oldestPendingAgeSeconds < 900, JSON.stringify(backlog[0]));
+      assert.ok(backlog[0].pendingBacklog >= 2);
       assert.ok(Date.now() - started < 8_000, `bounded by the request timeout (took ${Date.now() - started} ms)`);
       const rows = (await producerPool.query("SELECT status, last_error FROM mesh_outbox WHERE event_id = ANY($1::uuid[])", [ids])).rows;
       assert.ok(rows.every((r) => r.status === "pending" && /RequestFailed: TimeoutError/.test(r.last_error)), JSON.stringify(rows));
     } finally {
       await handler.close();
       silent.close();
+    }
+  });
+
+  it("a run that fails before its summary still reports the backlog while the database answers", async () => {
+    await createPostgresOutboxWriter({ pool: producerPool }).commit([makeEvent()], async () => undefined);
+    await server.sql("shop", "REVOKE UPDATE ON mesh_outbox FROM mesh_relay");
+    const handler = createOutboxRelayTimerHandler(readRelaySettings(env()), { tokenSource, stsEndpoint: sts.endpoint, eventBridgeEndpoint: events.endpoint, pgSsl: { ca: server.caCertificate } });
+    try {
+      const ctx = context();
+      await assert.rejects(handler(undefined, ctx), /permission denied for table mesh_outbox/);
+      const backlog = ctx.lines.filter((l) => l.line.includes(`"message":"${RELAY_HOST_LOG_MESSAGES.backlog}"`)).map((l) => JSON.parse(l.line));
+      assert.equal(backlog.length, 1);
+      assert.ok(backlog[0].pendingBacklog >= 1, JSON.stringify(backlog[0]));
+    } finally {
+      await handler.close();
+      await server.sql("shop", "GRANT UPDATE ON mesh_outbox TO mesh_relay");
     }
   });
 
@@ -182,7 +208,10 @@ describe("Outbox relay host (Functions timer entry) on TLS-only PostgreSQL, STS 
     const deps = { tokenSource, stsEndpoint: sts.endpoint, eventBridgeEndpoint: events.endpoint, pgSsl: { ca: server.caCertificate } };
     const withoutGrant = createOutboxRelayTimerHandler(settings, deps);
     try {
-      await assert.rejects(withoutGrant(undefined, context()), /permission denied for table mesh_outbox/);
+      const ctx = context();
+      await assert.rejects(withoutGrant(undefined, ctx), /permission denied for table mesh_outbox/);
+      // The run failed after the drain: its backlog line is there once, not twice.
+      assert.equal(ctx.lines.filter((l) => l.line.includes(`"message":"${RELAY_HOST_LOG_MESSAGES.backlog}"`)).length, 1);
     } finally {
       await withoutGrant.close();
     }

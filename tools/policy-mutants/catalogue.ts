@@ -6,6 +6,7 @@
  */
 import { all, add, editDocument, get, one, Program, remove, set, stackResource } from "./edit";
 import { RECHECK_MUTANTS, RECHECK_REWRITES } from "./recheck-cases";
+import { AZURE_TO_AWS_MUTANTS, AZURE_TO_AWS_REWRITES } from "./catalogue-azure-to-aws";
 
 /** What a mutant weakens: the classes of issue 11 (1 delivery path … 6 unknown types). */
 export type MutantClass = "1 delivery path" | "2 alarms" | "3 access" | "4 transport" | "5 secrets" | "6 types";
@@ -194,6 +195,9 @@ export const MUTANTS: Mutant[] = [
     { id: "untagged-taggable-type", class: "6 types", policy: "required-tags", stacks: BOTH, apply: (p) => void add(p, one(p, STORAGE, "consumer-storage"), "azure-native:eventgrid:Topic", "events-topic", { resourceGroupName: get(one(p, STORAGE, "consumer-storage"), "resourceGroupName") }) },
     { id: "action-group-tags-dropped", class: "6 types", policy: "required-tags", stacks: ["prod"], apply: (p) => set(one(p, ACTION_GROUP), "tags", undefined) },
     { id: "relay-runtime-deprecated", class: "6 types", policy: "lambda-runtime-not-deprecated", stacks: ["dev"], apply: (p) => set(one(p, LAMBDA, "-relay-function"), "runtime", "nodejs18.x") },
+
+    // The Azure → AWS direction (issue 13).
+    ...AZURE_TO_AWS_MUTANTS,
 ];
 
 export const REWRITES: Rewrite[] = [
@@ -211,6 +215,7 @@ export const REWRITES: Rewrite[] = [
     { id: "storage-tls13", stacks: BOTH, apply: (p) => set(one(p, STORAGE, "consumer-storage"), "minimumTlsVersion", "TLS1_3") },
     { id: "stream-records-never-expire", stacks: BOTH, apply: (p) => set(one(p, ESM, "-relay-mapping"), "maximumRecordAgeInSeconds", -1) },
     { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
+    ...AZURE_TO_AWS_REWRITES,
 ];
 
 // The misses of the issue-11 re-check, each closed by a general rule (./recheck-cases.ts).
