@@ -140,14 +140,14 @@ export const iamLeastPrivilege: ResourceValidationPolicy = {
  */
 const PINNING_CONDITION_KEYS = ["aws:sourcearn", "aws:sourceaccount", "aws:sourceowner", "aws:principalorgid", "aws:principalaccount", "aws:principalarn", "aws:sourcevpce", "aws:sourcevpc"];
 
-function isAnyone(principal: unknown): boolean {
+export function isAnyone(principal: unknown): boolean {
     if (principal === "*") return true;
     const aws = read(principal, "AWS");
     const all = asList(aws);
     return all !== UNKNOWN && all.includes("*");
 }
 
-function pinned(condition: unknown): boolean {
+export function pinned(condition: unknown): boolean {
     if (condition === undefined || condition === null || typeof condition !== "object") return false;
     for (const operator of Object.keys(condition)) {
         const keys = read(condition, operator);
@@ -160,7 +160,7 @@ export const resourcePolicyNotPublic: ResourceValidationPolicy = {
     name: "queue-topic-policy-not-public",
     displayName: "SQS queue and SNS topic policies are not open to anyone",
     description:
-        'No SQS queue policy or SNS topic policy allows Principal "*" (or {"AWS": "*"}) without a condition that pins the caller (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce, ...). Deny statements are not affected.',
+        'No SQS queue policy or SNS topic policy allows Principal "*" (or {"AWS": "*"}), or a service principal ({"Service": ...}), without a condition that pins the caller (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce, ...). Deny statements are not affected.',
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps:
@@ -178,10 +178,17 @@ export const resourcePolicyNotPublic: ResourceValidationPolicy = {
         all.forEach((s, i) => {
             if (read(s, "Effect") !== "Allow") return;
             const principal = read(s, "Principal");
-            if (!isAnyone(principal) && read(s, "NotPrincipal") === undefined) return;
+            const service = read(principal, "Service");
+            const anyone = isAnyone(principal) || read(s, "NotPrincipal") !== undefined;
+            if (!anyone && service === undefined) return;
             if (pinned(read(s, "Condition"))) return;
             const where = read(s, "Sid") !== undefined ? show(read(s, "Sid")) : `#${i + 1}`;
-            report(`${label(args)}: statement ${where} allows any principal ${show(read(s, "Action"))} with no condition on the caller's source.`);
+            if (anyone) report(`${label(args)}: statement ${where} allows any principal ${show(read(s, "Action"))} with no condition on the caller's source.`);
+            // A service principal acts for every customer of that service: without aws:SourceArn /
+            // aws:SourceAccount any account's EventBridge rule or SNS topic can send here (the
+            // cross-service confused deputy, IAM User Guide "The confused deputy problem";
+            // SQS Developer Guide "Amazon SQS policy examples" pins events.amazonaws.com with aws:SourceArn).
+            else report(`${label(args)}: statement ${where} allows the service principal ${show(service)} ${show(read(s, "Action"))} with no aws:SourceArn / aws:SourceAccount condition; any account's resources of that service could use it.`);
         });
     }),
 };

@@ -132,10 +132,10 @@ export const storageSecureTransport: ResourceValidationPolicy = {
     name: "storage-tls12-https-no-public-blobs",
     displayName: "Storage accounts: TLS 1.2+, HTTPS only, no anonymous blob access",
     description:
-        "Every storage account sets minimumTlsVersion TLS1_2 or later, does not turn off enableHttpsTrafficOnly, and does not allow public blob access; no blob container allows anonymous access (publicAccess Blob or Container).",
+        "Every storage account sets minimumTlsVersion TLS1_2 or later, does not turn off enableHttpsTrafficOnly, does not allow public blob access, and sets allowSharedKeyAccess false (Entra ID only); no blob container allows anonymous access (publicAccess Blob or Container).",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "StorageAccount: minimumTlsVersion 'TLS1_2', enableHttpsTrafficOnly true, allowBlobPublicAccess false. BlobContainer: publicAccess 'None'.",
+    remediationSteps: "StorageAccount: minimumTlsVersion 'TLS1_2', enableHttpsTrafficOnly true, allowBlobPublicAccess false, allowSharedKeyAccess false. BlobContainer: publicAccess 'None'.",
     // Microsoft.Storage 2023-05-01 StorageAccountPropertiesCreateParameters: minimumTlsVersion (TLS1_0 | TLS1_1 | TLS1_2 | TLS1_3),
     // supportsHttpsTrafficOnly (x-ms-client-name enableHttpsTrafficOnly), allowBlobPublicAccess; ContainerProperties.publicAccess
     // (Container | Blob | None) (azure-rest-api-specs specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json, blob.json).
@@ -152,6 +152,12 @@ export const storageSecureTransport: ResourceValidationPolicy = {
         if (https === false) report(`${who}: enableHttpsTrafficOnly is false; plain HTTP would carry SAS tokens and data in clear text.`);
         const publicBlobs = read(props, "allowBlobPublicAccess");
         if (publicBlobs === true) report(`${who}: allowBlobPublicAccess is true; containers could be made anonymous.`);
+        // allowSharedKeyAccess: "If false, then all requests, including shared access signatures, must be
+        // authorized with Azure Active Directory (Azure AD). The default value is null, which is equivalent
+        // to true" (storage.json 2023-05-01, StorageAccountPropertiesCreateParameters). With keys on, anyone
+        // holding an account key bypasses Entra ID and RBAC (e.g. replaces a Functions package).
+        const sharedKey = read(props, "allowSharedKeyAccess");
+        if (!isUnknown(sharedKey) && sharedKey !== false) report(`${who}: allowSharedKeyAccess is ${show(sharedKey)} (absent means true); account keys and SAS would bypass Entra ID. Set false.`);
     }),
 };
 
@@ -226,7 +232,7 @@ export const stackOutputsNoCredentials: StackValidationPolicy = {
     name: "stack-outputs-no-credentials",
     displayName: "Stack outputs carry no credential",
     description:
-        "No stack output holds a credential of a resource in the stack (an application or service principal password, a generated password, an access key, a key-bearing connection string), or any key-bearing connection string. Checked on the root stack resource's outputs.",
+        "No stack output holds a credential of a resource in the stack (an application or service principal password, a generated password, an access key, a key-bearing connection string), or any key-bearing connection string; a credential embedded in a longer string counts. Checked on the root stack resource's outputs.",
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps:
@@ -253,7 +259,10 @@ export const stackOutputsNoCredentials: StackValidationPolicy = {
             for (const [name, value] of outputs) {
                 if (allowedOutputs.includes(name)) continue;
                 const found = strings(value);
-                const leaked = found.map((v) => credentials.get(v)).find((c) => c !== undefined);
+                // A credential inside a longer string (`id:secret`, a URL's userinfo, an Authorization
+                // header) leaks as surely as the bare value; credentials are >= 8 characters, so a
+                // substring match does not fire on short common tokens.
+                const leaked = found.map((v) => credentials.get(v) ?? [...credentials].find(([c]) => v.includes(c))?.[1]).find((c) => c !== undefined);
                 if (leaked) report(`Stack output ${JSON.stringify(name)} holds the credential ${leaked}: anyone who can read the stack's outputs can use it.`, stack.urn);
                 else if (found.some(keyBearing)) report(`Stack output ${JSON.stringify(name)} holds a key-bearing connection string.`, stack.urn);
             }

@@ -70,12 +70,15 @@ describe("policy: azure-data-role-least-scope", () => {
 describe("policy: queue-topic-policy-not-public", () => {
     const P = "queue-topic-policy-not-public";
     const policy = (statement: Record<string, unknown>) => resource(T.sqsQueuePolicy, "qp", { queueUrl: "u", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sqs:SendMessage", Resource: "arn", ...statement }] }) });
-    it("passes a service principal, and an anonymous principal pinned by source", async () => {
-        assertPasses(await verdictOf(P, [policy({ Principal: { Service: "events.amazonaws.com" } })]));
+    it("passes a service principal pinned by source, and an anonymous principal pinned by source", async () => {
+        assertPasses(await verdictOf(P, [policy({ Principal: { Service: "events.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } })]));
         assertPasses(await verdictOf(P, [policy({ Principal: "*", Condition: { ArnEquals: { "aws:SourceArn": "arn:rule" } } })]));
     });
     it("fails Principal * with no condition, or with a condition that does not pin the caller", async () => {
         assertFails(await verdictOf(P, [policy({ Principal: "*" })]), /any principal/);
         assertFails(await verdictOf(P, [policy({ Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "true" } } })]), /any principal/);
+    });
+    it("fails a service principal with no aws:SourceArn / aws:SourceAccount (any account's rules could send)", async () => {
+        assertFails(await verdictOf(P, [policy({ Principal: { Service: "events.amazonaws.com" } })]), /service principal/);
     });
 });

@@ -5,6 +5,7 @@
  * the program itself live in ./source-patches.ts.
  */
 import { all, add, editDocument, get, one, Program, remove, set, stackResource } from "./edit";
+import { RECHECK_MUTANTS, RECHECK_REWRITES } from "./recheck-cases";
 import { AZURE_TO_AWS_MUTANTS, AZURE_TO_AWS_REWRITES } from "./catalogue-azure-to-aws";
 
 /** What a mutant weakens: the classes of issue 11 (1 delivery path … 6 unknown types). */
@@ -216,3 +217,7 @@ export const REWRITES: Rewrite[] = [
     { id: "plain-output-added", stacks: BOTH, apply: (p) => set(stackResource(p), "egressTargetRule", get(one(p, TARGET, "egress-target"), "rule")) },
     ...AZURE_TO_AWS_REWRITES,
 ];
+
+// The misses of the issue-11 re-check, each closed by a general rule (./recheck-cases.ts).
+MUTANTS.push(...RECHECK_MUTANTS);
+REWRITES.push(...RECHECK_REWRITES);
