@@ -178,7 +178,9 @@ async function main(): Promise<number> {
     } else {
       const server = await startRedisServer();
       cleanup.push(() => server.stop());
-      business = await connectRedis(server, { enableOfflineQueue: true, maxRetriesPerRequest: 20 });
+      // The ledger is the harness's record, not code under test: no 2 s command timeout (reading a
+      // 100 000-field hash on a loaded machine outlasted it and aborted a run).
+      business = await connectRedis(server, { enableOfflineQueue: true, maxRetriesPerRequest: 20, commandTimeout: 60_000 });
     }
     cleanup.push(() => business.disconnect());
 

@@ -21,6 +21,7 @@
 import Redis, { Command } from "ioredis";
 import { AGE_RECORD_LUA } from "../../runtime/idempotency-store";
 import type { SimClock } from "./clock";
+import { retryTimeouts } from "./store-observer";
 
 // The ageing of one key by `ms` (Lua locals k, ms); returns -1 when the key expired.
 const AGE_ONE = `
@@ -142,12 +143,12 @@ export function followClock(client: Redis, clock: SimClock, prefixes: string[], 
       for (const prefix of prefixes) {
         let cursor = "0";
         do {
-          const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+          const [next, keys] = await retryTimeouts(() => client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500));
           cursor = next;
           const fresh = keys.filter((k) => !seen.has(k));
           for (const k of fresh) seen.add(k);
           if (fresh.length === 0) continue;
-          const [a, e] = (await client.eval(CATCH_UP_LUA, 1 + fresh.length, offsetsKey, ...fresh, String(offset))) as [number, number];
+          const [a, e] = (await retryTimeouts(() => client.eval(CATCH_UP_LUA, 1 + fresh.length, offsetsKey, ...fresh, String(offset)))) as [number, number];
           aged += Number(a);
           expired += Number(e);
         } while (cursor !== "0");

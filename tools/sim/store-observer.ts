@@ -97,7 +97,7 @@ export async function snapshotKeys(client: Redis, keyPrefix: string): Promise<Ma
   const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, batch] = await client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
+    const [next, batch] = await retryTimeouts(() => client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000));
     cursor = next;
     keys.push(...batch);
   } while (cursor !== "0");
@@ -106,7 +106,7 @@ export async function snapshotKeys(client: Redis, keyPrefix: string): Promise<Ma
     const chunk = keys.slice(i, i + 500);
     const pipeline = client.pipeline();
     for (const k of chunk) pipeline.get(k).pttl(k);
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = (await retryTimeouts(() => pipeline.exec())) ?? [];
     chunk.forEach((k, j) => {
       const value = replies[2 * j]?.[1];
       const pttl = replies[2 * j + 1]?.[1];
@@ -114,4 +114,19 @@ export async function snapshotKeys(client: Redis, keyPrefix: string): Promise<Ma
     });
   }
   return out;
+}
+
+/**
+ * The harness's own reads and the catch-up share the consumer's client and its 2 s command timeout;
+ * on a loaded machine one can outlast it. They are idempotent (reads, and aging recorded per key in
+ * the offsets hash), so a timed-out call is sent again rather than aborting the run.
+ */
+export async function retryTimeouts<T>(call: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (i >= attempts || !/timed out/i.test(String((error as Error)?.message))) throw error;
+    }
+  }
 }
