@@ -16,22 +16,14 @@ import * as path from "path";
 import { startDynamoDbLocal } from "../local-servers/dynamodb-local";
 import { startPostgres } from "../local-servers/postgres";
 import type { ReverseSimReport } from "../sim-reverse/simulation";
+import { MutantRunOptions, parseRunnerArgs } from "./runner-args";
 import { applyReverseMutant, REVERSE_MUTANTS, ReverseMutant } from "./reverse-mutants";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** What `npm run local:reverse` needs from the repository. */
 const COPIED = ["runtime", "tools", "package.json", "tsconfig.json"];
 
-export interface ReverseMutantOptions {
-  only?: string[];
-  fast: boolean;
-  seeds: number[];
-  need: number;
-  events: number;
-  parallel: number;
-  wallLimitSeconds: number;
-  json: boolean;
-}
+export type ReverseMutantOptions = MutantRunOptions;
 
 export interface ReverseSeedRun {
   seed: number;
@@ -50,35 +42,7 @@ export interface ReverseMutantResult {
 }
 
 export function parseReverseMutantArgs(argv: string[]): ReverseMutantOptions {
-  const o: ReverseMutantOptions = { fast: false, seeds: [1, 2, 3], need: 2, events: 100, parallel: 3, wallLimitSeconds: 120, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const integer = (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
-      return n;
-    };
-    switch (flag) {
-      case "--only": o.only = value().split(","); break;
-      case "--fast": o.fast = true; break;
-      case "--seeds": o.seeds = value().split(",").map(integer); break;
-      case "--need": o.need = integer(value()); break;
-      case "--events": o.events = integer(value()); break;
-      case "--parallel": o.parallel = integer(value()); break;
-      case "--wall-limit-seconds": o.wallLimitSeconds = integer(value()); break;
-      case "--json": o.json = true; break;
-      default: throw new Error(`unknown option '${flag}' (with --reverse: --only --fast --seeds --need --events --parallel --wall-limit-seconds --json)`);
-    }
-  }
-  if (o.need > o.seeds.length) throw new Error(`--need (${o.need}) exceeds the number of seeds (${o.seeds.length})`);
-  const unknown = (o.only ?? []).filter((id) => !REVERSE_MUTANTS.some((m) => m.id === id));
-  if (unknown.length > 0) throw new Error(`--only: no reverse mutant named ${unknown.join(", ")}`);
-  return o;
+  return parseRunnerArgs(argv, { fast: false, seeds: [1, 2, 3], need: 2, events: 100, parallel: 3, wallLimitSeconds: 120, json: false }, REVERSE_MUTANTS.map((m) => m.id), "reverse mutant", " (with --reverse: --only --fast --seeds --need --events --parallel --wall-limit-seconds --json)");
 }
 
 export function selectReverseMutants(o: Pick<ReverseMutantOptions, "only" | "fast">): ReverseMutant[] {

@@ -16,22 +16,14 @@ import * as os from "os";
 import * as path from "path";
 import { DynamoDbLocal, startDynamoDbLocal } from "../local-servers/dynamodb-local";
 import { applyMutant, Mutant, MUTANTS } from "./mutants";
+import { MutantRunOptions, parseRunnerArgs } from "./runner-args";
 import { reverseMutantsMain } from "./reverse-run";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** What `npm run local` needs from the repository. */
 const COPIED = ["runtime", "tools", "components", "package.json", "tsconfig.json", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"];
 
-export interface MutantOptions {
-  only?: string[];
-  fast: boolean;
-  seeds: number[];
-  need: number;
-  events: number;
-  parallel: number;
-  wallLimitSeconds: number;
-  json: boolean;
-}
+export type MutantOptions = MutantRunOptions;
 
 export interface SeedRun {
   seed: number;
@@ -50,35 +42,7 @@ export interface MutantResult {
 }
 
 export function parseMutantArgs(argv: string[]): MutantOptions {
-  const o: MutantOptions = { fast: false, seeds: [1, 2, 3], need: 2, events: 300, parallel: 2, wallLimitSeconds: 120, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const integer = (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
-      return n;
-    };
-    switch (flag) {
-      case "--only": o.only = value().split(","); break;
-      case "--fast": o.fast = true; break;
-      case "--seeds": o.seeds = value().split(",").map(integer); break;
-      case "--need": o.need = integer(value()); break;
-      case "--events": o.events = integer(value()); break;
-      case "--parallel": o.parallel = integer(value()); break;
-      case "--wall-limit-seconds": o.wallLimitSeconds = integer(value()); break;
-      case "--json": o.json = true; break;
-      default: throw new Error(`unknown option '${flag}'`);
-    }
-  }
-  if (o.need > o.seeds.length) throw new Error(`--need (${o.need}) exceeds the number of seeds (${o.seeds.length})`);
-  const unknown = (o.only ?? []).filter((id) => !MUTANTS.some((m) => m.id === id));
-  if (unknown.length > 0) throw new Error(`--only: no mutant named ${unknown.join(", ")}`);
-  return o;
+  return parseRunnerArgs(argv, { fast: false, seeds: [1, 2, 3], need: 2, events: 300, parallel: 2, wallLimitSeconds: 120, json: false }, MUTANTS.map((m) => m.id), "mutant");
 }
 
 export function selectMutants(o: Pick<MutantOptions, "only" | "fast">): Mutant[] {
